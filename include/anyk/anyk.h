@@ -1,0 +1,158 @@
+/*
+ * anyk public API.
+ *
+ * A program calls anyk_init() once, then system calls in the anyk_sys_*
+ * family exactly as it would call the host's: they return -1 (or NULL) on
+ * failure and set the caller's errno to the host's value for the error
+ * (through the host's anyk_hyp_set_errno). Every argument is checked; none
+ * can crash the kernel.
+ *
+ * Each host thread runs in a process context (descriptors, cwd, root, umask,
+ * credentials). Threads start in the initial context, pid 1; a kernel server
+ * gives each client a context of its own with anyk_proc_create() and enters it
+ * with anyk_proc_switch().
+ */
+#ifndef ANYK_ANYK_H
+#define ANYK_ANYK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ANYK_API __attribute__((visibility("default")))
+#else
+#define ANYK_API
+#endif
+
+/* --- kernel life cycle --------------------------------------------------- */
+
+/* Boot the kernel: memory, components in level order, root tmpfs, /dev.
+ * Returns 0, or an ANYK_E* number (and sets errno) if it cannot. Calling it
+ * again after success returns 0 and does nothing. */
+ANYK_API int anyk_init(void);
+/* Sync and unmount everything, stop kernel threads, free all kernel memory.
+ * After it anyk_init() may be called again. */
+ANYK_API int anyk_fini(void);
+/* Run deferred kernel work (write-back, timers) now. Hosts without threads
+ * (ANYK_THREADS=0) call it from their event loop; harmless elsewhere. Returns
+ * the number of work items run. */
+ANYK_API int anyk_run_pending(void);
+ANYK_API const char *anyk_version(void);
+/* Copy the kernel log into buf (NUL-terminated, oldest lines dropped first
+ * if it does not fit). Returns the length of the whole log. */
+ANYK_API size_t anyk_dmesg(char *buf, size_t len);
+/* Fill up to n entries of per-subsystem memory accounting (the first is the
+ * total); returns the number of subsystems. */
+ANYK_API int anyk_memstats(struct anyk_memstat_entry *out, int n);
+
+/* --- process contexts ---------------------------------------------------- */
+
+struct anyk_proc;
+/* Create a context. With parent, it inherits (copies) its descriptors
+ * (except close-on-exec ones when ANYK_PROC_EXEC is given), cwd, root, umask
+ * and credentials; with NULL it starts from the initial context's cwd/root
+ * with no descriptors and root credentials. NULL and errno on failure. */
+#define ANYK_PROC_EXEC 0x1
+ANYK_API struct anyk_proc *anyk_proc_create(struct anyk_proc *parent, unsigned flags);
+/* Make p the calling host thread's context (NULL: the initial context).
+ * Returns the previous one. */
+ANYK_API struct anyk_proc *anyk_proc_switch(struct anyk_proc *p);
+ANYK_API struct anyk_proc *anyk_proc_current(void);
+/* Drop the creator's reference: descriptors close when no thread is in it. */
+ANYK_API void anyk_proc_release(struct anyk_proc *p);
+
+/* --- devices ------------------------------------------------------------- */
+
+/* Make the host file or block device at hostpath appear as block device
+ * devpath (e.g. "/dev/sd0"), and its MBR/GPT partitions as devpath "p1",
+ * "p2", ... Returns 0 or -1 with errno. */
+ANYK_API int anyk_disk_attach(const char *devpath, const char *hostpath, unsigned flags);
+ANYK_API int anyk_disk_detach(const char *devpath);
+
+/* --- system calls -------------------------------------------------------- */
+
+ANYK_API int anyk_sys_open(const char *path, int flags, anyk_mode_t mode);
+ANYK_API int anyk_sys_openat(int dirfd, const char *path, int flags, anyk_mode_t mode);
+ANYK_API int anyk_sys_close(int fd);
+ANYK_API anyk_ssize_t anyk_sys_read(int fd, void *buf, size_t n);
+ANYK_API anyk_ssize_t anyk_sys_write(int fd, const void *buf, size_t n);
+ANYK_API anyk_ssize_t anyk_sys_pread(int fd, void *buf, size_t n, anyk_off_t off);
+ANYK_API anyk_ssize_t anyk_sys_pwrite(int fd, const void *buf, size_t n, anyk_off_t off);
+ANYK_API anyk_ssize_t anyk_sys_readv(int fd, const struct anyk_iovec *iov, int iovcnt);
+ANYK_API anyk_ssize_t anyk_sys_writev(int fd, const struct anyk_iovec *iov, int iovcnt);
+ANYK_API anyk_off_t anyk_sys_lseek(int fd, anyk_off_t off, int whence);
+ANYK_API int anyk_sys_stat(const char *path, struct anyk_stat *st);
+ANYK_API int anyk_sys_lstat(const char *path, struct anyk_stat *st);
+ANYK_API int anyk_sys_fstat(int fd, struct anyk_stat *st);
+ANYK_API int anyk_sys_fstatat(int dirfd, const char *path, struct anyk_stat *st, int flags);
+ANYK_API int anyk_sys_access(const char *path, int mode);
+ANYK_API int anyk_sys_faccessat(int dirfd, const char *path, int mode, int flags);
+ANYK_API int anyk_sys_mkdir(const char *path, anyk_mode_t mode);
+ANYK_API int anyk_sys_mkdirat(int dirfd, const char *path, anyk_mode_t mode);
+ANYK_API int anyk_sys_rmdir(const char *path);
+ANYK_API int anyk_sys_unlink(const char *path);
+ANYK_API int anyk_sys_unlinkat(int dirfd, const char *path, int flags);
+ANYK_API int anyk_sys_rename(const char *from, const char *to);
+ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const char *to);
+ANYK_API int anyk_sys_link(const char *from, const char *to);
+ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char *to, int flags);
+ANYK_API int anyk_sys_symlink(const char *target, const char *path);
+ANYK_API int anyk_sys_symlinkat(const char *target, int dirfd, const char *path);
+ANYK_API anyk_ssize_t anyk_sys_readlink(const char *path, char *buf, size_t n);
+ANYK_API anyk_ssize_t anyk_sys_readlinkat(int dirfd, const char *path, char *buf, size_t n);
+/* Fill buf with struct anyk_dirent records; 0 at end of directory. */
+ANYK_API anyk_ssize_t anyk_sys_getdents(int fd, void *buf, size_t n);
+ANYK_API int anyk_sys_chmod(const char *path, anyk_mode_t mode);
+ANYK_API int anyk_sys_fchmod(int fd, anyk_mode_t mode);
+ANYK_API int anyk_sys_fchmodat(int dirfd, const char *path, anyk_mode_t mode, int flags);
+/* (anyk_uid_t)-1 / (anyk_gid_t)-1 leave the owner or group unchanged. */
+ANYK_API int anyk_sys_chown(const char *path, anyk_uid_t uid, anyk_gid_t gid);
+ANYK_API int anyk_sys_fchown(int fd, anyk_uid_t uid, anyk_gid_t gid);
+ANYK_API int anyk_sys_lchown(const char *path, anyk_uid_t uid, anyk_gid_t gid);
+ANYK_API int anyk_sys_fchownat(int dirfd, const char *path, anyk_uid_t uid, anyk_gid_t gid, int flags);
+/* times NULL: both now; tv_nsec ANYK_UTIME_NOW / ANYK_UTIME_OMIT as POSIX. */
+ANYK_API int anyk_sys_utimensat(int dirfd, const char *path, const struct anyk_timespec times[2], int flags);
+ANYK_API int anyk_sys_futimens(int fd, const struct anyk_timespec times[2]);
+ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len);
+ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len);
+ANYK_API int anyk_sys_fsync(int fd);
+ANYK_API int anyk_sys_fdatasync(int fd);
+ANYK_API int anyk_sys_sync(void);
+ANYK_API int anyk_sys_chdir(const char *path);
+ANYK_API int anyk_sys_fchdir(int fd);
+ANYK_API char *anyk_sys_getcwd(char *buf, size_t n);
+ANYK_API int anyk_sys_chroot(const char *path);
+ANYK_API int anyk_sys_dup(int fd);
+ANYK_API int anyk_sys_dup2(int fd, int newfd);
+ANYK_API int anyk_sys_dup3(int fd, int newfd, int flags);
+ANYK_API int anyk_sys_fcntl(int fd, int cmd, long arg);
+ANYK_API int anyk_sys_pipe(int fds[2]);
+ANYK_API int anyk_sys_pipe2(int fds[2], int flags);
+ANYK_API int anyk_sys_mknod(const char *path, anyk_mode_t mode, anyk_dev_t dev);
+ANYK_API int anyk_sys_mknodat(int dirfd, const char *path, anyk_mode_t mode, anyk_dev_t dev);
+/* options: comma-separated, file-system specific ("size=64m", "ro", ...). */
+ANYK_API int anyk_sys_mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *options);
+ANYK_API int anyk_sys_unmount(const char *target, int flags);
+ANYK_API int anyk_sys_statvfs(const char *path, struct anyk_statvfs *st);
+ANYK_API int anyk_sys_fstatvfs(int fd, struct anyk_statvfs *st);
+ANYK_API anyk_mode_t anyk_sys_umask(anyk_mode_t mask);
+ANYK_API anyk_pid_t anyk_sys_getpid(void);
+ANYK_API anyk_uid_t anyk_sys_getuid(void);
+ANYK_API anyk_uid_t anyk_sys_geteuid(void);
+ANYK_API anyk_gid_t anyk_sys_getgid(void);
+ANYK_API anyk_gid_t anyk_sys_getegid(void);
+ANYK_API int anyk_sys_setuid(anyk_uid_t uid);
+ANYK_API int anyk_sys_setgid(anyk_gid_t gid);
+ANYK_API int anyk_sys_setgroups(size_t n, const anyk_gid_t *groups);
+ANYK_API int anyk_sys_getgroups(int n, anyk_gid_t *groups);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANYK_ANYK_H */

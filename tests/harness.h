@@ -1,0 +1,54 @@
+/*
+ * Minimal test harness shared by tests/unit, tests/posix and
+ * tests/integration: one line per assertion, counted by tests/run.sh.
+ *
+ * Include it before any kernel header: it pulls in the libc headers the
+ * kernel's headers must not precede.
+ */
+#ifndef ANYK_TEST_HARNESS_H
+#define ANYK_TEST_HARNESS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int t_failed, t_passed, t_skipped;
+
+#define T_OK(cond, ...)                                                        \
+	do {                                                                   \
+		if (cond) {                                                    \
+			t_passed++;                                            \
+			printf("ok - ");                                       \
+		} else {                                                       \
+			t_failed++;                                            \
+			printf("not ok - %s:%d: ", __FILE__, __LINE__);        \
+		}                                                              \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
+		fflush(stdout);                                                \
+	} while (0)
+
+#define T_EQ(a, b, what)                                                       \
+	do {                                                                   \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);        \
+		T_OK(t_a_ == t_b_, "%s (got %lld, want %lld)", what, t_a_, t_b_); \
+	} while (0)
+
+#define T_SKIP(...)                                                            \
+	do {                                                                   \
+		t_skipped++;                                                   \
+		printf("skip - ");                                             \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
+		fflush(stdout);                                                \
+	} while (0)
+
+/* Exit status for tests/run.sh. */
+static inline int t_done(void)
+{
+	if (t_failed == 0 && t_passed == 0 && t_skipped > 0)
+		return 77;
+	return t_failed ? 1 : 0;
+}
+
+#endif

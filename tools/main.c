@@ -1,0 +1,93 @@
+/*
+ * anyk: the command-line front end of the anykernel. Dispatches to one
+ * subcommand per file (cmd_*.c); a new subcommand is a row in the table
+ * below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/tool.h"
+
+static int cmd_help(int argc, char **argv);
+
+static const struct tool_cmd commands[] = {
+	{ "version", "",
+	  "Print the version of the anyk tool and of the kernel it carries,\n"
+	  "and how it was built.",
+	  cmd_version },
+	{ "dmesg", "",
+	  "Boot the kernel and print its log (what booted, which components\n"
+	  "are linked in).",
+	  cmd_dmesg },
+	{ "shell", "[-q] [--disk IMAGE[:ro]]... [-c COMMANDS]",
+	  "Boot the kernel and run shell commands inside it: from -c (separated\n"
+	  "by ';' or newlines), from standard input when it is not a terminal,\n"
+	  "or interactively. Each --disk attaches a host file or device as\n"
+	  "/dev/sd0, /dev/sd1, ... (read-only with the :ro suffix), with its\n"
+	  "partitions as /dev/sd0p1, ... -q leaves out the attach report.\n"
+	  "Type 'help' in the shell for its commands. With -c or a script the\n"
+	  "shell stops at the first failing command and exits with its status\n"
+	  "(1 error, 2 usage).",
+	  cmd_shell },
+	{ "help", "[COMMAND]", "Show the subcommands, or the help of one.",
+	  cmd_help },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static void
+usage(FILE *f)
+{
+	const struct tool_cmd *c;
+
+	fprintf(f, "usage: anyk COMMAND [ARGS...]\n\n"
+	    "anyk runs the anyk kernel inside this process.\n\nCommands:\n");
+	for (c = commands; c->name != NULL; c++)
+		fprintf(f, "  %-8s %s\n", c->name, c->usage);
+	fprintf(f, "\n'anyk help COMMAND' or 'anyk COMMAND --help' tells more.\n");
+}
+
+static int
+cmd_help(int argc, char **argv)
+{
+	const struct tool_cmd *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc > 2)
+		return err_usage(&commands[3], "too many arguments");
+	c = cmd_find(commands, argv[1]);
+	if (c == NULL)
+		return err_msg(argv[1], "no such command (try 'anyk --help')");
+	cmd_print_help(stdout, c, "anyk ");
+	return EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct tool_cmd *c;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1);
+	c = cmd_find(commands, argv[1]);
+	if (c == NULL) {
+		fprintf(stderr, "anyk: %s: no such command\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (argc > 2 && strcmp(argv[2], "--help") == 0) {
+		cmd_print_help(stdout, c, "anyk ");
+		return EXIT_OK;
+	}
+	return c->fn(argc - 1, argv + 1);
+}

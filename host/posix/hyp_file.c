@@ -243,8 +243,6 @@ anyk_hyp_ftruncate(int fd, uint64_t size)
 
 	if (size > (uint64_t)INT64_MAX)
 		return ANYK_EFBIG;
-	if (sizeof(off_t) < sizeof(int64_t) && size > (uint64_t)LONG_MAX)
-		return ANYK_EFBIG;
 	do
 		r = ftruncate(fd, (off_t)size);
 	while (r != 0 && errno == EINTR);

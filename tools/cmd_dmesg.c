@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/tool.h"
+#include "tool.h"
 
 static const struct tool_cmd dmesg_cmd = { "dmesg", "", "", NULL };
 

@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 
-#include "tools/tool.h"
+#include "tool.h"
 
 #ifndef ANYK_VERSION
 #define ANYK_VERSION "unknown"

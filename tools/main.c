@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools/tool.h"
+#include "tool.h"
 
 static int cmd_help(int argc, char **argv);
 

@@ -18,6 +18,9 @@ extern const struct tool_cmd shell_fs_cmds[];
 extern const struct tool_cmd shell_dev_cmds[];
 extern const struct tool_cmd shell_builtin_cmds[];
 
+/* ls, in a file of its own (shell_ls.c) but listed with the file commands. */
+int sh_ls(int argc, char **argv);
+
 /* Look a command up in every table. */
 const struct tool_cmd *shell_find(const char *name);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tools/shell.h"
+#include "shell.h"
 
 static int
 syntax_error(const char *what)

@@ -61,6 +61,9 @@ struct opt {
 #define OPT_HELP (-2)
 #define OPT_ERR (-3)
 void opt_init(struct opt *o, const struct tool_cmd *cmd);
+/* opt_next prints the help itself before returning OPT_HELP; a command
+ * ends with "return opt_fail(c);" for OPT_HELP and OPT_ERR alike. */
+int opt_fail(int c);
 int opt_next(struct opt *o, int argc, char **argv, const char *spec);
 
 /* --- util.c: formatting -------------------------------------------------- */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tools/tool.h"
+#include "tool.h"
 
 int
 err_path(const char *what)
@@ -77,6 +77,12 @@ opt_init(struct opt *o, const struct tool_cmd *cmd)
 }
 
 int
+opt_fail(int c)
+{
+	return c == OPT_HELP ? EXIT_OK : EXIT_USAGE;
+}
+
+int
 opt_next(struct opt *o, int argc, char **argv, const char *spec)
 {
 	const char *word, *p;
@@ -87,8 +93,11 @@ opt_next(struct opt *o, int argc, char **argv, const char *spec)
 		if (o->ind >= argc)
 			return OPT_END;
 		word = argv[o->ind];
-		if (strcmp(word, "--help") == 0)
+		if (strcmp(word, "--help") == 0) {
+			if (o->cmd != NULL)
+				cmd_print_help(stdout, o->cmd, "");
 			return OPT_HELP;
+		}
 		if (strcmp(word, "--") == 0) {
 			o->ind++;
 			return OPT_END;

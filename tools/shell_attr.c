@@ -1,0 +1,177 @@
+/*
+ * Shell commands on file attributes: chmod, chown and stat. stat prints
+ * every field of struct anyk_stat, nanoseconds and birth time included,
+ * since checking what a file system records is what it is for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shell.h"
+
+static int
+sh_chmod(int argc, char **argv)
+{
+	anyk_mode_t mode;
+	int c, i, status = EXIT_OK;
+	struct opt o;
+
+	opt_init(&o, shell_find("chmod"));
+	while ((c = opt_next(&o, argc, argv, "")) != OPT_END)
+		return opt_fail(c);
+	if (argc - o.ind < 2)
+		return err_usage(o.cmd, "need a mode and at least one path");
+	if (parse_mode(argv[o.ind], &mode) != 0)
+		return err_usage(o.cmd, "invalid mode '%s' (octal, e.g. 644)",
+		    argv[o.ind]);
+	for (i = o.ind + 1; i < argc; i++)
+		if (anyk_sys_chmod(argv[i], mode) != 0)
+			status = err_path(argv[i]);
+	return status;
+}
+
+/* "UID", "UID:GID", "UID:" or ":GID"; absent parts are left unchanged. */
+static int
+parse_owner(const char *s, anyk_uid_t *uid, anyk_gid_t *gid)
+{
+	char num[16];
+	const char *colon = strchr(s, ':');
+	size_t len = colon ? (size_t)(colon - s) : strlen(s);
+	uint64_t v;
+
+	*uid = (anyk_uid_t)-1;
+	*gid = (anyk_gid_t)-1;
+	if (len >= sizeof(num))
+		return -1;
+	if (len > 0) {
+		memcpy(num, s, len);
+		num[len] = '\0';
+		/* (uid_t)-1 means "unchanged", so it is not a valid owner. */
+		if (parse_uint(num, UINT32_MAX - 1, &v) != 0)
+			return -1;
+		*uid = (anyk_uid_t)v;
+	}
+	if (colon != NULL && colon[1] != '\0') {
+		if (parse_uint(colon + 1, UINT32_MAX - 1, &v) != 0)
+			return -1;
+		*gid = (anyk_gid_t)v;
+	}
+	if (len == 0 && (colon == NULL || colon[1] == '\0'))
+		return -1;
+	return 0;
+}
+
+static int
+sh_chown(int argc, char **argv)
+{
+	anyk_uid_t uid;
+	anyk_gid_t gid;
+	int c, i, nofollow = 0, status = EXIT_OK, r;
+	struct opt o;
+
+	opt_init(&o, shell_find("chown"));
+	while ((c = opt_next(&o, argc, argv, "h")) != OPT_END) {
+		if (c == 'h')
+			nofollow = 1;
+		else
+			return opt_fail(c);
+	}
+	if (argc - o.ind < 2)
+		return err_usage(o.cmd, "need an owner and at least one path");
+	if (parse_owner(argv[o.ind], &uid, &gid) != 0)
+		return err_usage(o.cmd, "invalid owner '%s' (numeric UID[:GID])",
+		    argv[o.ind]);
+	for (i = o.ind + 1; i < argc; i++) {
+		r = nofollow ? anyk_sys_lchown(argv[i], uid, gid) :
+		    anyk_sys_chown(argv[i], uid, gid);
+		if (r != 0)
+			status = err_path(argv[i]);
+	}
+	return status;
+}
+
+static void
+print_stat(const char *path, const struct anyk_stat *st)
+{
+	char mode[12], t[80], target[ANYK_PATH_MAX];
+	anyk_ssize_t tl;
+
+	sh_printf("  File: %s", path);
+	if (ANYK_S_ISLNK(st->st_mode)) {
+		tl = anyk_sys_readlink(path, target, sizeof(target) - 1);
+		if (tl >= 0) {
+			target[tl] = '\0';
+			sh_printf(" -> %s", target);
+		}
+	}
+	sh_printf("\n  Size: %-15lld Blocks: %-10lld IO Block: %-6lld %s\n",
+	    (long long)st->st_size, (long long)st->st_blocks,
+	    (long long)st->st_blksize, fmt_type(st->st_mode));
+	sh_printf("Device: %u,%u\tInode: %-11llu Links: %llu",
+	    ANYK_MAJOR(st->st_dev), ANYK_MINOR(st->st_dev),
+	    (unsigned long long)st->st_ino, (unsigned long long)st->st_nlink);
+	if (ANYK_S_ISCHR(st->st_mode) || ANYK_S_ISBLK(st->st_mode))
+		sh_printf("\tDevice type: %u,%u", ANYK_MAJOR(st->st_rdev),
+		    ANYK_MINOR(st->st_rdev));
+	sh_printf("\n");
+	fmt_mode(mode, st->st_mode);
+	sh_printf("Access: (%04o/%s)  Uid: (%5u)   Gid: (%5u)   Flags: 0x%x\n",
+	    (unsigned)(st->st_mode & 07777), mode, st->st_uid, st->st_gid,
+	    st->st_flags);
+	fmt_full_time(t, sizeof(t), &st->st_atim);
+	sh_printf("Access: %s\n", t);
+	fmt_full_time(t, sizeof(t), &st->st_mtim);
+	sh_printf("Modify: %s\n", t);
+	fmt_full_time(t, sizeof(t), &st->st_ctim);
+	sh_printf("Change: %s\n", t);
+	if (st->st_birthtim.tv_sec == 0 && st->st_birthtim.tv_nsec == 0) {
+		sh_printf(" Birth: -\n");
+	} else {
+		fmt_full_time(t, sizeof(t), &st->st_birthtim);
+		sh_printf(" Birth: %s\n", t);
+	}
+}
+
+static int
+sh_stat(int argc, char **argv)
+{
+	struct anyk_stat st;
+	int c, i, follow = 0, status = EXIT_OK, r;
+	struct opt o;
+
+	opt_init(&o, shell_find("stat"));
+	while ((c = opt_next(&o, argc, argv, "L")) != OPT_END) {
+		if (c == 'L')
+			follow = 1;
+		else
+			return opt_fail(c);
+	}
+	if (o.ind >= argc)
+		return err_usage(o.cmd, "missing operand");
+	for (i = o.ind; i < argc; i++) {
+		r = follow ? anyk_sys_stat(argv[i], &st) :
+		    anyk_sys_lstat(argv[i], &st);
+		if (r != 0) {
+			status = err_path(argv[i]);
+			continue;
+		}
+		print_stat(argv[i], &st);
+	}
+	return status;
+}
+
+const struct tool_cmd shell_attr_cmds[] = {
+	{ "chmod", "MODE PATH...",
+	  "Change the permission bits of paths to the octal MODE (e.g. 644).",
+	  sh_chmod },
+	{ "chown", "[-h] UID[:GID] PATH...",
+	  "Change the numeric owner and/or group of paths (-h: of a symbolic\n"
+	  "link itself, not what it points to). ':GID' changes the group only.",
+	  sh_chown },
+	{ "stat", "[-L] PATH...",
+	  "Show every field the kernel keeps for a path: size, blocks, device,\n"
+	  "inode, links, mode, owner, flags, and access, modify, change and\n"
+	  "birth times to the nanosecond (-L: follow symbolic links).",
+	  sh_stat },
+	{ NULL, NULL, NULL, NULL },
+};

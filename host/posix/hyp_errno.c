@@ -35,6 +35,8 @@ int
 hposix_host_errno(int e)
 {
 	switch (e) {
+	case 0:
+		return 0;
 	HPOSIX_ERRORS(HPOSIX_TO_HOST)
 	/* Not in POSIX; hosts that lack them get EIO. */
 #ifdef ENOTBLK

@@ -115,6 +115,9 @@ test_errno(void)
 		snprintf(what, sizeof(what), "set_errno(ANYK_%s)", map[i].name);
 		T_EQ(errno, map[i].host, what);
 	}
+	errno = EDOM;
+	anyk_hyp_set_errno(0);
+	T_EQ(errno, 0, "set_errno(0) clears errno");
 	anyk_hyp_set_errno(9999);
 	T_EQ(errno, EIO, "set_errno: unknown number becomes EIO");
 	anyk_hyp_set_errno(ANYK_ELAST);

@@ -195,6 +195,9 @@ void bit_clear_range(uint8_t *map, size_t start, size_t n);
 /* CRC-32C (Castagnoli), as ext4 and jbd2 use it: pass the previous value
  * (~0 to start, as those formats do) and get the next; no final inversion. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* The portable table-driven CRC-32C, whatever crc32c() uses on this CPU
+ * (tests compare the two). */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 /* CRC-16 (ANSI, as ext4 group descriptors without metadata_csum use). */
 uint16_t crc16(uint16_t crc, const void *buf, size_t len);
 

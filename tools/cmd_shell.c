@@ -114,7 +114,7 @@ static int
 run_command(struct sh_cmd *c)
 {
 	const struct tool_cmd *cmd = NULL;
-	int status, flags;
+	int status;
 
 	if (c->argc > 0) {
 		cmd = shell_find(c->argv[0]);
@@ -125,9 +125,7 @@ run_command(struct sh_cmd *c)
 	}
 	out_failed = 0;
 	if (c->redir != NULL) {
-		flags = ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_CLOEXEC |
-		    (c->append ? ANYK_O_APPEND : ANYK_O_TRUNC);
-		out_fd = anyk_sys_open(c->redir, flags, 0666);
+		out_fd = sh_open_out(c->redir, c->append, 0666);
 		if (out_fd < 0)
 			return err_path(c->redir);
 		out_name = c->redir;
@@ -415,8 +413,12 @@ sh_help(int argc, char **argv)
 	    "'CMD --help' or 'help CMD' tells more.\n");
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		sh_printf("\n%s:\n", table_titles[i]);
-		for (c = tables[i]; c->name != NULL; c++)
-			sh_printf("  %-9s %s\n", c->name, c->usage);
+		for (c = tables[i]; c->name != NULL; c++) {
+			if (c->usage[0] == '\0')
+				sh_printf("  %s\n", c->name);
+			else
+				sh_printf("  %-9s %s\n", c->name, c->usage);
+		}
 	}
 	return EXIT_OK;
 }

@@ -12,24 +12,24 @@ static int cmd_help(int argc, char **argv);
 
 static const struct tool_cmd commands[] = {
 	{ "version", "",
-	  "Print the version of the anyk tool and of the kernel it carries,\n"
-	  "and how it was built.",
+	  "Print the versions of the tool and the kernel, and the build.\n"
+	  "The kernel is not booted.",
 	  cmd_version },
 	{ "dmesg", "",
-	  "Boot the kernel and print its log (what booted, which components\n"
-	  "are linked in).",
+	  "Boot the kernel and print its log.\n"
+	  "It shows what booted and which components are linked in.",
 	  cmd_dmesg },
 	{ "shell", "[-q] [--disk IMAGE[:ro]]... [-c COMMANDS]",
-	  "Boot the kernel and run shell commands inside it: from -c (separated\n"
-	  "by ';' or newlines), from standard input when it is not a terminal,\n"
-	  "or interactively. Each --disk attaches a host file or device as\n"
+	  "Boot the kernel and run shell commands inside it.\n"
+	  "Commands come from -c (separated by ';' or newlines), from standard\n"
+	  "input when it is not a terminal, or interactively. Each --disk attaches a host file or device as\n"
 	  "/dev/sd0, /dev/sd1, ... (read-only with the :ro suffix), with its\n"
 	  "partitions as /dev/sd0p1, ... -q leaves out the attach report.\n"
 	  "Type 'help' in the shell for its commands. With -c or a script the\n"
 	  "shell stops at the first failing command and exits with its status\n"
 	  "(1 error, 2 usage).",
 	  cmd_shell },
-	{ "help", "[COMMAND]", "Show the subcommands, or the help of one.",
+	{ "help", "[COMMAND]", "Show the commands, or the help of one.",
 	  cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -41,8 +41,10 @@ usage(FILE *f)
 
 	fprintf(f, "usage: anyk COMMAND [ARGS...]\n\n"
 	    "anyk runs the anyk kernel inside this process.\n\nCommands:\n");
+	/* The first line of each help text is its summary. */
 	for (c = commands; c->name != NULL; c++)
-		fprintf(f, "  %-8s %s\n", c->name, c->usage);
+		fprintf(f, "  %-8s %.*s\n", c->name,
+		    (int)strcspn(c->help, "\n"), c->help);
 	fprintf(f, "\n'anyk help COMMAND' or 'anyk COMMAND --help' tells more.\n");
 }
 

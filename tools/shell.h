@@ -61,6 +61,9 @@ void sh_cmd_free(struct sh_cmd *cmd);
 
 /* --- shared helpers (shell_files.c) -------------------------------------- */
 
+/* Open path for writing as "> path" does (">> path" with append),
+ * creating a file with mode & ~umask; devices are not truncated. */
+int sh_open_out(const char *path, int append, anyk_mode_t mode);
 /* path + "/" + name into buf; -1 (ENAMETOOLONG) if it does not fit. */
 int sh_join(char *buf, size_t n, const char *dir, const char *name);
 /* The last component of a path ("a/b/" -> "b"), written to buf. */

@@ -165,6 +165,21 @@ target_in_dir(char *buf, size_t n, const char *src, const char *dst)
 	return 0;
 }
 
+int
+sh_open_out(const char *path, int append, anyk_mode_t mode)
+{
+	struct anyk_stat st;
+	int flags = ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_CLOEXEC;
+
+	/* Truncating means nothing for a device and some refuse it: writing
+	 * to /dev/sd0p1 overwrites its first bytes, as on any Unix. */
+	if (append)
+		flags |= ANYK_O_APPEND;
+	else if (anyk_sys_stat(path, &st) != 0 || ANYK_S_ISREG(st.st_mode))
+		flags |= ANYK_O_TRUNC;
+	return anyk_sys_open(path, flags, mode);
+}
+
 /* --- cat, echo, write ----------------------------------------------------- */
 
 static int
@@ -328,7 +343,7 @@ sh_echo(int argc, char **argv)
 static int
 sh_writecmd(int argc, char **argv)
 {
-	int nonl = 0, esc = 0, app = 0, i, fd, flags, status = EXIT_OK;
+	int nonl = 0, esc = 0, app = 0, i, fd, status = EXIT_OK;
 	const char *file;
 	size_t len, done = 0;
 	anyk_ssize_t w;
@@ -341,9 +356,7 @@ sh_writecmd(int argc, char **argv)
 	text = build_text(argc - i, argv + i, nonl, esc, &len);
 	if (text == NULL)
 		return err_msg("write", "%s", strerror(ENOMEM));
-	flags = ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_CLOEXEC |
-	    (app ? ANYK_O_APPEND : ANYK_O_TRUNC);
-	fd = anyk_sys_open(file, flags, 0666);
+	fd = sh_open_out(file, app, 0666);
 	if (fd < 0) {
 		status = err_path(file);
 		goto out;
@@ -438,8 +451,8 @@ copy_file(const char *src, const char *dst)
 		out.fd = open(out.name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		    (mode_t)mode);
 	} else {
-		out.fd = anyk_sys_open(dst, ANYK_O_WRONLY | ANYK_O_CREAT |
-		    ANYK_O_TRUNC | ANYK_O_CLOEXEC, mode);
+		/* A new file gets the source's permissions, as cp does. */
+		out.fd = sh_open_out(dst, 0, mode);
 	}
 	if (out.fd < 0) {
 		status = err_path(out.name);

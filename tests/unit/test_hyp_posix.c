@@ -747,6 +747,17 @@ test_bio_threads(void)
 	T_EQ(r_bad, -ANYK_EINVAL, "bio: read and write at once is EINVAL");
 	pthread_mutex_unlock(&bs.lock);
 
+	/* More requests than the queue holds: the overflow runs inline. */
+	bio_reset();
+	for (i = 0; i < (int)(total / 512); i++)
+		anyk_hyp_bio(fd, ANYK_HYP_BIO_READ, back + (size_t)i * 512, 512,
+			     (int64_t)i * 512, bio_done, NULL);
+	T_EQ(bio_wait((int)(total / 512)), (int)(total / 512),
+	     "bio: 512 requests at once (beyond the queue) all completed");
+	pthread_mutex_lock(&bs.lock);
+	T_OK(bs.errors == 0 && bs.moved == total, "bio: burst moved every byte");
+	pthread_mutex_unlock(&bs.lock);
+
 	/* fini drains and joins the I/O threads; the pool comes back later. */
 	bio_reset();
 	for (i = 0; i < 16; i++)

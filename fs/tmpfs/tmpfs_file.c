@@ -1,0 +1,362 @@
+/*
+ * tmpfs regular file data: 4 KiB pages found through a radix tree of
+ * 512-slot nodes (one page each), as a page table does. A missing page is a
+ * hole and reads as zeros; only written pages take memory, and each is
+ * charged to the mount's size limit. Reads and writes copy straight between
+ * the caller's buffers and the pages, and walk the tree once per 512 pages.
+ *
+ * Invariant kept by write and truncate: every byte of a page beyond the end
+ * of file is zero, so that growing a file never exposes old data.
+ *
+ * The vnode lock serialises writers and truncation against everything else;
+ * readers share it.
+ */
+#include "fs/tmpfs/tmpfs.h"
+
+struct radix_node {
+	void *slot[TMPFS_RADIX_FANOUT];
+};
+
+_Static_assert(sizeof(struct radix_node) == 4096, "radix node is one page");
+
+static uint64_t
+span_pages(unsigned level) /* pages under one slot of a node at level */
+{
+	return (uint64_t)1 << ((level - 1) * TMPFS_RADIX_SHIFT);
+}
+
+static uint64_t
+capacity(unsigned height)
+{
+	return height == 0 ? 0 : (uint64_t)1 << (height * TMPFS_RADIX_SHIFT);
+}
+
+/*
+ * The leaf slot for page idx, or NULL if the path to it does not exist and
+ * alloc is false. With alloc the tree grows (ENOMEM in *errp on failure).
+ */
+static void **
+radix_slot(struct tmpfs_reg *r, uint64_t idx, bool alloc, int *errp)
+{
+	struct radix_node *nd;
+	void **p;
+	unsigned level;
+
+	if (idx >= capacity(r->tr_height)) {
+		if (!alloc)
+			return NULL;
+		while (idx >= capacity(r->tr_height)) {
+			if (r->tr_root != NULL) {
+				nd = kmem_zalloc(&tmpfs_kmem, sizeof(*nd));
+				if (nd == NULL) {
+					*errp = ENOMEM;
+					return NULL;
+				}
+				nd->slot[0] = r->tr_root;
+				r->tr_root = nd;
+			}
+			r->tr_height++;
+		}
+	}
+	p = &r->tr_root;
+	for (level = r->tr_height; level > 0; level--) {
+		if (*p == NULL) {
+			if (!alloc)
+				return NULL;
+			*p = kmem_zalloc(&tmpfs_kmem, sizeof(struct radix_node));
+			if (*p == NULL) {
+				*errp = ENOMEM;
+				return NULL;
+			}
+		}
+		nd = *p;
+		p = &nd->slot[(idx >> ((level - 1) * TMPFS_RADIX_SHIFT)) & (TMPFS_RADIX_FANOUT - 1)];
+	}
+	return p;
+}
+
+static void
+page_free(void *pg)
+{
+	kmem_free(&tmpfs_kmem, pg, TMPFS_PAGE_SIZE);
+}
+
+/* Free a whole subtree; returns the pages freed. */
+static uint64_t
+subtree_free(struct radix_node *nd, unsigned level)
+{
+	uint64_t freed = 0;
+	size_t i;
+
+	for (i = 0; i < TMPFS_RADIX_FANOUT; i++) {
+		if (nd->slot[i] == NULL)
+			continue;
+		if (level == 1) {
+			page_free(nd->slot[i]);
+			freed++;
+		} else {
+			freed += subtree_free(nd->slot[i], level - 1);
+		}
+	}
+	kmem_free(&tmpfs_kmem, nd, sizeof(*nd));
+	return freed;
+}
+
+/* Free every page at index >= first under nd, which covers pages from base. */
+static uint64_t
+range_free(struct radix_node *nd, unsigned level, uint64_t base, uint64_t first)
+{
+	uint64_t span = span_pages(level), freed = 0, start;
+	size_t i;
+
+	for (i = 0; i < TMPFS_RADIX_FANOUT; i++) {
+		start = base + i * span;
+		if (nd->slot[i] == NULL || start + span <= first)
+			continue;
+		if (start >= first) {
+			if (level == 1)
+				page_free(nd->slot[i]), freed++;
+			else
+				freed += subtree_free(nd->slot[i], level - 1);
+			nd->slot[i] = NULL;
+		} else if (level > 1) {
+			freed += range_free(nd->slot[i], level - 1, start, first);
+		}
+	}
+	return freed;
+}
+
+static void
+pages_free_from(struct tmpfs_mount *tm, struct tmpfs_reg *r, uint64_t first)
+{
+	uint64_t freed = 0;
+
+	if (r->tr_root == NULL)
+		return;
+	if (first == 0) {
+		freed = subtree_free(r->tr_root, r->tr_height);
+		r->tr_root = NULL;
+		r->tr_height = 0;
+	} else if (first < capacity(r->tr_height)) {
+		freed = range_free(r->tr_root, r->tr_height, 0, first);
+	}
+	r->tr_npages -= freed;
+	tmpfs_pages_release(tm, freed);
+}
+
+void
+tmpfs_file_free(struct tmpfs_mount *tm, struct tmpfs_node *n)
+{
+	pages_free_from(tm, &n->tn_reg, 0);
+}
+
+int
+tmpfs_file_read(struct tmpfs_node *n, struct uio *uio)
+{
+	struct tmpfs_reg *r = &n->tn_reg;
+	anyk_off_t off, end;
+	uint64_t idx;
+	size_t pgoff, len;
+	void **slot = NULL;
+	int error = 0, dummy;
+
+	if (uio->uio_offset < 0)
+		return EINVAL;
+	if (uio->uio_offset >= n->tn_size || uio->uio_resid == 0)
+		return 0;
+	end = n->tn_size;
+	if ((anyk_off_t)uio->uio_resid < end - uio->uio_offset)
+		end = uio->uio_offset + (anyk_off_t)uio->uio_resid;
+	while ((off = uio->uio_offset) < end) {
+		idx = (uint64_t)off >> TMPFS_PAGE_SHIFT;
+		pgoff = (size_t)(off & TMPFS_PAGE_MASK);
+		len = (size_t)MIN((anyk_off_t)(TMPFS_PAGE_SIZE - pgoff), end - off);
+		/* Step within a leaf; walk the tree again at its edge. */
+		if (slot == NULL || (idx & (TMPFS_RADIX_FANOUT - 1)) == 0)
+			slot = radix_slot(r, idx, false, &dummy);
+		else
+			slot++;
+		if (slot != NULL && *slot != NULL)
+			error = uiomove((char *)*slot + pgoff, len, uio);
+		else
+			error = uiozero(len, uio);
+		if (error)
+			break;
+	}
+	return error;
+}
+
+int
+tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, int ioflag)
+{
+	struct tmpfs_reg *r = &n->tn_reg;
+	anyk_off_t off, end, zfrom, start;
+	uint64_t idx;
+	size_t pgoff, len;
+	void **slot = NULL;
+	void *pg;
+	bool fresh;
+	int error = 0;
+
+	if (ioflag & IO_APPEND)
+		uio->uio_offset = n->tn_size;
+	start = uio->uio_offset;
+	if (start < 0)
+		return EINVAL;
+	if (uio->uio_resid == 0)
+		return 0;
+	if (start >= TMPFS_MAXFILESIZE)
+		return EFBIG;
+	end = TMPFS_MAXFILESIZE;
+	if ((anyk_off_t)uio->uio_resid < end - start)
+		end = start + (anyk_off_t)uio->uio_resid;
+
+	while ((off = uio->uio_offset) < end) {
+		idx = (uint64_t)off >> TMPFS_PAGE_SHIFT;
+		pgoff = (size_t)(off & TMPFS_PAGE_MASK);
+		len = (size_t)MIN((anyk_off_t)(TMPFS_PAGE_SIZE - pgoff), end - off);
+		if (slot == NULL || (idx & (TMPFS_RADIX_FANOUT - 1)) == 0) {
+			slot = radix_slot(r, idx, true, &error);
+			if (slot == NULL)
+				break;
+		} else {
+			slot++;
+		}
+		pg = *slot;
+		fresh = pg == NULL;
+		if (fresh) {
+			error = tmpfs_pages_reserve(tm, 1);
+			if (error)
+				break;
+			pg = kmem_alloc_aligned(&tmpfs_kmem, TMPFS_PAGE_SIZE, TMPFS_PAGE_SIZE);
+			if (pg == NULL) {
+				tmpfs_pages_release(tm, 1);
+				error = ENOMEM;
+				break;
+			}
+			if (pgoff > 0)
+				memset(pg, 0, pgoff);
+			if (pgoff + len < TMPFS_PAGE_SIZE)
+				memset((char *)pg + pgoff + len, 0, TMPFS_PAGE_SIZE - pgoff - len);
+			*slot = pg;
+			r->tr_npages++;
+		}
+		error = uiomove((char *)pg + pgoff, len, uio);
+		if (error) {
+			/* Keep the zero-beyond-EOF invariant for what did not
+			 * arrive; a fresh page is a hole, which reads as zeros. */
+			zfrom = fresh ? uio->uio_offset : MAX(uio->uio_offset, n->tn_size);
+			if (zfrom < off + (anyk_off_t)len)
+				memset((char *)pg + pgoff + (size_t)(zfrom - off), 0,
+				       (size_t)(off + (anyk_off_t)len - zfrom));
+			break;
+		}
+	}
+	if (uio->uio_offset > n->tn_size)
+		n->tn_size = uio->uio_offset;
+	if (uio->uio_offset > start) {
+		tmpfs_node_touch(n, true, true);
+		error = 0; /* a short write reports what it wrote */
+	}
+	return error;
+}
+
+int
+tmpfs_file_truncate(struct tmpfs_mount *tm, struct tmpfs_node *n, anyk_off_t size)
+{
+	struct tmpfs_reg *r = &n->tn_reg;
+	void **slot;
+	size_t pgoff;
+	int dummy;
+
+	if (size < 0)
+		return EINVAL;
+	if (size > TMPFS_MAXFILESIZE)
+		return EFBIG;
+	if (size == n->tn_size)
+		return 0;
+	if (size < n->tn_size) {
+		pages_free_from(tm, r, ((uint64_t)size + TMPFS_PAGE_SIZE - 1) >> TMPFS_PAGE_SHIFT);
+		pgoff = (size_t)(size & TMPFS_PAGE_MASK);
+		if (pgoff != 0) {
+			slot = radix_slot(r, (uint64_t)size >> TMPFS_PAGE_SHIFT, false, &dummy);
+			if (slot != NULL && *slot != NULL)
+				memset((char *)*slot + pgoff, 0, TMPFS_PAGE_SIZE - pgoff);
+		}
+	}
+	n->tn_size = size;
+	tmpfs_node_touch(n, true, true);
+	return 0;
+}
+
+/*
+ * First page at or after start that is present (data) or absent (hole)
+ * under nd, which covers pages from base. False if there is none there.
+ */
+static bool
+radix_find(struct radix_node *nd, unsigned level, uint64_t base, uint64_t start, bool data,
+	   uint64_t *out)
+{
+	uint64_t span = span_pages(level), cbase;
+	size_t i;
+
+	i = start > base ? (size_t)((start - base) / span) : 0;
+	for (; i < TMPFS_RADIX_FANOUT; i++) {
+		cbase = base + i * span;
+		if (nd->slot[i] == NULL) {
+			if (!data) {
+				*out = MAX(cbase, start);
+				return true;
+			}
+			continue;
+		}
+		if (level == 1) {
+			if (data) {
+				*out = MAX(cbase, start);
+				return true;
+			}
+			continue;
+		}
+		if (radix_find(nd->slot[i], level - 1, cbase, MAX(cbase, start), data, out))
+			return true;
+	}
+	return false;
+}
+
+int
+tmpfs_file_seek(struct tmpfs_node *n, int whence, anyk_off_t *offp)
+{
+	struct tmpfs_reg *r = &n->tn_reg;
+	anyk_off_t off = *offp, res;
+	uint64_t idx, found;
+	bool data = whence == ANYK_SEEK_DATA, ok;
+
+	if (whence != ANYK_SEEK_DATA && whence != ANYK_SEEK_HOLE)
+		return EINVAL;
+	if (off < 0 || off >= n->tn_size)
+		return ENXIO;
+	idx = (uint64_t)off >> TMPFS_PAGE_SHIFT;
+	if (r->tr_root == NULL || idx >= capacity(r->tr_height)) {
+		ok = !data;
+		found = idx;
+	} else {
+		ok = radix_find(r->tr_root, r->tr_height, 0, idx, data, &found);
+		if (!ok && !data) {
+			ok = true;
+			found = capacity(r->tr_height);
+		}
+	}
+	if (!ok)
+		return ENXIO;
+	res = found >= ((uint64_t)TMPFS_MAXFILESIZE >> TMPFS_PAGE_SHIFT)
+		      ? TMPFS_MAXFILESIZE
+		      : MAX(off, (anyk_off_t)(found << TMPFS_PAGE_SHIFT));
+	if (data) {
+		if (res >= n->tn_size)
+			return ENXIO;
+	} else if (res > n->tn_size) {
+		res = n->tn_size;
+	}
+	*offp = res;
+	return 0;
+}

@@ -1,0 +1,173 @@
+/*
+ * The kernel log (dmesg): a fixed ring of text, each line stamped with the
+ * time since boot, copied out by anyk_dmesg() and echoed to the host console
+ * when it is important enough (errors always, the rest by ANYK_VERBOSE).
+ *
+ * The ring is static so that logging never allocates and works from the
+ * first instruction of anyk_init(). Its mutex is made once and kept for the
+ * life of the program: lines logged before it exists come from the single
+ * booting thread, and a host thread logging after anyk_fini() still finds
+ * a lock.
+ */
+#include <anyk/anyk.h>
+
+#include "kern/kernel.h"
+#include "kern/init.h"
+
+#define LOG_SIZE 65536u
+#define LOG_LINE_MAX 512
+
+static char log_ring[LOG_SIZE];
+static uint64_t log_written;	/* bytes ever appended since the log was reset */
+static struct anyk_hyp_mutex *log_lock;
+static int64_t log_boot_ns;
+static int log_verbose;
+
+static void
+log_lock_enter(void)
+{
+	struct anyk_hyp_mutex *m = atomic_load_acquire(&log_lock);
+
+	if (m != NULL)
+		anyk_hyp_mutex_enter(m);
+}
+
+static void
+log_lock_exit(void)
+{
+	struct anyk_hyp_mutex *m = atomic_load_acquire(&log_lock);
+
+	if (m != NULL)
+		anyk_hyp_mutex_exit(m);
+}
+
+void
+log_init(int64_t boot_ns)
+{
+	struct anyk_hyp_mutex *m;
+
+	if (atomic_load_acquire(&log_lock) == NULL &&
+	    anyk_hyp_mutex_init(&m) == 0)
+		atomic_store_release(&log_lock, m);
+	log_lock_enter();
+	log_written = 0;
+	atomic_store_relaxed(&log_boot_ns, boot_ns);
+	log_lock_exit();
+}
+
+void
+log_set_verbose(int level)
+{
+	atomic_store_relaxed(&log_verbose, level);
+}
+
+static void
+log_append(const char *s, size_t n)
+{
+	size_t pos, chunk;
+
+	/* Only the tail of an oversized append can survive in the ring. */
+	if (n > LOG_SIZE) {
+		log_written += n - LOG_SIZE;
+		s += n - LOG_SIZE;
+		n = LOG_SIZE;
+	}
+	while (n > 0) {
+		pos = (size_t)(log_written % LOG_SIZE);
+		chunk = MIN(n, LOG_SIZE - pos);
+		memcpy(log_ring + pos, s, chunk);
+		log_written += chunk;
+		s += chunk;
+		n -= chunk;
+	}
+}
+
+void
+klog(int level, const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	va_list ap;
+	int64_t t;
+	size_t n;
+	int len;
+
+	t = time_mono_ns() - atomic_load_relaxed(&log_boot_ns);
+	if (t < 0)
+		t = 0;
+	len = ksnprintf(line, sizeof(line), "[%5lld.%06lld] ",
+	    (long long)(t / 1000000000), (long long)(t % 1000000000 / 1000));
+	n = len < 0 ? 0 : MIN((size_t)len, sizeof(line) - 1);
+	va_start(ap, fmt);
+	len = kvsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (len > 0)
+		n += MIN((size_t)len, sizeof(line) - n - 1);
+	/* A truncated line still ends with its newline; it replaces the
+	 * last character of the text when there is no room for it. */
+	if (n == 0 || line[n - 1] != '\n') {
+		if (n == sizeof(line) - 1)
+			n--;
+		line[n++] = '\n';
+	}
+	log_lock_enter();
+	log_append(line, n);
+	log_lock_exit();
+	if (level <= atomic_load_relaxed(&log_verbose) || level == LOG_ERR)
+		anyk_hyp_console(line, n);
+}
+
+/*
+ * The held log is the ring's content; once the ring has wrapped its first
+ * line is a fragment, which is skipped. When buf is too small the oldest
+ * lines go first, and again the copy starts at a line boundary.
+ */
+ANYK_API size_t
+anyk_dmesg(char *buf, size_t len)
+{
+	uint64_t start, end, from;
+	size_t total, n, pos, chunk, off;
+
+	log_lock_enter();
+	end = log_written;
+	start = end > LOG_SIZE ? end - LOG_SIZE : 0;
+	/* Skip the fragment of a line the ring overwrote. */
+	if (start > 0) {
+		while (start < end && log_ring[(start - 1) % LOG_SIZE] != '\n')
+			start++;
+	}
+	total = (size_t)(end - start);
+	if (buf == NULL || len == 0) {
+		log_lock_exit();
+		return total;
+	}
+	from = start;
+	if (total > len - 1) {
+		from = end - (len - 1);
+		while (from < end && log_ring[(from - 1) % LOG_SIZE] != '\n')
+			from++;
+	}
+	n = (size_t)(end - from);
+	off = 0;
+	while (off < n) {
+		pos = (size_t)((from + off) % LOG_SIZE);
+		chunk = MIN(n - off, LOG_SIZE - pos);
+		memcpy(buf + off, log_ring + pos, chunk);
+		off += chunk;
+	}
+	buf[n] = '\0';
+	log_lock_exit();
+	return total;
+}
+
+void
+panic(const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	klog(LOG_ERR, "panic: %s", msg);
+	anyk_hyp_panic(msg);
+}

@@ -1,0 +1,756 @@
+/*
+ * The buffer cache (see vfs/bio.h for the contract).
+ *
+ * Who may touch what:
+ *  - bucket lock: the hash chain, b_flags, B_BUSY hand-over, reference count
+ *    decrements and 0 -> 1 increments of clean buffers;
+ *  - LRU lock: the list of clean buffers with no reference (the only ones
+ *    eviction may free); lock order bucket > LRU, and the evictor, which
+ *    starts from the LRU, only tries bucket locks;
+ *  - dirty lock: the tree of dirty buffers ordered by (bdev, offset);
+ *    lock order bucket > dirty. The flusher takes references on dirty
+ *    buffers under the dirty lock alone: a dirty buffer is never on the LRU,
+ *    and it only becomes clean under both locks, so it cannot be freed
+ *    under the flusher.
+ * Buffers are freed by eviction (clean, unreferenced), by binval (the caller
+ * guarantees nobody uses the device's buffers) and by the size-change path
+ * of buf_get (unreferenced, clean).
+ */
+#include "vfs/bio.h"
+
+KMEM_TYPE(M_BUF, "bufcache");
+
+#define NBUCKET 256
+#define CLUSTER_MAX 32            /* buffers per clustered write */
+#define WB_INTERVAL_NS 1000000000ll
+#define WB_AGE_NS 5000000000ll    /* dirty longer than this: write back */
+
+struct bucket {
+	kmutex_t lock;
+	kcondvar_t cv; /* a buffer in this bucket stopped being busy */
+	struct buf *head;
+};
+
+static struct bucket buckets[NBUCKET];
+static kmutex_t lru_lock;
+static struct dlist lru = DLIST_INIT(lru);
+static kmutex_t dirty_lock;
+static struct rb_tree dirty_tree;
+static bool wb_armed; /* under dirty_lock */
+static struct callout wb_callout;
+static struct work wb_work;
+static bool bc_ready;
+static struct shutdown_hook bc_hook;
+
+static uint64_t bc_limit, bc_bytes, bc_nbufs, bc_ndirty;
+static uint64_t st_hits, st_misses, st_evictions, st_writes, st_clusters;
+
+struct dkey {
+	uintptr_t bd;
+	uint64_t off;
+};
+
+static int
+dirty_cmp_key(const struct rb_node *n, const void *key)
+{
+	const struct buf *bp = container_of(n, struct buf, b_dnode);
+	const struct dkey *k = key;
+	uintptr_t bd = (uintptr_t)bp->b_bdev;
+
+	if (bd != k->bd)
+		return bd < k->bd ? -1 : 1;
+	if (bp->b_off != k->off)
+		return bp->b_off < k->off ? -1 : 1;
+	return 0;
+}
+
+static int
+dirty_cmp_nodes(const struct rb_node *a, const struct rb_node *b)
+{
+	const struct buf *bb = container_of(b, struct buf, b_dnode);
+	struct dkey k = { (uintptr_t)bb->b_bdev, bb->b_off };
+
+	return dirty_cmp_key(a, &k);
+}
+
+static unsigned
+buf_hash(const struct bdev *bd, uint64_t off)
+{
+	return (unsigned)(hash_u64((uint64_t)(uintptr_t)bd ^ (off * 0x9e3779b97f4a7c15ull)) % NBUCKET);
+}
+
+/* --- allocation and eviction -------------------------------------------------- */
+
+static void
+buf_free(struct buf *bp)
+{
+	atomic_add(&bc_bytes, -(uint64_t)bp->b_size);
+	atomic_add(&bc_nbufs, -(uint64_t)1);
+	kmem_free(&M_BUF, bp->b_data, bp->b_size);
+	kmem_free(&M_BUF, bp, sizeof(*bp));
+}
+
+/* Free the oldest clean unreferenced buffer; false if there was none. */
+static bool
+buf_evict_one(void)
+{
+	struct dlist *it;
+	struct buf *bp, *victim = NULL;
+	struct bucket *bk = NULL;
+	struct buf **pp;
+
+	mutex_enter(&lru_lock);
+	dlist_foreach(it, &lru) {
+		bp = dlist_entry(it, struct buf, b_lru);
+		bk = &buckets[bp->b_bucket];
+		if (mutex_tryenter(&bk->lock)) {
+			victim = bp;
+			break;
+		}
+	}
+	if (victim == NULL) {
+		mutex_exit(&lru_lock);
+		return false;
+	}
+	KASSERT(atomic_load_relaxed(&victim->b_refcnt) == 0 && !(victim->b_flags & B_DIRTY));
+	dlist_remove(&victim->b_lru);
+	mutex_exit(&lru_lock);
+	for (pp = &bk->head; *pp != victim; pp = &(*pp)->b_hnext)
+		KASSERT(*pp != NULL);
+	*pp = victim->b_hnext;
+	mutex_exit(&bk->lock);
+	buf_free(victim);
+	atomic_inc(&st_evictions);
+	return true;
+}
+
+static void
+buf_reclaim(size_t want)
+{
+	while (atomic_load_relaxed(&bc_bytes) + want > atomic_load_relaxed(&bc_limit)) {
+		if (!buf_evict_one())
+			break;
+	}
+}
+
+static struct buf *
+buf_alloc(struct bdev *bd, uint64_t blkno, uint64_t off, size_t size)
+{
+	struct buf *bp;
+
+	buf_reclaim(size);
+	bp = kmem_zalloc(&M_BUF, sizeof(*bp));
+	if (bp == NULL)
+		return NULL;
+	bp->b_data = kmem_alloc_aligned(&M_BUF, size, MIN(size, (size_t)4096));
+	if (bp->b_data == NULL && buf_evict_one())
+		bp->b_data = kmem_alloc_aligned(&M_BUF, size, MIN(size, (size_t)4096));
+	if (bp->b_data == NULL) {
+		kmem_free(&M_BUF, bp, sizeof(*bp));
+		return NULL;
+	}
+	memset(bp->b_data, 0, size);
+	bp->b_bdev = bd;
+	bp->b_blkno = blkno;
+	bp->b_off = off;
+	bp->b_size = size;
+	bp->b_flags = B_BUSY;
+	bp->b_refcnt = 1;
+	dlist_init(&bp->b_lru);
+	atomic_add(&bc_bytes, (uint64_t)size);
+	atomic_inc(&bc_nbufs);
+	return bp;
+}
+
+/* --- lookup and release --------------------------------------------------------- */
+
+/* Take a reference on a buffer found in its bucket (bucket lock held). */
+static void
+buf_ref_locked(struct buf *bp)
+{
+	if (atomic_inc_nv(&bp->b_refcnt) == 1 && !(bp->b_flags & B_DIRTY)) {
+		mutex_enter(&lru_lock);
+		dlist_remove(&bp->b_lru);
+		mutex_exit(&lru_lock);
+	}
+}
+
+/* Drop a reference (bucket lock held); the last one of a clean buffer puts
+ * it on the LRU, where eviction may find it. */
+static void
+buf_rele_locked(struct buf *bp)
+{
+	if (atomic_dec_nv(&bp->b_refcnt) == 0 && !(bp->b_flags & B_DIRTY)) {
+		mutex_enter(&lru_lock);
+		dlist_insert_tail(&lru, &bp->b_lru);
+		mutex_exit(&lru_lock);
+	}
+}
+
+static void
+buf_unbusy_locked(struct bucket *bk, struct buf *bp)
+{
+	bp->b_flags &= ~B_BUSY;
+	cv_broadcast(&bk->cv);
+}
+
+static int
+buf_check(struct bdev *bd, uint64_t blkno, size_t size, uint64_t *offp)
+{
+	if (bd == NULL || size == 0 || size % 512 != 0 || size > BUF_MAXSIZE || !powerof2(size))
+		return EINVAL;
+	if (blkno > UINT64_MAX / size)
+		return EIO;
+	*offp = blkno * size;
+	if (*offp > bd->bd_size || size > bd->bd_size - *offp)
+		return EIO;
+	return 0;
+}
+
+/*
+ * Find or make the buffer and make it busy for the caller. nowait: give
+ * EEXIST instead of waiting for (or taking) a cached buffer (read-ahead).
+ */
+static int
+buf_get(struct bdev *bd, uint64_t blkno, size_t size, bool nowait, struct buf **bpp)
+{
+	struct bucket *bk;
+	struct buf *bp, *nbp = NULL, **pp;
+	uint64_t off;
+	int error;
+
+	error = buf_check(bd, blkno, size, &off);
+	if (error)
+		return error;
+	bk = &buckets[buf_hash(bd, off)];
+	mutex_enter(&bk->lock);
+again:
+	for (pp = &bk->head; (bp = *pp) != NULL; pp = &bp->b_hnext) {
+		if (bp->b_bdev != bd || bp->b_off != off)
+			continue;
+		if (nowait) {
+			mutex_exit(&bk->lock);
+			error = EEXIST;
+			goto out;
+		}
+		if (bp->b_size != size) {
+			/* The file system changed its block size (superblock
+			 * read first): drop the old buffer if nobody has it. */
+			if (atomic_load_relaxed(&bp->b_refcnt) != 0 || (bp->b_flags & B_DIRTY) ||
+			    atomic_load_relaxed(&bp->b_pinned) != 0) {
+				mutex_exit(&bk->lock);
+				klog(LOG_WARN, "bufcache: %s: block at %llu in use with size %zu, not %zu",
+				     bd->bd_name, (unsigned long long)off, bp->b_size, size);
+				error = EINVAL;
+				goto out;
+			}
+			*pp = bp->b_hnext;
+			mutex_enter(&lru_lock);
+			dlist_remove(&bp->b_lru);
+			mutex_exit(&lru_lock);
+			buf_free(bp);
+			goto again;
+		}
+		buf_ref_locked(bp);
+		while (bp->b_flags & B_BUSY)
+			cv_wait(&bk->cv, &bk->lock);
+		bp->b_flags |= B_BUSY;
+		mutex_exit(&bk->lock);
+		*bpp = bp;
+		error = 0;
+		goto out;
+	}
+	if (nbp == NULL) {
+		mutex_exit(&bk->lock);
+		nbp = buf_alloc(bd, blkno, off, size);
+		if (nbp == NULL)
+			return ENOMEM;
+		nbp->b_bucket = (unsigned)(bk - buckets);
+		mutex_enter(&bk->lock);
+		goto again; /* someone may have made it meanwhile */
+	}
+	nbp->b_hnext = bk->head;
+	bk->head = nbp;
+	mutex_exit(&bk->lock);
+	*bpp = nbp;
+	nbp = NULL;
+	error = 0;
+out:
+	if (nbp != NULL)
+		buf_free(nbp);
+	return error;
+}
+
+void
+brelse(struct buf *bp)
+{
+	struct bucket *bk = &buckets[bp->b_bucket];
+
+	mutex_enter(&bk->lock);
+	KASSERT(bp->b_flags & B_BUSY);
+	buf_unbusy_locked(bk, bp);
+	buf_rele_locked(bp);
+	mutex_exit(&bk->lock);
+}
+
+/* Read the contents of a busy buffer that is not valid. */
+static int
+buf_fill(struct buf *bp)
+{
+	struct bucket *bk = &buckets[bp->b_bucket];
+	int error;
+
+	error = bdev_read(bp->b_bdev, bp->b_off, bp->b_data, bp->b_size);
+	mutex_enter(&bk->lock);
+	if (error) {
+		bp->b_flags |= B_ERROR;
+		bp->b_error = error;
+	} else {
+		bp->b_flags = (bp->b_flags | B_VALID) & ~B_ERROR;
+		bp->b_error = 0;
+	}
+	mutex_exit(&bk->lock);
+	if (error)
+		klog(LOG_ERR, "%s: read error %d at byte %llu", bp->b_bdev->bd_name, error,
+		     (unsigned long long)bp->b_off);
+	return error;
+}
+
+int
+bread(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp)
+{
+	struct buf *bp;
+	int error;
+
+	error = buf_get(bd, blkno, size, false, &bp);
+	if (error)
+		return error;
+	/* Only the holder changes B_VALID, so reading it here is safe. */
+	if (bp->b_flags & B_VALID) {
+		atomic_inc(&st_hits);
+	} else {
+		atomic_inc(&st_misses);
+		error = buf_fill(bp);
+		if (error) {
+			brelse(bp);
+			return error;
+		}
+	}
+	*bpp = bp;
+	return 0;
+}
+
+static void
+buf_readahead_done(struct bio *bio)
+{
+	struct buf *bp = bio->bio_arg;
+	struct bucket *bk = &buckets[bp->b_bucket];
+
+	mutex_enter(&bk->lock);
+	if (bio->bio_error == 0 && bio->bio_moved == bp->b_size)
+		bp->b_flags |= B_VALID;
+	buf_unbusy_locked(bk, bp);
+	buf_rele_locked(bp);
+	mutex_exit(&bk->lock);
+}
+
+int
+breada(struct bdev *bd, uint64_t blkno, size_t size, int nra, struct buf **bpp)
+{
+	struct buf *bp;
+	int error, i;
+
+	error = bread(bd, blkno, size, bpp);
+	if (error || bd->bd_ops->bo_submit == NULL || size % bd->bd_secsize != 0)
+		return error;
+	for (i = 1; i <= nra && i <= 64; i++) {
+		if (buf_get(bd, blkno + (uint64_t)i, size, true, &bp) != 0)
+			continue; /* cached, past the end, or no memory */
+		bp->b_bio.bio_bdev = bd;
+		bp->b_bio.bio_op = BIO_READ;
+		bp->b_bio.bio_data = bp->b_data;
+		bp->b_bio.bio_len = bp->b_size;
+		bp->b_bio.bio_off = bp->b_off;
+		bp->b_bio.bio_done = buf_readahead_done;
+		bp->b_bio.bio_arg = bp;
+		atomic_inc(&st_misses);
+		bdev_submit(&bp->b_bio); /* the completion releases it */
+	}
+	return 0;
+}
+
+int
+getblk(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp)
+{
+	return buf_get(bd, blkno, size, false, bpp);
+}
+
+/* --- dirty buffers ----------------------------------------------------------------- */
+
+static void
+wb_arm_locked(void)
+{
+	if (!wb_armed) {
+		wb_armed = true;
+		callout_schedule(&wb_callout, WB_INTERVAL_NS);
+	}
+}
+
+/* Mark a busy buffer dirty (bucket lock held). */
+static void
+buf_dirty_locked(struct buf *bp)
+{
+	if (bp->b_flags & B_DIRTY)
+		return;
+	bp->b_flags |= B_DIRTY;
+	bp->b_dirtytime = time_mono_ns();
+	mutex_enter(&dirty_lock);
+	rb_insert(&dirty_tree, &bp->b_dnode);
+	atomic_inc(&bc_ndirty);
+	wb_arm_locked();
+	mutex_exit(&dirty_lock);
+}
+
+/* Mark clean (bucket lock held). */
+static void
+buf_clean_locked(struct buf *bp)
+{
+	if (!(bp->b_flags & B_DIRTY))
+		return;
+	mutex_enter(&dirty_lock);
+	rb_remove(&dirty_tree, &bp->b_dnode);
+	atomic_add(&bc_ndirty, -(uint64_t)1);
+	bp->b_flags &= ~B_DIRTY;
+	mutex_exit(&dirty_lock);
+}
+
+void
+bdwrite(struct buf *bp)
+{
+	struct bucket *bk = &buckets[bp->b_bucket];
+
+	mutex_enter(&bk->lock);
+	KASSERT(bp->b_flags & B_BUSY);
+	bp->b_flags |= B_VALID;
+	buf_dirty_locked(bp);
+	buf_unbusy_locked(bk, bp);
+	buf_rele_locked(bp);
+	mutex_exit(&bk->lock);
+}
+
+int
+bwrite(struct buf *bp)
+{
+	struct bucket *bk = &buckets[bp->b_bucket];
+	int error;
+
+	error = bdev_write(bp->b_bdev, bp->b_off, bp->b_data, bp->b_size);
+	atomic_inc(&st_writes);
+	mutex_enter(&bk->lock);
+	bp->b_flags |= B_VALID;
+	if (error) {
+		bp->b_flags |= B_ERROR;
+		bp->b_error = error;
+		buf_dirty_locked(bp); /* keep the data; a later sync retries */
+	} else {
+		bp->b_flags &= ~B_ERROR;
+		buf_clean_locked(bp);
+	}
+	buf_unbusy_locked(bk, bp);
+	buf_rele_locked(bp);
+	mutex_exit(&bk->lock);
+	return error;
+}
+
+void
+bpin(struct buf *bp)
+{
+	atomic_inc(&bp->b_refcnt); /* the holder has one, so never 0 -> 1 here */
+	atomic_inc(&bp->b_pinned);
+}
+
+void
+bunpin(struct buf *bp)
+{
+	struct bucket *bk = &buckets[bp->b_bucket];
+
+	mutex_enter(&bk->lock);
+	KASSERT(atomic_load_relaxed(&bp->b_pinned) > 0);
+	atomic_add(&bp->b_pinned, -(uint32_t)1);
+	buf_rele_locked(bp);
+	mutex_exit(&bk->lock);
+}
+
+/*
+ * Write back dirty buffers: of bd (NULL: all), dirty since before cutoff
+ * (INT64_MAX: all), in (device, offset) order, adjacent ones in one write.
+ */
+static int
+buf_flush(struct bdev *bd, int64_t cutoff)
+{
+	struct buf *cl[CLUSTER_MAX];
+	struct anyk_iovec iov[CLUSTER_MAX];
+	struct dkey cursor = { bd != NULL ? (uintptr_t)bd : 0, 0 };
+	struct rb_node *n;
+	struct buf *bp;
+	struct bucket *bk;
+	int i, k, ncl, nbusy, error = 0, werr;
+	bool aligned;
+
+	for (;;) {
+		/* Pick a run of adjacent eligible dirty buffers. */
+		ncl = 0;
+		mutex_enter(&dirty_lock);
+		for (n = rb_lower_bound(&dirty_tree, &cursor); n != NULL; n = rb_next(n)) {
+			bp = container_of(n, struct buf, b_dnode);
+			if (bd != NULL && bp->b_bdev != bd)
+				break;
+			if (ncl > 0 && (bp->b_bdev != cl[ncl - 1]->b_bdev ||
+					bp->b_off != cl[ncl - 1]->b_off + cl[ncl - 1]->b_size ||
+					bp->b_dirtytime > cutoff || atomic_load_relaxed(&bp->b_pinned) != 0))
+				break;
+			if (bp->b_dirtytime > cutoff || atomic_load_relaxed(&bp->b_pinned) != 0)
+				continue;
+			atomic_inc(&bp->b_refcnt);
+			cl[ncl++] = bp;
+			if (ncl == CLUSTER_MAX)
+				break;
+		}
+		if (ncl > 0) {
+			cursor.bd = (uintptr_t)cl[ncl - 1]->b_bdev;
+			cursor.off = cl[ncl - 1]->b_off + cl[ncl - 1]->b_size;
+		}
+		mutex_exit(&dirty_lock);
+		if (ncl == 0)
+			break;
+
+		/* Own them: wait for the first, try the others (waiting on a
+		 * second one while holding the first could deadlock with a
+		 * file system that holds both). */
+		nbusy = 0;
+		for (i = 0; i < ncl; i++) {
+			bp = cl[i];
+			bk = &buckets[bp->b_bucket];
+			mutex_enter(&bk->lock);
+			if (i == 0) {
+				while (bp->b_flags & B_BUSY)
+					cv_wait(&bk->cv, &bk->lock);
+			}
+			if ((bp->b_flags & B_BUSY) || !(bp->b_flags & B_DIRTY) ||
+			    atomic_load_relaxed(&bp->b_pinned) != 0) {
+				mutex_exit(&bk->lock);
+				break;
+			}
+			bp->b_flags |= B_BUSY;
+			mutex_exit(&bk->lock);
+			nbusy++;
+		}
+		/* Drop references on those left out. */
+		for (k = nbusy; k < ncl; k++) {
+			bp = cl[k];
+			bk = &buckets[bp->b_bucket];
+			mutex_enter(&bk->lock);
+			buf_rele_locked(bp);
+			mutex_exit(&bk->lock);
+		}
+		if (nbusy == 0)
+			continue;
+
+		aligned = cl[0]->b_off % cl[0]->b_bdev->bd_secsize == 0;
+		for (i = 0; i < nbusy; i++) {
+			iov[i].iov_base = cl[i]->b_data;
+			iov[i].iov_len = cl[i]->b_size;
+			if (cl[i]->b_size % cl[0]->b_bdev->bd_secsize != 0)
+				aligned = false;
+		}
+		if (aligned) {
+			werr = bdev_writev(cl[0]->b_bdev, cl[0]->b_off, iov, nbusy);
+		} else {
+			werr = 0;
+			for (i = 0; i < nbusy && werr == 0; i++)
+				werr = bdev_write(cl[i]->b_bdev, cl[i]->b_off, cl[i]->b_data, cl[i]->b_size);
+		}
+		atomic_add(&st_writes, (uint64_t)nbusy);
+		atomic_inc(&st_clusters);
+		if (werr) {
+			klog(LOG_ERR, "%s: write-back error %d at byte %llu", cl[0]->b_bdev->bd_name, werr,
+			     (unsigned long long)cl[0]->b_off);
+			if (error == 0)
+				error = werr;
+		}
+		for (i = 0; i < nbusy; i++) {
+			bp = cl[i];
+			bk = &buckets[bp->b_bucket];
+			mutex_enter(&bk->lock);
+			if (werr) {
+				bp->b_flags |= B_ERROR;
+				bp->b_error = werr;
+			} else {
+				bp->b_flags &= ~B_ERROR;
+				buf_clean_locked(bp);
+			}
+			buf_unbusy_locked(bk, bp);
+			buf_rele_locked(bp);
+			mutex_exit(&bk->lock);
+		}
+	}
+	return error;
+}
+
+int
+bsync(struct bdev *bd)
+{
+	return buf_flush(bd, INT64_MAX);
+}
+
+void
+binval(struct bdev *bd)
+{
+	struct buf *bp, **pp;
+	struct bucket *bk;
+	int i;
+
+	for (i = 0; i < NBUCKET; i++) {
+		bk = &buckets[i];
+		mutex_enter(&bk->lock);
+		pp = &bk->head;
+		while ((bp = *pp) != NULL) {
+			if (bp->b_bdev != bd) {
+				pp = &bp->b_hnext;
+				continue;
+			}
+			/* Under the dirty lock, so that the flusher cannot take
+			 * a reference between the check and the free. */
+			mutex_enter(&dirty_lock);
+			if (atomic_load_relaxed(&bp->b_refcnt) != 0) {
+				mutex_exit(&dirty_lock);
+				klog(LOG_WARN, "bufcache: %s: block at %llu still held at invalidation",
+				     bd->bd_name, (unsigned long long)bp->b_off);
+				pp = &bp->b_hnext;
+				continue;
+			}
+			if (bp->b_flags & B_DIRTY) {
+				rb_remove(&dirty_tree, &bp->b_dnode);
+				atomic_add(&bc_ndirty, -(uint64_t)1);
+				bp->b_flags &= ~B_DIRTY;
+			}
+			mutex_exit(&dirty_lock);
+			*pp = bp->b_hnext;
+			mutex_enter(&lru_lock);
+			dlist_remove(&bp->b_lru);
+			mutex_exit(&lru_lock);
+			buf_free(bp);
+		}
+		mutex_exit(&bk->lock);
+	}
+}
+
+void
+bufcache_purge(struct bdev *bd)
+{
+	if (!bc_ready)
+		return;
+	(void)bsync(bd);
+	binval(bd);
+}
+
+/* --- periodic write-back ------------------------------------------------------------ */
+
+static void
+wb_work_fn(struct work *w)
+{
+	(void)buf_flush(NULL, time_mono_ns() - WB_AGE_NS);
+	mutex_enter(&dirty_lock);
+	wb_armed = false;
+	if (dirty_tree.count > 0)
+		wb_arm_locked();
+	mutex_exit(&dirty_lock);
+}
+
+static void
+wb_callout_fn(void *arg)
+{
+	work_enqueue(&wb_work); /* I/O belongs on a worker, not the timer thread */
+}
+
+/* --- set-up, statistics ----------------------------------------------------------------- */
+
+void
+bufcache_stats(struct bufcache_stats *st)
+{
+	st->hits = atomic_load_relaxed(&st_hits);
+	st->misses = atomic_load_relaxed(&st_misses);
+	st->evictions = atomic_load_relaxed(&st_evictions);
+	st->writes = atomic_load_relaxed(&st_writes);
+	st->writeclusters = atomic_load_relaxed(&st_clusters);
+	st->bytes = atomic_load_relaxed(&bc_bytes);
+	st->nbufs = atomic_load_relaxed(&bc_nbufs);
+	st->ndirty = atomic_load_relaxed(&bc_ndirty);
+	st->limit = atomic_load_relaxed(&bc_limit);
+}
+
+void
+bufcache_setlimit(uint64_t bytes)
+{
+	atomic_store_relaxed(&bc_limit, bytes);
+	buf_reclaim(0);
+}
+
+static void
+bufcache_fini(void)
+{
+	struct buf *bp;
+	int i;
+
+	callout_halt(&wb_callout);
+	work_cancel(&wb_work);
+	(void)bsync(NULL);
+	/* Whatever is left belongs to devices nobody will use again. */
+	for (i = 0; i < NBUCKET; i++) {
+		mutex_enter(&buckets[i].lock);
+		while ((bp = buckets[i].head) != NULL) {
+			buckets[i].head = bp->b_hnext;
+			buf_clean_locked(bp);
+			mutex_enter(&lru_lock);
+			dlist_remove(&bp->b_lru);
+			mutex_exit(&lru_lock);
+			buf_free(bp);
+		}
+		mutex_exit(&buckets[i].lock);
+	}
+	mutex_enter(&dirty_lock);
+	wb_armed = false;
+	mutex_exit(&dirty_lock);
+}
+
+static int
+bufcache_init(void)
+{
+	uint64_t limit, memlimit;
+	int i;
+
+	if (!bc_ready) {
+		for (i = 0; i < NBUCKET; i++) {
+			mutex_init(&buckets[i].lock);
+			cv_init(&buckets[i].cv);
+		}
+		mutex_init(&lru_lock);
+		mutex_init(&dirty_lock);
+		rb_init(&dirty_tree, dirty_cmp_nodes, dirty_cmp_key);
+		bc_ready = true;
+	}
+	limit = param_u64("ANYK_BUFCACHE", 16ull << 20);
+	memlimit = kmem_limit();
+	if (memlimit != 0 && limit > memlimit / 4)
+		limit = memlimit / 4;
+	if (limit < 4 * BUF_MAXSIZE)
+		limit = 4 * BUF_MAXSIZE;
+	atomic_store_relaxed(&bc_limit, limit);
+	callout_init(&wb_callout, wb_callout_fn, NULL);
+	work_init(&wb_work, wb_work_fn);
+	bc_hook.name = "bufcache";
+	bc_hook.fn = bufcache_fini;
+	shutdown_hook_register(&bc_hook);
+	return 0;
+}
+ANYK_COMPONENT(bufcache, LEVEL_DEVSW - 5, bufcache_init);

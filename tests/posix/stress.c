@@ -436,6 +436,7 @@ static long rm_tree(const char *dir)
 	anyk_ssize_t n;
 	long errs = 0;
 	int fd, again = 1;
+	struct anyk_stat st;
 
 	while (again) {
 		again = 0;
@@ -450,7 +451,7 @@ static long rm_tree(const char *dir)
 				if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 					continue;
 				snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
-				if (d->d_type == ANYK_DT_DIR) {
+				if (anyk_sys_lstat(path, &st) == 0 && ANYK_S_ISDIR(st.st_mode)) {
 					errs += rm_tree(path);
 					errs += anyk_sys_rmdir(path) != 0;
 				} else {

@@ -130,9 +130,12 @@ anyk_dmesg(char *buf, size_t len)
 	log_lock_enter();
 	end = log_written;
 	start = end > LOG_SIZE ? end - LOG_SIZE : 0;
-	/* Skip the fragment of a line the ring overwrote. */
+	/* The ring overwrote the beginning of its oldest line (the byte
+	 * before it is gone, so there is no telling): skip that line. */
 	if (start > 0) {
-		while (start < end && log_ring[(start - 1) % LOG_SIZE] != '\n')
+		while (start < end && log_ring[start % LOG_SIZE] != '\n')
+			start++;
+		if (start < end)
 			start++;
 	}
 	total = (size_t)(end - start);

@@ -261,8 +261,6 @@ tmpfs_loadvnode(struct mount *mp, struct vnode *vp, uint64_t key, void *arg)
 	vp->v_op = &tmpfs_vnodeops;
 	vp->v_data = n;
 	vp->v_rdev = n->tn_rdev;
-	if (n == tm->tm_root)
-		vp->v_vflag |= VV_ROOT;
 	return 0;
 }
 

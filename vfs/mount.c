@@ -245,6 +245,13 @@ int vfs_unmount_all(void)
 		}
 	}
 	rw_exit(&mount_lock);
+	/* At shutdown (after every process let go of its vnodes) the cache
+	 * and the type list go too; vfs_init sets them up again. */
+	if (!kernel_running && dlist_empty(&mountlist)) {
+		dlist_init(&vfstypes);
+		vcache_fini();
+		rw_destroy(&mount_lock);
+	}
 	return error;
 }
 
@@ -329,17 +336,6 @@ bool vfs_opt_get(const char *options, const char *key, char *val, size_t vallen)
 	return false;
 }
 
-static void vfs_shutdown(void);
-static struct shutdown_hook vfs_hook = { .name = "vfs", .fn = vfs_shutdown };
-
-static void vfs_shutdown(void)
-{
-	(void)vfs_unmount_all();
-	dlist_init(&vfstypes);
-	vcache_fini();
-	rw_destroy(&mount_lock);
-}
-
 static int vfs_init(void)
 {
 	int error;
@@ -351,7 +347,6 @@ static int vfs_init(void)
 	error = vcache_init();
 	if (error)
 		return error;
-	shutdown_hook_register(&vfs_hook);
 	return 0;
 }
 ANYK_COMPONENT(vfs, LEVEL_VFS, vfs_init);

@@ -74,6 +74,11 @@ static inline bool file_writable(int fflag)
 	int acc = fflag & ANYK_O_ACCMODE;
 	return !(fflag & ANYK_O_PATH) && (acc == ANYK_O_WRONLY || acc == ANYK_O_RDWR);
 }
+/* stat(2) of a vnode (unlocked). */
+int vn_stat_vnode(struct vnode *vp, struct anyk_stat *st);
+/* lseek on a vnode-backed file; have_size: SEEK_END uses size_for_end. */
+int vn_seek_common(struct file *fp, anyk_off_t size_for_end, bool have_size,
+		   anyk_off_t off, int whence, anyk_off_t *newoff);
 /* Truncate vp (locked exclusive) to len, updating mtime/ctime. */
 int vn_truncate_locked(struct vnode *vp, anyk_off_t len);
 

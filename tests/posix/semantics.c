@@ -23,6 +23,7 @@
 static const struct sysops *S;
 static char BASE[512]; /* absolute path of the run's top directory */
 static int can_mount;  /* this run can mount a second tmpfs (EXDEV) */
+static int private_fs; /* nobody else uses this file system: counts are exact */
 
 /* --- assertion helpers ---------------------------------------------------- */
 
@@ -1394,7 +1395,8 @@ static void t_misc(void)
 	TRUE(!(v.f_flag & ANYK_ST_RDONLY), "not read-only");
 	OK(mkfile("g", NULL, 0644), "create g");
 	OK(S->statvfs(".", &v2), "statvfs again");
-	IS(v2.f_ffree, v.f_ffree - 1, "a new file takes one inode");
+	if (private_fs)
+		IS(v2.f_ffree, v.f_ffree - 1, "a new file takes one inode");
 	IS(v2.f_fsid, v.f_fsid, "fsid is stable");
 	fd = S->open("g", ANYK_O_RDWR, 0);
 	{
@@ -1410,8 +1412,12 @@ static void t_misc(void)
 	ERR(S->statvfs("nope", &v2), ENOENT, "statvfs missing");
 	OK(S->unlink("g"), "unlink g");
 	OK(S->statvfs(".", &v2), "statvfs after unlink");
-	IS(v2.f_ffree, v.f_ffree, "the inode is free again");
-	IS(v2.f_bfree, v.f_bfree, "the blocks are free again");
+	if (private_fs) {
+		IS(v2.f_ffree, v.f_ffree, "the inode is free again");
+		IS(v2.f_bfree, v.f_bfree, "the blocks are free again");
+	} else {
+		T_SKIP("%s: exact statvfs counts (shared file system)", S->name);
+	}
 	if (S->is_anyk)
 		TRUE(strcmp(v.f_fstypename, "tmpfs") == 0, "f_fstypename is tmpfs (anyk-only field)");
 }
@@ -1789,6 +1795,12 @@ static void host_run(void)
 	int mounted = 0;
 
 	S = &host_ops;
+	if (geteuid() != 0) {
+		/* chown, mknod of devices, root's overrides and the
+		 * credential checks all need it */
+		T_SKIP("host: the reference run needs root");
+		return;
+	}
 	if (!mkdtemp(dir)) {
 		T_SKIP("host: cannot make a directory in /dev/shm: run skipped");
 		return;
@@ -1797,11 +1809,12 @@ static void host_run(void)
 	/* As root, a private tmpfs in a private mount namespace: the
 	 * statvfs and EXDEV checks then see nobody else's files, and the
 	 * mounts vanish with the process whatever happens. */
-	if (geteuid() == 0 && unshare(CLONE_NEWNS) == 0 &&
+	if (unshare(CLONE_NEWNS) == 0 &&
 	    mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) == 0 &&
 	    mount("tmpfs", dir, "tmpfs", 0, "size=256m,mode=0755") == 0)
 		mounted = 1;
 	can_mount = mounted;
+	private_fs = mounted;
 	snprintf(BASE, sizeof(BASE), "%s", dir);
 	run_all();
 	if (chdir("/") != 0)
@@ -1821,18 +1834,20 @@ static void anyk_run(void)
 	}
 	snprintf(BASE, sizeof(BASE), "/sem");
 	can_mount = 1;
+	private_fs = 1;
 	if (S->mkdir(BASE, 0755) != 0) {
 		T_OK(0, "anyk: mkdir %s", BASE);
 		return;
 	}
 	run_all();
 	S->chdir("/");
-	anyk_fini();
+	IS(anyk_fini(), 0, "anyk_fini");
 }
 
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	alarm(300); /* a hang fails by SIGALRM, well inside the runner's limit */
 	host_run();
 	anyk_run();
 	return t_done();

@@ -47,10 +47,17 @@ typedef uint64_t u64u __attribute__((aligned(1), may_alias));
 typedef uint32_t u32u __attribute__((aligned(1), may_alias));
 typedef uint16_t u16u __attribute__((aligned(1), may_alias));
 
-/* Above this size, x86-64's "rep movsb" (fast on every CPU with ERMS, which
- * all current ones have) beats a vector loop: it moves whole cache lines
- * and avoids reading destination lines it is about to overwrite. */
-#define REP_MOVSB_MIN 4096
+/*
+ * From this size on, x86-64's "rep movsb" and "rep stosb" (fast on every CPU
+ * with ERMS, which all current ones have) beat a 16-byte vector loop: they
+ * move whole cache lines, about twice as fast. But when the destination is
+ * a few bytes ahead of the source modulo the 4 KiB page, each store appears
+ * to conflict with the next load ("4K aliasing") and rep movsb falls to a
+ * twentieth of its speed on some CPUs (measured on AMD EPYC: 3 GB/s instead
+ * of 90); that case stays with the vector loop.
+ */
+#define REP_MIN 2048
+#define REP_MOVSB_BAD_DISTANCE 64
 
 /* Copy 0..16 bytes, n given. Overlapping head and tail moves avoid a byte
  * loop; src and dst must not overlap (callers guarantee). */
@@ -119,6 +126,12 @@ rep_movsb(unsigned char *d, const unsigned char *s, size_t n)
 {
 	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 }
+
+static inline void
+rep_stosb(unsigned char *d, unsigned char c, size_t n)
+{
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+}
 #endif
 
 NO_LIBCALL void *
@@ -134,7 +147,7 @@ memcpy(void *restrict dst, const void *restrict src, size_t n)
 		return dst;
 	}
 #if defined(__x86_64__) && !defined(STRING_SANITIZED)
-	if (n >= REP_MOVSB_MIN) {
+	if (n >= REP_MIN && (((uintptr_t)d - (uintptr_t)s) & 4095) - 1 >= REP_MOVSB_BAD_DISTANCE - 1) {
 		rep_movsb(d, s, n);
 		return dst;
 	}
@@ -250,6 +263,12 @@ memset(void *dst, int c, size_t n)
 		}
 		return dst;
 	}
+#if defined(__x86_64__) && !defined(STRING_SANITIZED)
+	if (n >= REP_MIN) {
+		rep_stosb(d, b, n);
+		return dst;
+	}
+#endif
 	/* Unaligned head and tail, aligned blocks between them. */
 	unsigned char *end = d + n;
 	*(v16 *)d = v;

@@ -115,7 +115,6 @@ extern const struct vnodeops tmpfs_vnodeops;
 int tmpfs_node_alloc(struct tmpfs_mount *tm, enum vtype type, anyk_mode_t mode, anyk_uid_t uid,
 		     anyk_gid_t gid, anyk_dev_t rdev, struct tmpfs_node **np);
 void tmpfs_node_free(struct tmpfs_mount *tm, struct tmpfs_node *n);
-struct tmpfs_node *tmpfs_node_find(struct tmpfs_mount *tm, uint64_t ino);
 int tmpfs_node_vget(struct mount *mp, struct tmpfs_node *n, struct vnode **vpp);
 void tmpfs_node_table_init(struct tmpfs_mount *tm);
 void tmpfs_now(struct anyk_timespec *ts);

@@ -130,17 +130,6 @@ tmpfs_node_free(struct tmpfs_mount *tm, struct tmpfs_node *n)
 	__atomic_sub_fetch(&tm->tm_nodes_used, 1, __ATOMIC_RELAXED);
 }
 
-struct tmpfs_node *
-tmpfs_node_find(struct tmpfs_mount *tm, uint64_t ino)
-{
-	struct rb_node *rn;
-
-	mutex_enter(&tm->tm_lock);
-	rn = rb_find(&tm->tm_nodes, &ino);
-	mutex_exit(&tm->tm_lock);
-	return rn ? container_of(rn, struct tmpfs_node, tn_tablenode) : NULL;
-}
-
 /* The vnode of an existing node, referenced and unlocked. */
 int
 tmpfs_node_vget(struct mount *mp, struct tmpfs_node *n, struct vnode **vpp)

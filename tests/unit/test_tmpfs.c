@@ -780,7 +780,7 @@ test_limits_and_memory(void)
 	T_EQ(st.f_bfree, 15, "blocks back");
 	vrele(f);
 	for (i = 0; i < 3; i++) {
-		char name[8];
+		char name[16];
 		snprintf(name, sizeof(name), "n%d", i);
 		T_EQ(mk(mroot, name, VREG, 0644, NULL), 0, "create within nr_inodes");
 	}

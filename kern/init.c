@@ -7,7 +7,7 @@
  */
 #include <limits.h>
 
-#include <anyk/anyk.h>
+#include "anyk/anyk.h"
 
 #include "kern/kernel.h"
 #include "kern/init.h"

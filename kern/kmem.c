@@ -8,7 +8,7 @@
  * host had no memory. Many threads may briefly overshoot together in the
  * counter, but no allocation that would exceed the limit succeeds.
  */
-#include <anyk/anyk.h>
+#include "anyk/anyk.h"
 
 #include "kern/kernel.h"
 #include "kern/init.h"

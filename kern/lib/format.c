@@ -27,26 +27,45 @@ struct outbuf {
 	size_t len;  /* bytes the full output has so far */
 };
 
+/* Bytes still free in the buffer, keeping one for the terminator. */
+static size_t
+out_room(const struct outbuf *o)
+{
+	return o->len + 1 < o->size ? o->size - 1 - o->len : 0;
+}
+
 static void
 out_char(struct outbuf *o, char c)
 {
-	if (o->len + 1 < o->size)
+	if (out_room(o) > 0)
 		o->buf[o->len] = c;
 	o->len++;
 }
 
+/* Padding past the end of the buffer is only counted, so that a huge width
+ * costs nothing. */
 static void
 out_repeat(struct outbuf *o, char c, int n)
 {
-	for (; n > 0; n--)
-		out_char(o, c);
+	size_t k, room = out_room(o);
+
+	if (n <= 0)
+		return;
+	k = (size_t)n < room ? (size_t)n : room;
+	for (size_t i = 0; i < k; i++)
+		o->buf[o->len + i] = c;
+	o->len += (size_t)n;
 }
 
 static void
 out_str(struct outbuf *o, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		out_char(o, s[i]);
+	size_t k, room = out_room(o);
+
+	k = n < room ? n : room;
+	for (size_t i = 0; i < k; i++)
+		o->buf[o->len + i] = s[i];
+	o->len += n;
 }
 
 /* Digits of v in base, least significant last; returns their number. */

@@ -507,6 +507,8 @@ test_format(void)
 	CF("%s=%d (%#x) %c %5.2s %lu%%", "key", -7, 33u, 'z', "xyz", 99ul);
 	CF("%d %d %d %d %d %d %d %d %d %d", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 	CF("%lld %s %llx %d", (long long)-1, "mixed", 0x123456789abcdefull, INT_MIN);
+	CF("%+u %+x % u", 5u, 5u, 5u);
+	CF("[%05s] [%05c]", "ab", 'a');
 	CF("%200d|", 1);
 	CF("%-200s|", "wide");
 	T_OK(fmt_bad == 0, "kvsnprintf matches glibc snprintf: %ld format/size cases, %ld differ", fmt_cases, fmt_bad);
@@ -530,7 +532,9 @@ test_format(void)
 	}
 	T_EQ(kfmt(buf, 0, "%d", 12345), 5, "size 0 still reports the full length");
 	T_EQ(kfmt(NULL, 0, "%s", "hello"), 5, "size 0 with a NULL buffer is allowed");
-	T_EQ(kfmt(buf, sizeof(buf), "%2147483647d", 1) < 0 ? 0 : 1, 1, "a huge width does not overflow");
+	T_EQ(kfmt(buf, sizeof(buf), "%2147483647d", 1), 1073741823, "a huge width is clamped, and only counted");
+	T_EQ(kfmt(buf, sizeof(buf), "%*d", INT_MIN, 1), 1073741823, "a width of INT_MIN does not overflow");
+	T_EQ(kfmt(buf, sizeof(buf), "%.*d", INT_MAX, 1), 1073741823, "a huge precision is clamped");
 }
 #pragma GCC diagnostic pop
 

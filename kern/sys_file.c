@@ -42,7 +42,7 @@ static int open_create(struct nameidata *nd, int flags, anyk_mode_t mode, struct
 		goto out;
 	vattr_null(&va);
 	va.va_type = VREG;
-	va.va_mode = mode & 07777 & ~curproc()->p_umask;
+	va.va_mode = mode & 07777 & ~proc_umask();
 	va.va_uid = cred->cr_euid;
 	va.va_gid = (dva.va_mode & ANYK_S_ISGID) ? dva.va_gid : cred->cr_egid;
 	if ((va.va_mode & ANYK_S_ISGID) && !cred_is_root(cred) && !cred_groupmember(cred, va.va_gid))

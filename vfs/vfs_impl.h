@@ -87,6 +87,8 @@ int vn_truncate_locked(struct vnode *vp, anyk_off_t len);
 int fd_dup2(struct file *fp, int newfd, bool cloexec);
 int fd_getcloexec(int fd, bool *cloexecp);
 int fd_setcloexec(int fd, bool cloexec);
+/* The calling process's umask (kern/sys_path.c). */
+anyk_mode_t proc_umask(void);
 /* Current time for timestamps. */
 static inline void vfs_now(struct anyk_timespec *ts) { time_real(ts); }
 

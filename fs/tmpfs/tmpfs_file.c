@@ -228,7 +228,10 @@ tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, 
 			error = tmpfs_pages_reserve(tm, 1);
 			if (error)
 				break;
-			pg = kmem_alloc_aligned(&tmpfs_kmem, TMPFS_PAGE_SIZE, TMPFS_PAGE_SIZE);
+			/* Not page-aligned on purpose: a host allocator pads
+			 * aligned blocks, which doubled the memory a file took;
+			 * copies do not care. */
+			pg = kmem_alloc(&tmpfs_kmem, TMPFS_PAGE_SIZE);
 			if (pg == NULL) {
 				tmpfs_pages_release(tm, 1);
 				error = ENOMEM;

@@ -160,8 +160,7 @@ void time_real(struct anyk_timespec *ts); /* wall clock */
 /* --- threads, deferred work, timers ------------------------------------------- */
 
 /* False under ANYK_THREADS=0 or on hosts without threads: then work and
- * timers run from anyk_run_pending() (and work queued by a syscall runs
- * before that syscall returns, see work_enqueue). */
+ * timers run from anyk_run_pending(), which the host calls. */
 bool kthreads_enabled(void);
 struct kthread;
 /* ENOSYS when threads are disabled. */

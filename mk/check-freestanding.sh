@@ -22,7 +22,7 @@ done
 [ -f "$tmp.bad" ] && fail=1
 srcs=$(ls kern/*.[ch] kern/lib/*.[ch] vfs/*.[ch] fs/*/*.[ch] dev/*.[ch] net/*.[ch] 2>/dev/null)
 bad=$(grep -Hn '^[[:space:]]*#[[:space:]]*include[[:space:]]*<' $srcs 2>/dev/null |
-	grep -Ev '<(stddef|stdint|stdarg|stdbool|limits|stdalign|stdnoreturn)\.h>|<anyk/(abi|hyper)\.h>')
+	grep -Ev '<(stddef|stdint|stdarg|stdbool|limits|stdalign|stdnoreturn)\.h>|<anyk/(abi|hyper|anyk)\.h>')
 if [ -n "$bad" ]; then
 	echo "check-freestanding: kernel source includes a hosted header:"
 	echo "$bad"

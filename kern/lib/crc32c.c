@@ -16,9 +16,11 @@
 
 enum { TAB_NONE, TAB_BUILDING, TAB_READY };
 
-static int crc32c_state;      /* TAB_*, accessed atomically */
-static bool crc32c_use_hw;    /* written before TAB_READY is published */
+static int crc32c_state; /* TAB_*, accessed atomically */
 static uint32_t crc32c_table[8][256];
+#if defined(__x86_64__)
+static bool crc32c_use_hw; /* written before TAB_READY is published */
+#endif
 
 static uint32_t
 crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)

@@ -68,6 +68,37 @@ out_str(struct outbuf *o, const char *s, size_t n)
 	o->len += n;
 }
 
+/*
+ * On 32-bit CPUs a 64-bit division is a call into the compiler's runtime
+ * library, which the kernel does not link; there we divide in 16-bit limbs
+ * with 32-bit arithmetic instead.
+ */
+#if !defined(FORMAT_DIV_LIMBS) && UINTPTR_MAX <= 0xffffffffu
+#define FORMAT_DIV_LIMBS 1
+#endif
+
+/* *v /= base; returns the remainder. */
+static unsigned
+divmod(uint64_t *v, unsigned base)
+{
+#if FORMAT_DIV_LIMBS
+	uint64_t q = 0;
+	uint32_t r = 0;
+
+	for (int shift = 48; shift >= 0; shift -= 16) {
+		uint32_t cur = r << 16 | (uint32_t)((*v >> shift) & 0xffff);
+		q |= (uint64_t)(cur / base) << shift;
+		r = cur % base;
+	}
+	*v = q;
+	return r;
+#else
+	unsigned r = (unsigned)(*v % base);
+	*v /= base;
+	return r;
+#endif
+}
+
 /* Digits of v in base, least significant last; returns their number. */
 static int
 utoa(char *end, uint64_t v, unsigned base, bool upper)
@@ -76,8 +107,7 @@ utoa(char *end, uint64_t v, unsigned base, bool upper)
 	char *p = end;
 
 	do {
-		*--p = digits[v % base];
-		v /= base;
+		*--p = digits[divmod(&v, base)];
 	} while (v != 0);
 	return (int)(end - p);
 }

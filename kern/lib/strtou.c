@@ -45,10 +45,14 @@ kstrtou64(const char *s, char **endp, int base, uint64_t *out)
 		if (d >= base)
 			break;
 		any = true;
-		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+		/* The builtins need no 64-bit division, which 32-bit
+		 * CPUs would have to call a runtime library for. */
+		uint64_t next;
+		if (__builtin_mul_overflow(v, (uint64_t)base, &next) ||
+		    __builtin_add_overflow(next, (uint64_t)d, &next))
 			overflow = true;
 		else
-			v = v * (uint64_t)base + (uint64_t)d;
+			v = next;
 	}
 	if (!any) {
 		p = s;

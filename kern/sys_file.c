@@ -158,20 +158,20 @@ static int do_open(int dirfd, const char *path, int flags, anyk_mode_t mode, int
 
 	if (flags & ~ANYK_O_VALID)
 		return EINVAL;
+	/* As Linux since 6.4: the combination has no meaning. */
+	if ((flags & (ANYK_O_CREAT | ANYK_O_DIRECTORY)) == (ANYK_O_CREAT | ANYK_O_DIRECTORY))
+		return EINVAL;
 	error = path_check(path, false);
 	if (error)
 		return error;
 	if (flags & ANYK_O_PATH)
 		flags &= ANYK_O_PATH | ANYK_O_DIRECTORY | ANYK_O_NOFOLLOW | ANYK_O_CLOEXEC;
-	if ((flags & ANYK_O_CREAT) && !(flags & ANYK_O_DIRECTORY)) {
+	if (flags & ANYK_O_CREAT) {
 		error = open_lookup_creat(dirfd, path, flags, mode, &vp, &created);
 	} else {
 		error = namei(dirfd, path, (flags & ANYK_O_NOFOLLOW) ? 0 : NI_FOLLOW, &vp);
 		if (!error && vp->v_type == VLNK && !(flags & ANYK_O_PATH))
 			error = ELOOP;
-		if (!error && (flags & (ANYK_O_CREAT | ANYK_O_DIRECTORY)) ==
-				      (ANYK_O_CREAT | ANYK_O_DIRECTORY) && vp->v_type != VDIR)
-			error = ENOTDIR;
 	}
 	if (error)
 		goto out;
@@ -629,6 +629,7 @@ ANYK_API anyk_ssize_t anyk_sys_getdents(int fd, void *buf, size_t n)
 	struct file *fp;
 	struct vnode *vp;
 	struct dents d;
+	struct vattr va;
 	int error;
 
 	error = fd_getfile(fd, &fp);
@@ -657,7 +658,12 @@ ANYK_API anyk_ssize_t anyk_sys_getdents(int fd, void *buf, size_t n)
 	mutex_enter(&fp->f_lock);
 	d.cookie = fp->f_offset;
 	vn_lock(vp, RW_READER);
-	error = VOP_READDIR(vp, fp->f_offset, dents_fill, &d);
+	/* A removed directory has no entries left to read (Linux: ENOENT). */
+	error = VOP_GETATTR(vp, &va);
+	if (!error && va.va_nlink == 0)
+		error = ENOENT;
+	if (!error)
+		error = VOP_READDIR(vp, fp->f_offset, dents_fill, &d);
 	vn_unlock(vp);
 	if (!error && d.count == 0 && d.refused)
 		error = EINVAL; /* the buffer cannot hold the next entry */

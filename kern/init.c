@@ -34,10 +34,17 @@ kern_shutdown(void)
 		if (e)
 			klog(LOG_WARN, "shutdown: sync failed (error %d)", e);
 	}
-	shutdown_hooks_run();
+	/* Processes let go of their files, file systems let go of their
+	 * devices, then the devices' hooks run while "/" still exists. */
 	procs_teardown();
 	if (root_mounted) {
-		error = vfs_unmount_all();
+		e = vfs_unmount_all(true);
+		if (e)
+			klog(LOG_WARN, "shutdown: unmount failed (error %d)", e);
+	}
+	shutdown_hooks_run();
+	if (root_mounted) {
+		error = vfs_unmount_all(false);
 		if (error)
 			klog(LOG_ERR, "shutdown: unmount failed (error %d)", error);
 		root_mounted = false;

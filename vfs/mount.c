@@ -228,7 +228,7 @@ int vfs_sync_all(bool wait)
 	return error;
 }
 
-int vfs_unmount_all(void)
+int vfs_unmount_all(bool keep_root)
 {
 	int error = 0, e;
 
@@ -237,6 +237,8 @@ int vfs_unmount_all(void)
 	 * end, so children go before their parents. */
 	while (!dlist_empty(&mountlist)) {
 		struct mount *mp = container_of(mountlist.prev, struct mount, mnt_link);
+		if (keep_root && mp == rootmount)
+			break;
 		e = unmount_locked(mp, ANYK_MNT_FORCE, 1);
 		if (e) {
 			if (!error)

@@ -255,9 +255,11 @@ struct mount {
 int vfs_mount(struct vnode *vp, const char *fstype, const char *source, int flags,
 	      const char *options, const char *onpath);
 int vfs_unmount(struct mount *mp, int flags);
-/* Sync every mount (sync(2)) and unmount everything (anyk_fini). */
+/* Sync every mount (sync(2)) and unmount everything (anyk_fini); with
+ * keep_root, everything but the root file system (so that shutdown hooks
+ * can still use the namespace, e.g. to remove device nodes). */
 int vfs_sync_all(bool wait);
-int vfs_unmount_all(void);
+int vfs_unmount_all(bool keep_root);
 /* The root vnode of the whole namespace, referenced. */
 struct vnode *vfs_rootvnode(void);
 bool vfs_readonly(const struct vnode *vp);

@@ -1,0 +1,179 @@
+/*
+ * ext2/ext3/ext4: the in-memory superblock, group and inode structures and
+ * the functions the driver's files share. The on-disk layout is in
+ * ext2_fs.h; here everything is already decoded into host order and checked.
+ *
+ * Locking: the VFS holds the vnode lock (shared for reads); the read path
+ * changes nothing after mount, so shared readers need no lock of their own.
+ * The mount's fields are immutable after mount.
+ */
+#ifndef ANYK_FS_EXT2_H
+#define ANYK_FS_EXT2_H
+
+#include "dev/bdev.h"
+#include "fs/ext2/ext2_fs.h"
+#include "vfs/bio.h"
+#include "vfs/vfs.h"
+
+KMEM_TYPE_DECLARE(ext2_kmem);
+
+struct ext2_group {
+	uint64_t g_block_bitmap;
+	uint64_t g_inode_bitmap;
+	uint64_t g_inode_table;
+	uint32_t g_free_blocks;
+	uint32_t g_free_inodes;
+	uint32_t g_used_dirs;
+	uint32_t g_itable_unused;
+	uint16_t g_flags;
+};
+
+/* The superblock facts, decoded and validated (ext2_sb_parse). */
+struct ext2_sb {
+	uint32_t s_inodes_count;
+	uint64_t s_blocks_count;
+	uint64_t s_r_blocks_count;
+	uint64_t s_free_blocks;
+	uint32_t s_free_inodes;
+	uint32_t s_first_data_block;
+	uint32_t s_bsize;
+	unsigned s_bshift;
+	uint32_t s_blocks_per_group;
+	uint32_t s_inodes_per_group;
+	uint32_t s_ngroups;
+	uint32_t s_inode_size;
+	uint32_t s_desc_size;
+	uint32_t s_first_ino;
+	uint32_t s_rev;
+	uint16_t s_state;
+	uint32_t s_compat, s_incompat, s_rocompat;
+	uint32_t s_flags;
+	uint32_t s_first_meta_bg;
+	uint8_t s_uuid[16];
+	uint32_t s_hash_seed[4];
+	uint8_t s_def_hash;
+	uint32_t s_csum_seed; /* metadata_csum: crc32c seed of every checksum */
+	uint16_t s_min_extra_isize;
+};
+
+struct ext2_mount {
+	struct mount *em_mp;
+	struct bdev *em_bdev;
+	struct ext2_sb em_sb;
+	struct ext2_group *em_groups;
+	uint32_t em_bsize;
+	uint64_t em_nblocks;
+	bool em_csum;     /* metadata_csum */
+	bool em_gdtcsum;  /* gdt_csum (crc16 group descriptors) */
+	bool em_filetype; /* directory entries carry the type */
+	bool em_hash_unsigned;
+	uint64_t em_maxlblk; /* logical blocks a file may address */
+	const char *em_name; /* for log lines: the device name */
+};
+
+/* The in-memory inode, decoded from the on-disk one. */
+struct ext2_inode {
+	uint32_t i_ino;
+	uint16_t i_mode;
+	uint16_t i_nlink;
+	uint32_t i_uid, i_gid;
+	uint64_t i_size;
+	uint64_t i_blocks512; /* 512-byte units allocated */
+	uint32_t i_flags;
+	uint32_t i_gen;
+	uint64_t i_file_acl;
+	uint32_t i_csum_seed;
+	uint16_t i_extra_isize;
+	bool i_has_crtime;
+	struct anyk_timespec i_atime, i_mtime, i_ctime, i_crtime;
+	anyk_dev_t i_rdev;
+	uint8_t i_block[EXT2_I_BLOCK_SIZE];
+	uint8_t *i_raw; /* the whole on-disk inode (in-inode xattrs) */
+	uint32_t i_rawsize;
+};
+
+static inline struct ext2_mount *VFSTOEXT2(struct mount *mp) { return mp->mnt_data; }
+static inline struct ext2_inode *VTOI(struct vnode *vp) { return vp->v_data; }
+
+#define EXT2_CORRUPT(em, ...) ext2_corrupt((em), __VA_ARGS__)
+/* Log a corruption (the dmesg line names the device and the object) and
+ * return EUCLEAN, so callers write "return ext2_corrupt(...)". */
+int ext2_corrupt(const struct ext2_mount *em, const char *fmt, ...) __printflike(2, 3);
+
+/* ext2_super.c: pure parsing, testable without a device. */
+int ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen);
+int ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, struct ext2_group *g,
+		  char *why, size_t whylen);
+/* Where group descriptor g lives: block number and byte offset in it. */
+uint64_t ext2_gd_location(const struct ext2_sb *sb, uint32_t group, uint32_t *offp);
+bool ext2_group_has_super(const struct ext2_sb *sb, uint32_t group);
+
+/* ext2_csum.c */
+uint32_t ext2_sb_csum(const uint8_t *raw);
+uint16_t ext2_gd_csum(const struct ext2_sb *sb, uint32_t group, const uint8_t *raw);
+uint32_t ext2_inode_csum(const struct ext2_sb *sb, uint32_t ino, uint32_t gen, const uint8_t *raw,
+			 uint32_t inode_size);
+uint32_t ext2_inode_seed(const struct ext2_sb *sb, uint32_t ino, uint32_t gen);
+bool ext2_extent_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t bsize);
+bool ext2_dirblock_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t bsize);
+bool ext2_dx_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t count_off,
+		     uint32_t count, uint32_t limit);
+uint32_t ext2_xattr_block_csum(const struct ext2_sb *sb, uint64_t blkno, const uint8_t *blk, uint32_t bsize);
+
+/* ext2_hash.c: directory index name hashes. */
+int ext2_dirhash(const char *name, size_t len, int version, const uint32_t seed[4], uint32_t *hashp,
+		 uint32_t *minorp);
+
+/* ext2_inode.c */
+int ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp);
+void ext2_inode_free(struct ext2_inode *ip);
+int ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, struct ext2_inode *ip,
+		      char *why, size_t whylen);
+
+/* Logical to physical mapping (ext2_bmap.c, ext2_extent.c). *pblkp 0: a hole
+ * of *runp blocks; else *runp contiguous blocks from *pblkp, unwritten ones
+ * (read as zeros) flagged. runs are at most maxrun long. */
+struct ext2_map {
+	uint64_t m_pblk;
+	uint64_t m_len;
+	bool m_unwritten;
+};
+int ext2_bmap(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun,
+	      struct ext2_map *map);
+int ext2_bmap_indirect(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun,
+		       struct ext2_map *map);
+int ext2_extent_map(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun,
+		    struct ext2_map *map);
+int ext2_extent_check_header(const uint8_t *h, size_t room, int wantdepth);
+/* Is blk..blk+n-1 inside the file system, beyond the superblock? */
+bool ext2_blocks_valid(const struct ext2_mount *em, uint64_t blk, uint64_t n);
+int ext2_bread(struct ext2_mount *em, uint64_t blk, struct buf **bpp);
+
+/* ext2_dir.c and ext2_htree.c */
+int ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,
+		    uint32_t *inop);
+int ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill,
+		     void *ctx);
+int ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
+/* Search one directory block for name: 0 and *inop, ENOENT, or EUCLEAN. */
+int ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
+			 const char *name, size_t namelen, uint32_t *inop);
+/* 0/ENOENT from the index, or EAGAIN when the index cannot be trusted. */
+int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,
+		      uint32_t *inop);
+
+/* ext2_read.c */
+int ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio);
+int ext2_seek_data(struct ext2_mount *em, struct ext2_inode *ip, int whence, anyk_off_t *offp);
+
+/* ext2_symlink.c */
+int ext2_readlink(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio);
+
+/* ext2_xattr.c */
+int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,
+		  size_t *sizep);
+int ext2_listxattr(struct ext2_mount *em, struct ext2_inode *ip, char *buf, size_t *sizep);
+
+extern const struct vnodeops ext2_vnodeops;
+
+#endif /* ANYK_FS_EXT2_H */

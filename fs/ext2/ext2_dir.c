@@ -1,0 +1,234 @@
+/*
+ * Directories: blocks of variable-length entries (inode, record length,
+ * name length, file type, name), optionally ending in a 12-byte checksum
+ * tail. Lookup tries the hash index first (ext2_htree.c) and scans the
+ * blocks linearly when there is none or it cannot be trusted; readdir
+ * always walks the blocks in order, and its cookies are byte positions in
+ * the directory, so they stay valid for as long as the directory does.
+ *
+ * Every entry is checked before use: record length at least 12, a multiple
+ * of four and inside the block, the name inside the record, the inode
+ * number inside the file system.
+ */
+#include "fs/ext2/ext2.h"
+
+struct dirent_it {
+	const uint8_t *blk;
+	uint32_t pos, end;
+};
+
+struct ext2_dirent {
+	uint32_t d_ino;
+	uint32_t d_pos;
+	uint32_t d_reclen;
+	uint32_t d_namelen;
+	uint8_t d_type;
+	const char *d_name;
+};
+
+static uint32_t
+reclen_decode(const struct ext2_mount *em, uint16_t v)
+{
+	/* 64 KiB blocks cannot say 65536 in 16 bits. */
+	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
+		return 65536;
+	return v;
+}
+
+/* Blocks of the index (its root, block 0, and interior nodes, which look
+ * like one empty entry over the whole block) carry no entries and no tail. */
+static bool
+is_dx_block(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk)
+{
+	if (!(dp->i_flags & EXT2_INDEX_FL))
+		return false;
+	if (lblk == 0)
+		return true;
+	return le32dec(blk + DE_INODE) == 0 && reclen_decode(em, le16dec(blk + DE_REC_LEN)) == em->em_bsize;
+}
+
+static bool
+has_tail(const struct ext2_mount *em, const uint8_t *blk)
+{
+	const uint8_t *t = blk + em->em_bsize - EXT2_DIR_TAIL_SIZE;
+
+	return le32dec(t + DE_INODE) == 0 && le16dec(t + DE_REC_LEN) == EXT2_DIR_TAIL_SIZE &&
+	       t[DE_NAME_LEN] == 0 && t[DE_FILE_TYPE] == EXT2_DIR_TAIL_FT;
+}
+
+/* Check a block's checksum and set up walking its entries. */
+static int
+dirblock_open(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
+	      struct dirent_it *it)
+{
+	it->blk = blk;
+	it->pos = 0;
+	it->end = em->em_bsize;
+	if (is_dx_block(em, dp, lblk, blk))
+		return 0;
+	if (has_tail(em, blk)) {
+		it->end = em->em_bsize - EXT2_DIR_TAIL_SIZE;
+		if (em->em_csum && !ext2_dirblock_csum_ok(dp, blk, em->em_bsize))
+			return ext2_corrupt(em, "directory inode %u block %llu: checksum mismatch", dp->i_ino,
+					    (unsigned long long)lblk);
+	} else if (em->em_csum) {
+		return ext2_corrupt(em, "directory inode %u block %llu: no checksum tail", dp->i_ino,
+				    (unsigned long long)lblk);
+	}
+	return 0;
+}
+
+/* 0 and the next entry, ENOENT at the end of the block, or EUCLEAN. */
+static int
+dirent_next(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct dirent_it *it,
+	    struct ext2_dirent *de)
+{
+	const uint8_t *p;
+
+	if (it->pos >= it->end)
+		return ENOENT;
+	if (it->end - it->pos < EXT2_DIR_ENTRY_MIN)
+		goto bad;
+	p = it->blk + it->pos;
+	de->d_pos = it->pos;
+	de->d_ino = le32dec(p + DE_INODE);
+	de->d_reclen = reclen_decode(em, le16dec(p + DE_REC_LEN));
+	if (em->em_filetype) {
+		de->d_namelen = p[DE_NAME_LEN];
+		de->d_type = p[DE_FILE_TYPE];
+	} else {
+		de->d_namelen = le16dec(p + DE_NAME_LEN);
+		de->d_type = EXT2_FT_UNKNOWN;
+	}
+	de->d_name = (const char *)p + DE_NAME;
+	if (de->d_reclen < EXT2_DIR_ENTRY_MIN || (de->d_reclen & 3) || de->d_reclen > it->end - it->pos ||
+	    de->d_namelen > ANYK_NAME_MAX || DE_NAME + de->d_namelen > de->d_reclen ||
+	    de->d_ino > em->em_sb.s_inodes_count || (de->d_ino != 0 && de->d_namelen == 0))
+		goto bad;
+	it->pos += de->d_reclen;
+	return 0;
+bad:
+	return ext2_corrupt(em, "directory inode %u block %llu: bad entry at offset %u", dp->i_ino,
+			    (unsigned long long)lblk, it->pos);
+}
+
+int
+ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
+{
+	struct ext2_map map;
+	int error;
+
+	*bpp = NULL;
+	if (lblk >= dp->i_size >> em->em_sb.s_bshift)
+		return ext2_corrupt(em, "directory inode %u: block %llu past its end", dp->i_ino,
+				    (unsigned long long)lblk);
+	error = ext2_bmap(em, dp, lblk, 1, &map);
+	if (error)
+		return error;
+	if (map.m_pblk == 0 || map.m_unwritten)
+		return ext2_corrupt(em, "directory inode %u: hole at block %llu", dp->i_ino,
+				    (unsigned long long)lblk);
+	return ext2_bread(em, map.m_pblk, bpp);
+}
+
+int
+ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
+		     const char *name, size_t namelen, uint32_t *inop)
+{
+	struct dirent_it it;
+	struct ext2_dirent de;
+	int error;
+
+	error = dirblock_open(em, dp, lblk, blk, &it);
+	if (error)
+		return error;
+	while ((error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
+		if (de.d_ino != 0 && de.d_namelen == namelen && memcmp(de.d_name, name, namelen) == 0) {
+			*inop = de.d_ino;
+			return 0;
+		}
+	}
+	return error;
+}
+
+static int
+linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
+	struct buf *bp;
+	int error = ENOENT;
+
+	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+		error = ext2_dir_readblock(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		error = ext2_dirblock_search(em, dp, lblk, bp->b_data, name, namelen, inop);
+		brelse(bp);
+		if (error != ENOENT)
+			return error;
+	}
+	return ENOENT;
+}
+
+int
+ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+{
+	int error;
+
+	if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX)) {
+		error = ext2_htree_lookup(em, dp, name, namelen, inop);
+		if (error != EAGAIN)
+			return error;
+		/* ext2_htree_lookup said why; the entries are still there. */
+	}
+	return linear_lookup(em, dp, name, namelen, inop);
+}
+
+static uint8_t
+ft_to_dtype(uint8_t ft)
+{
+	static const uint8_t map[] = {
+		[EXT2_FT_UNKNOWN] = ANYK_DT_UNKNOWN, [EXT2_FT_REG_FILE] = ANYK_DT_REG,
+		[EXT2_FT_DIR] = ANYK_DT_DIR,         [EXT2_FT_CHRDEV] = ANYK_DT_CHR,
+		[EXT2_FT_BLKDEV] = ANYK_DT_BLK,      [EXT2_FT_FIFO] = ANYK_DT_FIFO,
+		[EXT2_FT_SOCK] = ANYK_DT_SOCK,       [EXT2_FT_SYMLINK] = ANYK_DT_LNK,
+	};
+	return ft < ARRAY_SIZE(map) ? map[ft] : ANYK_DT_UNKNOWN;
+}
+
+int
+ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill, void *ctx)
+{
+	unsigned bshift = em->em_sb.s_bshift;
+	uint64_t nblocks = dp->i_size >> bshift, start;
+	struct dirent_it it;
+	struct ext2_dirent de;
+	struct buf *bp;
+	int error = 0;
+
+	if (cookie < 0)
+		return EINVAL;
+	start = (uint64_t)cookie;
+	for (uint64_t lblk = start >> bshift; lblk < nblocks; lblk++) {
+		error = ext2_dir_readblock(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		error = dirblock_open(em, dp, lblk, bp->b_data, &it);
+		while (error == 0 && (error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
+			uint64_t pos = (lblk << bshift) + de.d_pos;
+
+			if (de.d_ino == 0 || pos < start)
+				continue;
+			if (fill(ctx, de.d_name, de.d_namelen, de.d_ino, ft_to_dtype(de.d_type),
+				 (int64_t)(pos + de.d_reclen)) != 0) {
+				brelse(bp);
+				return 0;
+			}
+		}
+		brelse(bp);
+		if (error != ENOENT)
+			return error;
+		error = 0;
+	}
+	return 0;
+}

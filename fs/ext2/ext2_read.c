@@ -1,0 +1,185 @@
+/*
+ * Reading file data, and SEEK_DATA/SEEK_HOLE. File data does not go
+ * through the buffer cache: the requested range is mapped to runs of
+ * physically contiguous blocks and each run moves in one scatter/gather
+ * device read straight into the caller's iovecs (one copy, by the host).
+ * Holes and unwritten extents are zero-filled in place. Only the pieces of
+ * a run that do not start or end on a device sector go through a one-sector
+ * bounce buffer.
+ */
+#include "fs/ext2/ext2.h"
+
+/* iovecs per device request; a bigger request is split. */
+#define READ_IOVS 64
+
+static void
+uio_skip(struct uio *uio, size_t n)
+{
+	while (n > 0) {
+		struct anyk_iovec *iov = uio->uio_iov;
+		size_t cnt = MIN(n, iov->iov_len);
+
+		iov->iov_base = (char *)iov->iov_base + cnt;
+		iov->iov_len -= cnt;
+		uio->uio_resid -= cnt;
+		uio->uio_offset += (anyk_off_t)cnt;
+		n -= cnt;
+		if (iov->iov_len == 0 && uio->uio_iovcnt > 1) {
+			uio->uio_iov++;
+			uio->uio_iovcnt--;
+		}
+	}
+}
+
+static int
+read_bounce(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t *bounce)
+{
+	int error;
+
+	error = bdev_read(em->em_bdev, devoff, bounce, n);
+	if (error) {
+		klog(LOG_ERR, "ext2 %s: read error %d at byte %llu", em->em_name, error,
+		     (unsigned long long)devoff);
+		return EIO;
+	}
+	return uiomove(bounce, n, uio);
+}
+
+/* Gather up to n bytes (a multiple of the sector size) of the uio's
+ * iovecs into iov; returns the bytes gathered, a multiple of secsize. */
+static size_t
+gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *iov, int *cntp)
+{
+	size_t total = 0;
+	int cnt = 0;
+
+	for (int i = 0; i < uio->uio_iovcnt && cnt < READ_IOVS && total < n; i++) {
+		const struct anyk_iovec *u = &uio->uio_iov[i];
+		size_t take = MIN(u->iov_len, n - total);
+
+		if (take == 0)
+			continue;
+		iov[cnt].iov_base = u->iov_base;
+		iov[cnt].iov_len = take;
+		cnt++;
+		total += take;
+	}
+	/* Trim to whole sectors; the remainder goes in the next round. */
+	while (cnt > 0 && total % secsize != 0) {
+		size_t cut = MIN(total % secsize, iov[cnt - 1].iov_len);
+
+		iov[cnt - 1].iov_len -= cut;
+		total -= cut;
+		if (iov[cnt - 1].iov_len == 0)
+			cnt--;
+	}
+	*cntp = cnt;
+	return total;
+}
+
+static int
+read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t *bounce)
+{
+	uint32_t secsize = em->em_bdev->bd_secsize;
+	struct anyk_iovec iov[READ_IOVS];
+	size_t h, got;
+	int cnt, error = 0;
+
+	if (devoff % secsize != 0) {
+		h = MIN(n, secsize - devoff % secsize);
+		error = read_bounce(em, devoff, h, uio, bounce);
+		if (error)
+			return error;
+		devoff += h;
+		n -= h;
+	}
+	while (n >= secsize) {
+		got = gather(uio, rounddown(n, (size_t)secsize), secsize, iov, &cnt);
+		if (got == 0) {
+			/* The caller's buffers are smaller than a sector. */
+			error = read_bounce(em, devoff, secsize, uio, bounce);
+			got = secsize;
+		} else {
+			error = bdev_readv(em->em_bdev, devoff, iov, cnt);
+			if (error) {
+				klog(LOG_ERR, "ext2 %s: read error %d at byte %llu", em->em_name, error,
+				     (unsigned long long)devoff);
+				error = EIO;
+			} else {
+				uio_skip(uio, got);
+			}
+		}
+		if (error)
+			return error;
+		devoff += got;
+		n -= got;
+	}
+	if (n > 0)
+		error = read_bounce(em, devoff, n, uio, bounce);
+	return error;
+}
+
+int
+ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
+{
+	uint32_t bsize = em->em_bsize;
+	unsigned bshift = em->em_sb.s_bshift;
+	uint8_t *bounce = NULL;
+	size_t bouncesize = em->em_bdev->bd_secsize;
+	struct ext2_map map;
+	int error = 0;
+
+	if (uio->uio_offset < 0)
+		return EINVAL;
+	bounce = kmem_alloc(&ext2_kmem, bouncesize);
+	if (bounce == NULL)
+		return ENOMEM;
+	while (uio->uio_resid > 0 && (uint64_t)uio->uio_offset < ip->i_size) {
+		uint64_t off = (uint64_t)uio->uio_offset;
+		uint64_t len = MIN((uint64_t)uio->uio_resid, ip->i_size - off);
+		uint64_t lblk = off >> bshift, inblk = off & (bsize - 1), n;
+
+		error = ext2_bmap(em, ip, lblk, howmany(inblk + len, bsize), &map);
+		if (error)
+			break;
+		n = MIN(len, (map.m_len << bshift) - inblk);
+		if (map.m_pblk == 0 || map.m_unwritten)
+			error = uiozero((size_t)n, uio);
+		else
+			error = read_run(em, (map.m_pblk << bshift) + inblk, (size_t)n, uio, bounce);
+		if (error)
+			break;
+	}
+	kmem_free(&ext2_kmem, bounce, bouncesize);
+	return error;
+}
+
+int
+ext2_seek_data(struct ext2_mount *em, struct ext2_inode *ip, int whence, anyk_off_t *offp)
+{
+	unsigned bshift = em->em_sb.s_bshift;
+	uint64_t off, lblk, end;
+	struct ext2_map map;
+	int error;
+
+	if (*offp < 0)
+		return ENXIO;
+	off = (uint64_t)*offp;
+	if (off >= ip->i_size)
+		return ENXIO;
+	end = howmany(ip->i_size, (uint64_t)em->em_bsize);
+	for (lblk = off >> bshift; lblk < end; lblk += map.m_len) {
+		error = ext2_bmap(em, ip, lblk, end - lblk, &map);
+		if (error)
+			return error;
+		bool data = map.m_pblk != 0 && !map.m_unwritten;
+		if (data == (whence == ANYK_SEEK_DATA)) {
+			*offp = (anyk_off_t)MAX(off, lblk << bshift);
+			return 0;
+		}
+	}
+	if (whence == ANYK_SEEK_DATA)
+		return ENXIO;
+	*offp = (anyk_off_t)ip->i_size;
+	return 0;
+}

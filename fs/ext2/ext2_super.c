@@ -1,0 +1,231 @@
+/*
+ * Decoding and validating the superblock and the group descriptors. These
+ * are pure functions over byte buffers (no device, no allocation), so the
+ * unit tests drive them with images made by mke2fs and with corrupted
+ * copies. Every field is untrusted: the checks here are what makes the
+ * geometry safe to compute with everywhere else (no division by zero, no
+ * overflow of block * size, groups that fit the device).
+ */
+#include "fs/ext2/ext2.h"
+
+#define WHY(...) ksnprintf(why, whylen, __VA_ARGS__)
+
+int
+ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen)
+{
+	uint32_t logbs, bpg, ipg, ipb;
+	uint64_t ngroups, devblocks;
+
+	memset(sb, 0, sizeof(*sb));
+	if (le16dec(raw + SB_MAGIC) != EXT2_MAGIC) {
+		WHY("bad magic %#x", le16dec(raw + SB_MAGIC));
+		return EINVAL;
+	}
+	sb->s_rev = le32dec(raw + SB_REV_LEVEL);
+	sb->s_compat = le32dec(raw + SB_FEATURE_COMPAT);
+	sb->s_incompat = le32dec(raw + SB_FEATURE_INCOMPAT);
+	sb->s_rocompat = le32dec(raw + SB_FEATURE_RO_COMPAT);
+	if (sb->s_rev == EXT2_REV_GOOD_OLD) {
+		/* Revision 0 has no feature fields; whatever is there is noise. */
+		sb->s_compat = sb->s_incompat = sb->s_rocompat = 0;
+	} else if (sb->s_rev > 1) {
+		WHY("unknown revision %u", sb->s_rev);
+		return EINVAL;
+	}
+	if (sb->s_rocompat & RO_COMPAT_METADATA_CSUM) {
+		if (raw[SB_CHECKSUM_TYPE] != EXT2_CRC32C_CHKSUM) {
+			WHY("unknown checksum type %u", raw[SB_CHECKSUM_TYPE]);
+			return EINVAL;
+		}
+		if (le32dec(raw + SB_CHECKSUM) != ext2_sb_csum(raw)) {
+			WHY("superblock checksum mismatch");
+			return EUCLEAN;
+		}
+	}
+	logbs = le32dec(raw + SB_LOG_BLOCK_SIZE);
+	if (logbs > 6) {
+		WHY("block size 1024 << %u out of range", logbs);
+		return EINVAL;
+	}
+	sb->s_bsize = 1024u << logbs;
+	sb->s_bshift = 10 + logbs;
+	sb->s_blocks_count = le32dec(raw + SB_BLOCKS_COUNT_LO);
+	sb->s_r_blocks_count = le32dec(raw + SB_R_BLOCKS_COUNT_LO);
+	sb->s_free_blocks = le32dec(raw + SB_FREE_BLOCKS_LO);
+	if (sb->s_incompat & INCOMPAT_64BIT) {
+		sb->s_blocks_count |= (uint64_t)le32dec(raw + SB_BLOCKS_COUNT_HI) << 32;
+		sb->s_r_blocks_count |= (uint64_t)le32dec(raw + SB_R_BLOCKS_COUNT_HI) << 32;
+		sb->s_free_blocks |= (uint64_t)le32dec(raw + SB_FREE_BLOCKS_HI) << 32;
+	}
+	sb->s_inodes_count = le32dec(raw + SB_INODES_COUNT);
+	sb->s_free_inodes = le32dec(raw + SB_FREE_INODES);
+	sb->s_first_data_block = le32dec(raw + SB_FIRST_DATA_BLOCK);
+	bpg = sb->s_blocks_per_group = le32dec(raw + SB_BLOCKS_PER_GROUP);
+	ipg = sb->s_inodes_per_group = le32dec(raw + SB_INODES_PER_GROUP);
+	sb->s_state = le16dec(raw + SB_STATE);
+	sb->s_flags = le32dec(raw + SB_FLAGS);
+	memcpy(sb->s_uuid, raw + SB_UUID, 16);
+	for (int i = 0; i < 4; i++)
+		sb->s_hash_seed[i] = le32dec(raw + SB_HASH_SEED + 4 * i);
+	sb->s_def_hash = raw[SB_DEF_HASH_VERSION];
+	sb->s_first_meta_bg = le32dec(raw + SB_FIRST_META_BG);
+
+	devblocks = devsize >> sb->s_bshift;
+	if (sb->s_blocks_count == 0 || sb->s_blocks_count > devblocks) {
+		WHY("block count %llu does not fit the device (%llu blocks)",
+		    (unsigned long long)sb->s_blocks_count, (unsigned long long)devblocks);
+		return EINVAL;
+	}
+	if (sb->s_first_data_block != (sb->s_bsize == 1024 ? 1u : 0u) ||
+	    sb->s_first_data_block >= sb->s_blocks_count) {
+		WHY("first data block %u wrong for block size %u", sb->s_first_data_block, sb->s_bsize);
+		return EINVAL;
+	}
+	if (sb->s_rev == EXT2_REV_GOOD_OLD) {
+		sb->s_inode_size = EXT2_GOOD_OLD_INODE_SIZE;
+		sb->s_first_ino = EXT2_GOOD_OLD_FIRST_INO;
+	} else {
+		sb->s_inode_size = le16dec(raw + SB_INODE_SIZE);
+		sb->s_first_ino = le32dec(raw + SB_FIRST_INO);
+	}
+	if (sb->s_inode_size < EXT2_GOOD_OLD_INODE_SIZE || sb->s_inode_size > sb->s_bsize ||
+	    !powerof2(sb->s_inode_size)) {
+		WHY("inode size %u invalid", sb->s_inode_size);
+		return EINVAL;
+	}
+	ipb = sb->s_bsize / sb->s_inode_size;
+	if (bpg == 0 || bpg > 8 * sb->s_bsize || ipg < ipb || ipg > 8 * sb->s_bsize || ipg % ipb != 0) {
+		WHY("blocks per group %u / inodes per group %u invalid", bpg, ipg);
+		return EINVAL;
+	}
+	ngroups = howmany(sb->s_blocks_count - sb->s_first_data_block, (uint64_t)bpg);
+	if (ngroups == 0 || ngroups > UINT32_MAX || ngroups * ipg != sb->s_inodes_count) {
+		WHY("%llu groups of %u inodes do not make the inode count %u", (unsigned long long)ngroups,
+		    ipg, sb->s_inodes_count);
+		return EINVAL;
+	}
+	sb->s_ngroups = (uint32_t)ngroups;
+	if (sb->s_first_ino < EXT2_GOOD_OLD_FIRST_INO || sb->s_first_ino > sb->s_inodes_count) {
+		WHY("first inode %u invalid", sb->s_first_ino);
+		return EINVAL;
+	}
+	if (sb->s_incompat & INCOMPAT_64BIT) {
+		sb->s_desc_size = le16dec(raw + SB_DESC_SIZE);
+		if (sb->s_desc_size < EXT2_DESC_SIZE || sb->s_desc_size > EXT2_MAX_DESC_SIZE ||
+		    sb->s_desc_size > sb->s_bsize || !powerof2(sb->s_desc_size)) {
+			WHY("group descriptor size %u invalid", sb->s_desc_size);
+			return EINVAL;
+		}
+	} else {
+		sb->s_desc_size = EXT2_DESC_SIZE;
+	}
+	/* The descriptors themselves must fit the file system. */
+	if (ngroups * sb->s_desc_size / sb->s_bsize >= sb->s_blocks_count) {
+		WHY("group descriptors do not fit");
+		return EINVAL;
+	}
+	if (sb->s_free_blocks > sb->s_blocks_count || sb->s_free_inodes > sb->s_inodes_count) {
+		WHY("free counts exceed totals");
+		return EINVAL;
+	}
+	if (sb->s_r_blocks_count > sb->s_blocks_count)
+		sb->s_r_blocks_count = 0;
+	if (sb->s_rocompat & RO_COMPAT_EXTRA_ISIZE)
+		sb->s_min_extra_isize = le16dec(raw + SB_MIN_EXTRA_ISIZE);
+	if (sb->s_incompat & INCOMPAT_CSUM_SEED)
+		sb->s_csum_seed = le32dec(raw + SB_CHECKSUM_SEED);
+	else
+		sb->s_csum_seed = crc32c(~0u, sb->s_uuid, sizeof(sb->s_uuid));
+	return 0;
+}
+
+static bool
+is_power_of(uint32_t n, uint32_t base)
+{
+	while (n > 1 && n % base == 0)
+		n /= base;
+	return n == 1;
+}
+
+bool
+ext2_group_has_super(const struct ext2_sb *sb, uint32_t group)
+{
+	if (group <= 1 || !(sb->s_rocompat & RO_COMPAT_SPARSE_SUPER))
+		return true;
+	if (!(group & 1))
+		return false;
+	return is_power_of(group, 3) || is_power_of(group, 5) || is_power_of(group, 7);
+}
+
+uint64_t
+ext2_gd_location(const struct ext2_sb *sb, uint32_t group, uint32_t *offp)
+{
+	uint32_t dpb = sb->s_bsize / sb->s_desc_size;
+	uint32_t metagroup = group / dpb;
+	uint64_t first;
+
+	*offp = (group % dpb) * sb->s_desc_size;
+	if (!(sb->s_incompat & INCOMPAT_META_BG) || metagroup < sb->s_first_meta_bg)
+		return (uint64_t)sb->s_first_data_block + 1 + metagroup;
+	/* meta_bg: each run of dpb groups keeps its descriptors in its first
+	 * group, after that group's superblock copy if it has one. */
+	first = (uint64_t)sb->s_first_data_block + (uint64_t)metagroup * dpb * sb->s_blocks_per_group;
+	return first + (ext2_group_has_super(sb, metagroup * dpb) ? 1 : 0);
+}
+
+int
+ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, struct ext2_group *g,
+	      char *why, size_t whylen)
+{
+	bool wide = (sb->s_incompat & INCOMPAT_64BIT) && sb->s_desc_size >= EXT2_MIN_DESC_SIZE_64BIT;
+	uint64_t gstart, gend, itblocks;
+
+	if (sb->s_rocompat & RO_COMPAT_METADATA_CSUM || sb->s_rocompat & RO_COMPAT_GDT_CSUM) {
+		uint16_t want = ext2_gd_csum(sb, group, raw), have = le16dec(raw + GD_CHECKSUM);
+
+		if (want != have) {
+			WHY("group %u descriptor checksum %#x, computed %#x", group, have, want);
+			return EUCLEAN;
+		}
+	}
+	memset(g, 0, sizeof(*g));
+	g->g_block_bitmap = le32dec(raw + GD_BLOCK_BITMAP_LO);
+	g->g_inode_bitmap = le32dec(raw + GD_INODE_BITMAP_LO);
+	g->g_inode_table = le32dec(raw + GD_INODE_TABLE_LO);
+	g->g_free_blocks = le16dec(raw + GD_FREE_BLOCKS_LO);
+	g->g_free_inodes = le16dec(raw + GD_FREE_INODES_LO);
+	g->g_used_dirs = le16dec(raw + GD_USED_DIRS_LO);
+	g->g_itable_unused = le16dec(raw + GD_ITABLE_UNUSED_LO);
+	g->g_flags = le16dec(raw + GD_FLAGS);
+	if (wide) {
+		g->g_block_bitmap |= (uint64_t)le32dec(raw + GD_BLOCK_BITMAP_HI) << 32;
+		g->g_inode_bitmap |= (uint64_t)le32dec(raw + GD_INODE_BITMAP_HI) << 32;
+		g->g_inode_table |= (uint64_t)le32dec(raw + GD_INODE_TABLE_HI) << 32;
+		g->g_free_blocks |= (uint32_t)le16dec(raw + GD_FREE_BLOCKS_HI) << 16;
+		g->g_free_inodes |= (uint32_t)le16dec(raw + GD_FREE_INODES_HI) << 16;
+		g->g_used_dirs |= (uint32_t)le16dec(raw + GD_USED_DIRS_HI) << 16;
+		g->g_itable_unused |= (uint32_t)le16dec(raw + GD_ITABLE_UNUSED_HI) << 16;
+	}
+	/* Metadata lies inside the file system, past the superblock; without
+	 * flex_bg it lies inside its own group. */
+	itblocks = (uint64_t)sb->s_inodes_per_group * sb->s_inode_size / sb->s_bsize;
+	gstart = sb->s_first_data_block;
+	gend = sb->s_blocks_count;
+	if (!(sb->s_incompat & INCOMPAT_FLEX_BG)) {
+		gstart = sb->s_first_data_block + (uint64_t)group * sb->s_blocks_per_group;
+		gend = MIN(gend, gstart + sb->s_blocks_per_group);
+	}
+	if (g->g_block_bitmap <= sb->s_first_data_block || g->g_block_bitmap < gstart ||
+	    g->g_block_bitmap >= gend || g->g_inode_bitmap <= sb->s_first_data_block ||
+	    g->g_inode_bitmap < gstart || g->g_inode_bitmap >= gend ||
+	    g->g_inode_table <= sb->s_first_data_block || g->g_inode_table < gstart ||
+	    g->g_inode_table > gend || itblocks > gend - g->g_inode_table) {
+		WHY("group %u metadata outside its range (bitmaps %llu %llu, table %llu)", group,
+		    (unsigned long long)g->g_block_bitmap, (unsigned long long)g->g_inode_bitmap,
+		    (unsigned long long)g->g_inode_table);
+		return EUCLEAN;
+	}
+	if (g->g_itable_unused > sb->s_inodes_per_group)
+		g->g_itable_unused = 0;
+	return 0;
+}

@@ -1,0 +1,322 @@
+/*
+ * ext2/ext3/ext4 as file system types: mounting (superblock, features,
+ * group descriptors, root directory), statistics, loading vnodes by inode
+ * number, and unmount. The three names share one set of functions: the
+ * format is one format, and the features in the superblock, not the name
+ * given to mount, say what the driver must handle.
+ *
+ * This version mounts read-only; a read-write mount answers EROFS with a
+ * dmesg line until the write path and the journal exist.
+ */
+#include "fs/ext2/ext2.h"
+
+struct feature_name {
+	uint32_t bit;
+	const char *name;
+};
+
+static const struct feature_name incompat_names[] = {
+	{ INCOMPAT_COMPRESSION, "compression" }, { INCOMPAT_FILETYPE, "filetype" },
+	{ INCOMPAT_RECOVER, "needs_recovery" },  { INCOMPAT_JOURNAL_DEV, "journal_dev" },
+	{ INCOMPAT_META_BG, "meta_bg" },         { INCOMPAT_EXTENTS, "extent" },
+	{ INCOMPAT_64BIT, "64bit" },             { INCOMPAT_MMP, "mmp" },
+	{ INCOMPAT_FLEX_BG, "flex_bg" },         { INCOMPAT_EA_INODE, "ea_inode" },
+	{ INCOMPAT_DIRDATA, "dirdata" },         { INCOMPAT_CSUM_SEED, "metadata_csum_seed" },
+	{ INCOMPAT_LARGEDIR, "large_dir" },      { INCOMPAT_INLINE_DATA, "inline_data" },
+	{ INCOMPAT_ENCRYPT, "encrypt" },         { INCOMPAT_CASEFOLD, "casefold" },
+};
+
+static const struct feature_name rocompat_names[] = {
+	{ RO_COMPAT_BTREE_DIR, "btree_dir" },    { RO_COMPAT_QUOTA, "quota" },
+	{ RO_COMPAT_BIGALLOC, "bigalloc" },      { RO_COMPAT_READONLY, "read-only" },
+	{ RO_COMPAT_PROJECT, "project" },        { RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
+};
+
+/* "name name 0x..." for the bits of mask. */
+static void
+feature_list(uint32_t mask, const struct feature_name *names, size_t n, char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!(mask & names[i].bit))
+			continue;
+		pos += (size_t)ksnprintf(buf + MIN(pos, len), len - MIN(pos, len), "%s%s", pos ? " " : "",
+					 names[i].name);
+		mask &= ~names[i].bit;
+	}
+	if (mask != 0)
+		ksnprintf(buf + MIN(pos, len), len - MIN(pos, len), "%s%#x", pos ? " " : "", mask);
+}
+
+static void
+ext2_mount_free(struct ext2_mount *em)
+{
+	if (em == NULL)
+		return;
+	if (em->em_bdev != NULL) {
+		binval(em->em_bdev);
+		bdev_close(em->em_bdev);
+	}
+	if (em->em_groups != NULL)
+		kmem_free(&ext2_kmem, em->em_groups, (size_t)em->em_sb.s_ngroups * sizeof(*em->em_groups));
+	kmem_free(&ext2_kmem, em, sizeof(*em));
+}
+
+static int
+check_features(struct ext2_mount *em, bool rdonly)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	char names[160];
+	uint32_t bad;
+
+	bad = sb->s_incompat & ~INCOMPAT_SUPPORTED;
+	if (bad) {
+		feature_list(bad, incompat_names, ARRAY_SIZE(incompat_names), names, sizeof(names));
+		klog(LOG_ERR, "ext2 %s: unsupported incompatible features: %s", em->em_name, names);
+		return EINVAL;
+	}
+	bad = sb->s_rocompat & ~RO_COMPAT_SUPPORTED;
+	if (bad) {
+		feature_list(bad, rocompat_names, ARRAY_SIZE(rocompat_names), names, sizeof(names));
+		if (!rdonly) {
+			klog(LOG_ERR, "ext2 %s: features %s allow only read-only mounts", em->em_name, names);
+			return EROFS;
+		}
+		klog(LOG_INFO, "ext2 %s: features %s not understood; read-only is safe", em->em_name, names);
+	}
+	if ((sb->s_incompat & INCOMPAT_RECOVER) && (sb->s_compat & COMPAT_HAS_JOURNAL)) {
+		if (!rdonly) {
+			klog(LOG_ERR, "ext2 %s: the journal needs recovery; mount read-only", em->em_name);
+			return EROFS;
+		}
+		klog(LOG_WARN, "ext2 %s: the journal needs recovery; reading without replaying it",
+		     em->em_name);
+	}
+	if (!rdonly) {
+		klog(LOG_ERR, "ext2 %s: read-write mounts are not supported yet; mount read-only", em->em_name);
+		return EROFS;
+	}
+	return 0;
+}
+
+static int
+load_groups(struct ext2_mount *em)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	struct buf *bp = NULL;
+	uint64_t blk, cur = 0;
+	uint32_t off;
+	char why[128];
+	int error = 0;
+
+	em->em_groups = kmem_zalloc(&ext2_kmem, (size_t)sb->s_ngroups * sizeof(*em->em_groups));
+	if (em->em_groups == NULL)
+		return ENOMEM;
+	for (uint32_t g = 0; g < sb->s_ngroups; g++) {
+		blk = ext2_gd_location(sb, g, &off);
+		if (bp == NULL || blk != cur) {
+			if (bp != NULL)
+				brelse(bp);
+			bp = NULL;
+			error = ext2_bread(em, blk, &bp);
+			if (error)
+				break;
+			cur = blk;
+		}
+		error = ext2_gd_parse(sb, (const uint8_t *)bp->b_data + off, g, &em->em_groups[g], why,
+				      sizeof(why));
+		if (error) {
+			ext2_corrupt(em, "%s", why);
+			break;
+		}
+	}
+	if (bp != NULL)
+		brelse(bp);
+	return error;
+}
+
+static int
+ext2_mount(struct mount *mp, const char *source, const char *options, struct vnode **rootvp)
+{
+	bool rdonly = (mp->mnt_flag & ANYK_MNT_RDONLY) != 0;
+	struct ext2_mount *em;
+	struct vnode *vp = NULL;
+	uint8_t *raw = NULL;
+	char why[128];
+	int error;
+
+	if (source == NULL)
+		return EINVAL;
+	em = kmem_zalloc(&ext2_kmem, sizeof(*em));
+	if (em == NULL)
+		return ENOMEM;
+	em->em_mp = mp;
+	em->em_name = mp->mnt_from;
+	error = bdev_open_path(source, true, &em->em_bdev);
+	if (error) {
+		em->em_bdev = NULL;
+		goto out;
+	}
+	em->em_name = em->em_bdev->bd_name;
+	raw = kmem_alloc(&ext2_kmem, EXT2_SB_SIZE);
+	if (raw == NULL) {
+		error = ENOMEM;
+		goto out;
+	}
+	error = bdev_read(em->em_bdev, EXT2_SB_OFFSET, raw, EXT2_SB_SIZE);
+	if (error) {
+		klog(LOG_ERR, "ext2 %s: cannot read the superblock (error %d)", em->em_name, error);
+		error = EIO;
+		goto out;
+	}
+	error = ext2_sb_parse(raw, em->em_bdev->bd_size, &em->em_sb, why, sizeof(why));
+	if (error) {
+		klog(LOG_ERR, "ext2 %s: superblock: %s", em->em_name, why);
+		goto out;
+	}
+	error = check_features(em, rdonly);
+	if (error)
+		goto out;
+	em->em_bsize = em->em_sb.s_bsize;
+	em->em_nblocks = em->em_sb.s_blocks_count;
+	em->em_csum = (em->em_sb.s_rocompat & RO_COMPAT_METADATA_CSUM) != 0;
+	em->em_gdtcsum = !em->em_csum && (em->em_sb.s_rocompat & RO_COMPAT_GDT_CSUM) != 0;
+	em->em_filetype = (em->em_sb.s_incompat & INCOMPAT_FILETYPE) != 0;
+	em->em_hash_unsigned = (em->em_sb.s_flags & EXT2_FLAGS_UNSIGNED_HASH) != 0;
+	if (em->em_bsize > BUF_MAXSIZE) {
+		klog(LOG_ERR, "ext2 %s: block size %u too large for the buffer cache", em->em_name,
+		     em->em_bsize);
+		error = EINVAL;
+		goto out;
+	}
+	if (!(em->em_sb.s_state & EXT2_STATE_VALID) || (em->em_sb.s_state & EXT2_STATE_ERRORS))
+		klog(LOG_WARN, "ext2 %s: not cleanly unmounted or has errors; run e2fsck", em->em_name);
+	mp->mnt_data = em;
+	error = load_groups(em);
+	if (error)
+		goto out;
+	error = vcache_get(mp, EXT2_ROOT_INO, &vp);
+	if (error)
+		goto out;
+	if (vp->v_type != VDIR) {
+		error = ext2_corrupt(em, "root inode is not a directory");
+		goto out;
+	}
+	klog(LOG_INFO, "ext2 %s: mounted read-only (%u-byte blocks, %llu blocks, %u groups%s%s)", em->em_name,
+	     em->em_bsize, (unsigned long long)em->em_nblocks, em->em_sb.s_ngroups,
+	     em->em_csum ? ", metadata_csum" : "",
+	     (em->em_sb.s_compat & COMPAT_HAS_JOURNAL) ? ", journal" : "");
+	*rootvp = vp;
+	vp = NULL;
+	em = NULL;
+out:
+	if (vp != NULL)
+		vrele(vp);
+	if (raw != NULL)
+		kmem_free(&ext2_kmem, raw, EXT2_SB_SIZE);
+	if (em != NULL) {
+		mp->mnt_data = NULL;
+		ext2_mount_free(em);
+	}
+	return error;
+}
+
+static int
+ext2_unmount(struct mount *mp, int mntflags)
+{
+	ext2_mount_free(VFSTOEXT2(mp));
+	mp->mnt_data = NULL;
+	return 0;
+}
+
+static int
+ext2_statvfs(struct mount *mp, struct anyk_statvfs *st)
+{
+	struct ext2_mount *em = VFSTOEXT2(mp);
+	const struct ext2_sb *sb = &em->em_sb;
+	uint64_t bfree = 0, ifree = 0;
+
+	/* The group counts are kept current where the superblock's may lag. */
+	for (uint32_t g = 0; g < sb->s_ngroups; g++) {
+		bfree += em->em_groups[g].g_free_blocks;
+		ifree += em->em_groups[g].g_free_inodes;
+	}
+	bfree = MIN(bfree, sb->s_blocks_count);
+	ifree = MIN(ifree, (uint64_t)sb->s_inodes_count);
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = em->em_bsize;
+	st->f_frsize = em->em_bsize;
+	st->f_blocks = sb->s_blocks_count;
+	st->f_bfree = bfree;
+	st->f_bavail = bfree > sb->s_r_blocks_count ? bfree - sb->s_r_blocks_count : 0;
+	st->f_files = sb->s_inodes_count;
+	st->f_ffree = ifree;
+	st->f_favail = ifree;
+	st->f_fsid = mp->mnt_fsid;
+	st->f_flag = ANYK_ST_RDONLY;
+	if (mp->mnt_flag & ANYK_MNT_NOSUID)
+		st->f_flag |= ANYK_ST_NOSUID;
+	st->f_namemax = ANYK_NAME_MAX;
+	strlcpy(st->f_fstypename, mp->mnt_op->vfs_name, sizeof(st->f_fstypename));
+	strlcpy(st->f_mntfromname, mp->mnt_from, sizeof(st->f_mntfromname));
+	strlcpy(st->f_mntonname, mp->mnt_on, sizeof(st->f_mntonname));
+	return 0;
+}
+
+static int
+ext2_sync(struct mount *mp, bool wait)
+{
+	return 0;
+}
+
+static int
+ext2_loadvnode(struct mount *mp, struct vnode *vp, uint64_t key, void *arg)
+{
+	struct ext2_mount *em = VFSTOEXT2(mp);
+	struct ext2_inode *ip;
+	int error;
+
+	if (em == NULL)
+		return ENXIO;
+	if (key == 0 || key > em->em_sb.s_inodes_count)
+		return ext2_corrupt(em, "inode number %llu out of range", (unsigned long long)key);
+	error = ext2_inode_load(em, (uint32_t)key, &ip);
+	if (error)
+		return error;
+	vp->v_type = ifmt_to_vtype(ip->i_mode);
+	vp->v_op = &ext2_vnodeops;
+	vp->v_data = ip;
+	vp->v_rdev = ip->i_rdev;
+	return 0;
+}
+
+#define EXT2_VFSOPS(var, name)                                                \
+	static struct vfsops var = {                                          \
+		.vfs_name = name,                                             \
+		.vfs_mount = ext2_mount,                                      \
+		.vfs_unmount = ext2_unmount,                                  \
+		.vfs_statvfs = ext2_statvfs,                                  \
+		.vfs_sync = ext2_sync,                                        \
+		.vfs_loadvnode = ext2_loadvnode,                              \
+	}
+
+EXT2_VFSOPS(ext2_vfsops, "ext2");
+EXT2_VFSOPS(ext3_vfsops, "ext3");
+EXT2_VFSOPS(ext4_vfsops, "ext4");
+
+static int
+ext2_init(void)
+{
+	int error;
+
+	error = vfs_register(&ext2_vfsops);
+	if (!error)
+		error = vfs_register(&ext3_vfsops);
+	if (!error)
+		error = vfs_register(&ext4_vfsops);
+	return error;
+}
+
+ANYK_COMPONENT(ext2, LEVEL_FS, ext2_init);

@@ -10,7 +10,7 @@
 #include "fs/tmpfs/tmpfs.h"
 
 #define TMPFS_OPTLEN 32
-/* What statvfs reports as free when neither a size option nor a kernel
+/* The capacity statvfs reports when neither a size option nor a kernel
  * memory limit bounds the file system (16 GiB of pages). */
 #define TMPFS_UNBOUNDED_FREE ((uint64_t)1 << 22)
 
@@ -196,8 +196,10 @@ tmpfs_statvfs(struct mount *mp, struct anyk_statvfs *st)
 		blocks = lim / TMPFS_PAGE_SIZE;
 		bfree = blocks > used ? blocks - used : 0;
 	} else {
-		blocks = used + TMPFS_UNBOUNDED_FREE;
-		bfree = TMPFS_UNBOUNDED_FREE;
+		/* A nominal capacity, so that free counts still move with use
+		 * as programs expect (df, statvfs before and after a write). */
+		blocks = MAX(TMPFS_UNBOUNDED_FREE, used);
+		bfree = blocks - used;
 	}
 	/* Whatever the size option says, the kernel's memory may run out first. */
 	if (lim != 0) {
@@ -216,8 +218,8 @@ tmpfs_statvfs(struct mount *mp, struct anyk_statvfs *st)
 		st->f_ffree = tm->tm_maxnodes > nodes ? tm->tm_maxnodes - nodes : 0;
 	} else {
 		/* Each node needs memory too; a page a node is a fair bound. */
-		st->f_files = nodes + bfree;
-		st->f_ffree = bfree;
+		st->f_files = MAX(blocks, nodes);
+		st->f_ffree = MIN(bfree, st->f_files - nodes);
 	}
 	st->f_favail = st->f_ffree;
 	st->f_fsid = mp->mnt_fsid;

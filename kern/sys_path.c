@@ -379,7 +379,7 @@ ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char 
 	} else if (error == ENOENT) {
 		error = nd.ni_slash ? ENOENT : vfs_access(nd.ni_dvp, cred, VWRITE | VEXEC);
 		if (!error) {
-			vn_lock(vp, RW_WRITER);
+			vn_lock_nested(vp);
 			error = VOP_GETATTR(vp, &va);
 			if (!error && va.va_nlink == 0)
 				error = ENOENT;
@@ -450,7 +450,7 @@ static int do_remove(int dirfd, const char *path, bool rmdir)
 	error = vfs_access(dvp, cred, VWRITE | VEXEC);
 	if (error)
 		goto unlock;
-	vn_lock(vp, RW_WRITER);
+	vn_lock_nested(vp);
 	error = VOP_GETATTR(dvp, &dva);
 	if (!error)
 		error = VOP_GETATTR(vp, &va);
@@ -546,7 +546,7 @@ static void lock2(struct vnode *a, struct vnode *b)
 		b = t;
 	}
 	vn_lock(a, RW_WRITER);
-	vn_lock(b, RW_WRITER);
+	vn_lock_nested(b);
 }
 
 static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *tdvp,
@@ -639,10 +639,10 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 	/* Directories ancestor first, else by address. */
 	if (f_above_t) {
 		vn_lock(fdvp, RW_WRITER);
-		vn_lock(tdvp, RW_WRITER);
+		vn_lock_nested(tdvp);
 	} else if (t_above_f) {
 		vn_lock(tdvp, RW_WRITER);
-		vn_lock(fdvp, RW_WRITER);
+		vn_lock_nested(fdvp);
 	} else {
 		lock2(fdvp, tdvp);
 	}
@@ -675,10 +675,17 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 		error = 0; /* two names of one file: nothing to do */
 		goto unlock;
 	}
-	if (tvp != NULL)
-		lock2(fvp, tvp);
-	else
-		vn_lock(fvp, RW_WRITER);
+	if (tvp != NULL) {
+		if ((uintptr_t)fvp < (uintptr_t)tvp) {
+			vn_lock_nested(fvp);
+			vn_lock_nested(tvp);
+		} else {
+			vn_lock_nested(tvp);
+			vn_lock_nested(fvp);
+		}
+	} else {
+		vn_lock_nested(fvp);
+	}
 	error = rename_checks(fdvp, fvp, tdvp, tvp, cred);
 	if (!error)
 		error = VOP_RENAME(fdvp, fvp, fnd.ni_name, fnd.ni_namelen,

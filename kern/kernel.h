@@ -5,10 +5,11 @@
  * here is visible to programs (see include/anyk/anyk.h for that).
  *
  * Lock order (outer first; see docs/architecture.md):
- *   mount table lock > per-mount rename lock > directory vnode locks
- *   (ancestor before descendant; unrelated by address) > non-directory vnode
- *   locks > descriptor table lock > file offset lock > buffer cache bucket
- *   lock > proc lock > vnode cache lock > kmem statistics (atomics only).
+ *   file offset lock (held across a read or write) > mount table lock >
+ *   per-mount rename lock > directory vnode locks (ancestor before
+ *   descendant; unrelated by address) > non-directory vnode locks >
+ *   descriptor table lock > buffer cache bucket lock > proc lock > vnode
+ *   cache lock > kmem statistics (atomics only).
  */
 #ifndef ANYK_KERN_KERNEL_H
 #define ANYK_KERN_KERNEL_H

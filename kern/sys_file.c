@@ -528,8 +528,7 @@ static int do_fsync(int fd, int flags)
 	} else if (vp == NULL || vp->v_type == VFIFO || vp->v_type == VSOCK) {
 		error = EINVAL;
 	} else if (vp->v_type == VCHR || vp->v_type == VBLK) {
-		const struct devsw *d = devsw_lookup(vp->v_rdev);
-		error = (d != NULL && d->d_fsync != NULL) ? d->d_fsync(vp->v_rdev) : 0;
+		error = spec_fsync(vp);
 	} else {
 		vn_lock(vp, RW_WRITER);
 		error = VOP_FSYNC(vp, flags);

@@ -6,9 +6,18 @@
  */
 #include "vfs/vfs_impl.h"
 
+/* The device switch lives in dev/; a kernel linked without it (only the VFS
+ * and tmpfs, say) has no devices, and opening a device node answers ENXIO. */
+extern const struct devsw *devsw_lookup(anyk_dev_t dev) __attribute__((weak));
+
+static const struct devsw *spec_lookup(anyk_dev_t dev)
+{
+	return devsw_lookup != NULL ? devsw_lookup(dev) : NULL;
+}
+
 int spec_open(struct vnode *vp, int fflags, struct file *fp)
 {
-	const struct devsw *d = devsw_lookup(vp->v_rdev);
+	const struct devsw *d = spec_lookup(vp->v_rdev);
 	int error = 0;
 
 	if (d == NULL || d->d_type != (int)vp->v_type)
@@ -20,9 +29,17 @@ int spec_open(struct vnode *vp, int fflags, struct file *fp)
 	return error;
 }
 
+/* fsync(2) of a device node: the driver's flush, if it has one. */
+int spec_fsync(struct vnode *vp)
+{
+	const struct devsw *d = spec_lookup(vp->v_rdev);
+
+	return (d != NULL && d->d_fsync != NULL) ? d->d_fsync(vp->v_rdev) : 0;
+}
+
 static const struct devsw *spec_dev(struct file *fp)
 {
-	return devsw_lookup(fp->f_vnode->v_rdev);
+	return spec_lookup(fp->f_vnode->v_rdev);
 }
 
 static int spec_rw(struct file *fp, struct uio *uio, int flags)
@@ -73,7 +90,7 @@ static int spec_seek(struct file *fp, anyk_off_t off, int whence, anyk_off_t *ne
 static int spec_close(struct file *fp)
 {
 	struct vnode *vp = fp->f_vnode;
-	const struct devsw *d = devsw_lookup(vp->v_rdev);
+	const struct devsw *d = spec_lookup(vp->v_rdev);
 	int error = 0;
 
 	if (d != NULL && d->d_close != NULL)

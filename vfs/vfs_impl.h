@@ -78,6 +78,7 @@ int vn_kill_suid(struct vnode *vp, const struct cred *cred);
 /* --- open files (vfs/vnfile.c, vfs/spec.c) --- */
 extern const struct fileops vnfileops;
 int spec_open(struct vnode *vp, int fflags, struct file *fp);
+int spec_fsync(struct vnode *vp);
 /* Open vp (referenced; the reference passes to the file on success). */
 int vn_open_file(struct vnode *vp, int flags, bool created, struct file **fpp);
 /* FREAD/FWRITE from the access mode. */

@@ -147,7 +147,7 @@ install: all
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libanyk.so.0
 	ln -sf libanyk.so.0 $(DESTDIR)$(PREFIX)/lib/libanyk.so
-	install -m 644 $(PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' mk/anyk.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/anyk.pc
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	if [ -d docs/man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	  for m in docs/man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; true; fi

@@ -104,8 +104,10 @@ ext2_dx_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t count_
 	const uint8_t *tail = blk + count_off + limit * DX_ENTRY_SIZE;
 	uint32_t c;
 
+	/* The entries in use, then the whole tail with its checksum as zeros. */
 	c = crc32c(ip->i_csum_seed, blk, count_off + count * DX_ENTRY_SIZE);
 	c = crc32c(c, tail, 4);
+	c = crc32c(c, zeros, 4);
 	return c == le32dec(tail + 4);
 }
 

@@ -226,6 +226,11 @@ out:
 static int
 ext2_unmount(struct mount *mp, int mntflags)
 {
+	/* The VFS lets the root vnode go without VOP_RECLAIM after this. */
+	if (mp->mnt_root != NULL) {
+		ext2_inode_free(VTOI(mp->mnt_root));
+		mp->mnt_root->v_data = NULL;
+	}
 	ext2_mount_free(VFSTOEXT2(mp));
 	mp->mnt_data = NULL;
 	return 0;

@@ -55,7 +55,10 @@ static int spec_rw(struct file *fp, struct uio *uio, int flags)
 		mutex_enter(&fp->f_lock);
 		uio->uio_offset = fp->f_offset;
 	}
-	if (uio->uio_rw == UIO_READ)
+	/* Drivers add the transfer to the offset: it must not overflow. */
+	if (uio->uio_offset < 0 || (uint64_t)uio->uio_offset + uio->uio_resid > (uint64_t)INT64_MAX)
+		error = EINVAL;
+	else if (uio->uio_rw == UIO_READ)
 		error = d->d_read != NULL ? d->d_read(fp->f_vnode->v_rdev, uio, ioflag) : EINVAL;
 	else
 		error = d->d_write != NULL ? d->d_write(fp->f_vnode->v_rdev, uio, ioflag) : EINVAL;

@@ -38,9 +38,14 @@ static int vn_read(struct file *fp, struct uio *uio, int flags)
 		mutex_enter(&fp->f_lock);
 		uio->uio_offset = fp->f_offset;
 	}
-	vn_lock(vp, RW_READER);
-	error = VOP_READ(vp, uio, 0);
-	vn_unlock(vp);
+	/* File systems compute offset + length: it must not overflow. */
+	if ((uint64_t)uio->uio_offset + uio->uio_resid > (uint64_t)INT64_MAX) {
+		error = EINVAL;
+	} else {
+		vn_lock(vp, RW_READER);
+		error = VOP_READ(vp, uio, 0);
+		vn_unlock(vp);
+	}
 	if (!(flags & FOF_OFFSET)) {
 		fp->f_offset = uio->uio_offset;
 		mutex_exit(&fp->f_lock);

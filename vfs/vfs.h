@@ -219,7 +219,9 @@ struct vfsops {
 	 * referenced in *rootvp. MNT_RDONLY is in mp->mnt_flag. */
 	int (*vfs_mount)(struct mount *mp, const char *source, const char *options, struct vnode **rootvp);
 	/* Called with no vnode of mp in use but the root (the VFS checked, or
-	 * forced them dead); flush and free everything. */
+	 * forced them dead); flush and free everything, including the root
+	 * vnode's v_data: the VFS then discards the root vnode without calling
+	 * VOP_RECLAIM on it. */
 	int (*vfs_unmount)(struct mount *mp, int mntflags);
 	int (*vfs_statvfs)(struct mount *mp, struct anyk_statvfs *st);
 	int (*vfs_sync)(struct mount *mp, bool wait);

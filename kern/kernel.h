@@ -106,6 +106,20 @@ void kmem_strfree(struct kmem_type *t, char *s);
 uint64_t kmem_inuse(void);  /* total bytes allocated now */
 uint64_t kmem_limit(void);  /* 0: no limit */
 
+/* --- pages ------------------------------------------------------------------ */
+
+/* Whole pages for bulk data such as file contents (kern/page.c), carved from
+ * large host chunks; a chunk goes back to the host when its last page is
+ * freed. The chunk is what counts against ANYK_MEMLIMIT; the pages handed
+ * out show under t in anyk_memstats, the unused rest of the chunks under
+ * "pages". Contents are undefined; alignment is only that of a pointer.
+ * Batches take the allocator's lock once. */
+#define PAGE_SIZE ((size_t)4096)
+void *page_alloc(struct kmem_type *t);                        /* NULL: no memory */
+size_t page_alloc_n(struct kmem_type *t, void **pages, size_t n); /* fills pages[0..k), returns k; 0: no memory */
+void page_free(struct kmem_type *t, void *pg);                /* pg may be NULL */
+void page_free_n(struct kmem_type *t, void **pages, size_t n); /* NULL entries are skipped */
+
 /* --- atomics ------------------------------------------------------------------ */
 
 #define atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)

@@ -4,6 +4,8 @@
  * hole and reads as zeros; only written pages take memory, and each is
  * charged to the mount's size limit. Reads and writes copy straight between
  * the caller's buffers and the pages, and walk the tree once per 512 pages.
+ * Pages come from the kernel page allocator (kern/page.c) in batches, so a
+ * long write takes its lock once per batch, and are freed a leaf at a time.
  *
  * Invariant kept by write and truncate: every byte of a page beyond the end
  * of file is zero, so that growing a file never exposes old data.
@@ -18,6 +20,10 @@ struct radix_node {
 };
 
 _Static_assert(sizeof(struct radix_node) == 4096, "radix node is one page");
+_Static_assert(TMPFS_PAGE_SIZE == PAGE_SIZE, "file pages are kernel pages");
+
+/* Pages a write takes from the allocator at once (and reserves at once). */
+#define WRITE_BATCH 64
 
 static uint64_t
 span_pages(unsigned level) /* pages under one slot of a node at level */
@@ -75,10 +81,20 @@ radix_slot(struct tmpfs_reg *r, uint64_t idx, bool alloc, int *errp)
 	return p;
 }
 
-static void
-page_free(void *pg)
+/* Free the pages in slots [from, FANOUT) of a leaf; returns how many. */
+static uint64_t
+leaf_free(struct radix_node *nd, size_t from)
 {
-	kmem_free(&tmpfs_kmem, pg, TMPFS_PAGE_SIZE);
+	uint64_t freed = 0;
+	size_t i;
+
+	for (i = from; i < TMPFS_RADIX_FANOUT; i++)
+		if (nd->slot[i] != NULL)
+			freed++;
+	page_free_n(&tmpfs_kmem, &nd->slot[from], TMPFS_RADIX_FANOUT - from);
+	for (i = from; i < TMPFS_RADIX_FANOUT; i++)
+		nd->slot[i] = NULL;
+	return freed;
 }
 
 /* Free a whole subtree; returns the pages freed. */
@@ -88,16 +104,12 @@ subtree_free(struct radix_node *nd, unsigned level)
 	uint64_t freed = 0;
 	size_t i;
 
-	for (i = 0; i < TMPFS_RADIX_FANOUT; i++) {
-		if (nd->slot[i] == NULL)
-			continue;
-		if (level == 1) {
-			page_free(nd->slot[i]);
-			freed++;
-		} else {
-			freed += subtree_free(nd->slot[i], level - 1);
-		}
-	}
+	if (level == 1)
+		freed = leaf_free(nd, 0);
+	else
+		for (i = 0; i < TMPFS_RADIX_FANOUT; i++)
+			if (nd->slot[i] != NULL)
+				freed += subtree_free(nd->slot[i], level - 1);
 	kmem_free(&tmpfs_kmem, nd, sizeof(*nd));
 	return freed;
 }
@@ -109,17 +121,16 @@ range_free(struct radix_node *nd, unsigned level, uint64_t base, uint64_t first)
 	uint64_t span = span_pages(level), freed = 0, start;
 	size_t i;
 
+	if (level == 1)
+		return leaf_free(nd, first > base ? (size_t)(first - base) : 0);
 	for (i = 0; i < TMPFS_RADIX_FANOUT; i++) {
 		start = base + i * span;
 		if (nd->slot[i] == NULL || start + span <= first)
 			continue;
 		if (start >= first) {
-			if (level == 1)
-				page_free(nd->slot[i]), freed++;
-			else
-				freed += subtree_free(nd->slot[i], level - 1);
+			freed += subtree_free(nd->slot[i], level - 1);
 			nd->slot[i] = NULL;
-		} else if (level > 1) {
+		} else {
 			freed += range_free(nd->slot[i], level - 1, start, first);
 		}
 	}
@@ -186,6 +197,32 @@ tmpfs_file_read(struct tmpfs_node *n, struct uio *uio)
 	return error;
 }
 
+/*
+ * Take up to want (>= 1) pages for a write, each charged to the mount
+ * already: many at once while the mount has room, else one at a time, so
+ * that a write near the size limit still fills it to the last page.
+ */
+static int
+stash_fill(struct tmpfs_mount *tm, void **stash, size_t *np, uint64_t want)
+{
+	size_t n = (size_t)MIN(want, (uint64_t)WRITE_BATCH), got;
+	int error;
+
+	*np = 0;
+	if (n > 1 && tmpfs_pages_reserve(tm, n) != 0)
+		n = 1;
+	if (n == 1) {
+		error = tmpfs_pages_reserve(tm, 1);
+		if (error)
+			return error;
+	}
+	got = page_alloc_n(&tmpfs_kmem, stash, n);
+	if (got < n)
+		tmpfs_pages_release(tm, n - got);
+	*np = got;
+	return got == 0 ? ENOMEM : 0;
+}
+
 int
 tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, int ioflag)
 {
@@ -194,7 +231,8 @@ tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, 
 	uint64_t idx;
 	size_t pgoff, len;
 	void **slot = NULL;
-	void *pg;
+	void *pg, *stash[WRITE_BATCH];
+	size_t nstash = 0, used = 0;
 	bool fresh;
 	int error = 0;
 
@@ -225,18 +263,15 @@ tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, 
 		pg = *slot;
 		fresh = pg == NULL;
 		if (fresh) {
-			error = tmpfs_pages_reserve(tm, 1);
-			if (error)
-				break;
-			/* Not page-aligned on purpose: a host allocator pads
-			 * aligned blocks, which doubled the memory a file took;
-			 * copies do not care. */
-			pg = kmem_alloc(&tmpfs_kmem, TMPFS_PAGE_SIZE);
-			if (pg == NULL) {
-				tmpfs_pages_release(tm, 1);
-				error = ENOMEM;
-				break;
+			if (used == nstash) {
+				error = stash_fill(tm, stash, &nstash,
+				    (((uint64_t)end - 1) >> TMPFS_PAGE_SHIFT) - idx + 1);
+				used = 0;
+				if (error)
+					break;
 			}
+			pg = stash[used++];
+			/* Only what the copy will not cover needs zeros. */
 			if (pgoff > 0)
 				memset(pg, 0, pgoff);
 			if (pgoff + len < TMPFS_PAGE_SIZE)
@@ -254,6 +289,10 @@ tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, 
 				       (size_t)(off + (anyk_off_t)len - zfrom));
 			break;
 		}
+	}
+	if (used < nstash) {
+		page_free_n(&tmpfs_kmem, &stash[used], nstash - used);
+		tmpfs_pages_release(tm, nstash - used);
 	}
 	if (uio->uio_offset > n->tn_size)
 		n->tn_size = uio->uio_offset;

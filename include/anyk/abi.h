@@ -203,6 +203,13 @@ typedef int32_t anyk_pid_t;
 #define ANYK_UTIME_NOW ((1l << 30) - 1l)
 #define ANYK_UTIME_OMIT ((1l << 30) - 2l)
 
+/* setxattr() flags and extended attribute limits (Linux's values). */
+#define ANYK_XATTR_CREATE 0x1  /* fail with EEXIST if it exists */
+#define ANYK_XATTR_REPLACE 0x2 /* fail with ENODATA if it does not */
+#define ANYK_XATTR_NAME_MAX 255      /* bytes in a name with its prefix */
+#define ANYK_XATTR_SIZE_MAX 65536    /* bytes in one value */
+#define ANYK_XATTR_LIST_MAX 65536    /* bytes listxattr returns at most */
+
 struct anyk_timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;

@@ -124,6 +124,23 @@ ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len);
 ANYK_API int anyk_sys_fsync(int fd);
 ANYK_API int anyk_sys_fdatasync(int fd);
 ANYK_API int anyk_sys_sync(void);
+/* Extended attributes, as Linux: name is "user.x", "trusted.x",
+ * "security.x" or "system.posix_acl_access"/"_default"; size 0 asks for the
+ * size needed; the l* forms do not follow a final symlink. flags:
+ * ANYK_XATTR_CREATE / ANYK_XATTR_REPLACE. */
+ANYK_API anyk_ssize_t anyk_sys_getxattr(const char *path, const char *name, void *value, size_t size);
+ANYK_API anyk_ssize_t anyk_sys_lgetxattr(const char *path, const char *name, void *value, size_t size);
+ANYK_API anyk_ssize_t anyk_sys_fgetxattr(int fd, const char *name, void *value, size_t size);
+ANYK_API int anyk_sys_setxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+ANYK_API int anyk_sys_lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags);
+ANYK_API int anyk_sys_fsetxattr(int fd, const char *name, const void *value, size_t size, int flags);
+/* NUL-terminated names, one after another. */
+ANYK_API anyk_ssize_t anyk_sys_listxattr(const char *path, char *list, size_t size);
+ANYK_API anyk_ssize_t anyk_sys_llistxattr(const char *path, char *list, size_t size);
+ANYK_API anyk_ssize_t anyk_sys_flistxattr(int fd, char *list, size_t size);
+ANYK_API int anyk_sys_removexattr(const char *path, const char *name);
+ANYK_API int anyk_sys_lremovexattr(const char *path, const char *name);
+ANYK_API int anyk_sys_fremovexattr(int fd, const char *name);
 ANYK_API int anyk_sys_chdir(const char *path);
 ANYK_API int anyk_sys_fchdir(int fd);
 ANYK_API char *anyk_sys_getcwd(char *buf, size_t n);

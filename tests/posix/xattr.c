@@ -1,0 +1,670 @@
+/*
+ * Extended attribute semantics: getxattr, setxattr, listxattr and
+ * removexattr in their path, l* and f* forms, run through one set of
+ * assertions against anyk's tmpfs and against the host kernel's tmpfs (a
+ * private one under /dev/shm), so that every expected value and errno is
+ * Linux's own. Lines start "anyk: " or "host: ".
+ *
+ * Covered: sizes and size queries, ERANGE and E2BIG, ENODATA, CREATE and
+ * REPLACE, name checks, unknown namespaces, symlinks, FIFOs, descriptors,
+ * ctime, read-only mounts, and the per-namespace permission rules for an
+ * unprivileged caller. POSIX ACL names are opaque values in anyk (Linux
+ * parses them), so those checks run for anyk only.
+ */
+#include "../harness.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "sysops.h"
+
+/* The xattr calls, one table per kernel, beside sysops.h's. */
+struct xops {
+	anyk_ssize_t (*get)(const char *, const char *, void *, size_t);
+	anyk_ssize_t (*lget)(const char *, const char *, void *, size_t);
+	anyk_ssize_t (*fget)(int, const char *, void *, size_t);
+	int (*set)(const char *, const char *, const void *, size_t, int);
+	int (*lset)(const char *, const char *, const void *, size_t, int);
+	int (*fset)(int, const char *, const void *, size_t, int);
+	anyk_ssize_t (*list)(const char *, char *, size_t);
+	anyk_ssize_t (*llist)(const char *, char *, size_t);
+	anyk_ssize_t (*flist)(int, char *, size_t);
+	int (*remove)(const char *, const char *);
+	int (*lremove)(const char *, const char *);
+	int (*fremove)(int, const char *);
+};
+
+static const struct xops anyk_xops = {
+	anyk_sys_getxattr, anyk_sys_lgetxattr, anyk_sys_fgetxattr,
+	anyk_sys_setxattr, anyk_sys_lsetxattr, anyk_sys_fsetxattr,
+	anyk_sys_listxattr, anyk_sys_llistxattr, anyk_sys_flistxattr,
+	anyk_sys_removexattr, anyk_sys_lremovexattr, anyk_sys_fremovexattr,
+};
+
+/* Flags by name; unknown bits pass through to be refused by the kernel. */
+static int h_xflags(int f)
+{
+	static const struct bitmap_entry m[] = {
+		{ANYK_XATTR_CREATE, XATTR_CREATE}, {ANYK_XATTR_REPLACE, XATTR_REPLACE},
+	};
+	return (int)map_bits(f, m, NELEM(m), 1);
+}
+static anyk_ssize_t hx_get(const char *p, const char *n, void *v, size_t s) { return getxattr(p, n, v, s); }
+static anyk_ssize_t hx_lget(const char *p, const char *n, void *v, size_t s) { return lgetxattr(p, n, v, s); }
+static anyk_ssize_t hx_fget(int fd, const char *n, void *v, size_t s) { return fgetxattr(fd, n, v, s); }
+static int hx_set(const char *p, const char *n, const void *v, size_t s, int f) { return setxattr(p, n, v, s, h_xflags(f)); }
+static int hx_lset(const char *p, const char *n, const void *v, size_t s, int f) { return lsetxattr(p, n, v, s, h_xflags(f)); }
+static int hx_fset(int fd, const char *n, const void *v, size_t s, int f) { return fsetxattr(fd, n, v, s, h_xflags(f)); }
+static anyk_ssize_t hx_list(const char *p, char *l, size_t s) { return listxattr(p, l, s); }
+static anyk_ssize_t hx_llist(const char *p, char *l, size_t s) { return llistxattr(p, l, s); }
+static anyk_ssize_t hx_flist(int fd, char *l, size_t s) { return flistxattr(fd, l, s); }
+static int hx_remove(const char *p, const char *n) { return removexattr(p, n); }
+static int hx_lremove(const char *p, const char *n) { return lremovexattr(p, n); }
+static int hx_fremove(int fd, const char *n) { return fremovexattr(fd, n); }
+
+static const struct xops host_xops = {
+	hx_get, hx_lget, hx_fget, hx_set, hx_lset, hx_fset,
+	hx_list, hx_llist, hx_flist, hx_remove, hx_lremove, hx_fremove,
+};
+
+static const struct sysops *S;
+static const struct xops *X;
+static char BASE[512];
+static int can_mount; /* a read-only file system can be mounted for EROFS */
+
+/* --- assertions (as in semantics.c) ---------------------------------------- */
+
+static const char *ename(int e)
+{
+	const char *n = e ? strerrorname_np(e) : "0";
+	return n ? n : "?";
+}
+
+static void ck(int line, long got, int goterr, long want, int wanterr, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (wanterr)
+		T_OK(got == -1 && goterr == wanterr, "%s: %s (want -1 %s, got %ld %s) [line %d]",
+		     S->name, what, ename(wanterr), got, got == -1 ? ename(goterr) : "", line);
+	else
+		T_OK(got == want, "%s: %s (want %ld, got %ld%s%s) [line %d]", S->name, what, want,
+		     got, got == -1 ? " " : "", got == -1 ? ename(goterr) : "", line);
+}
+
+#define ERR(call, e, ...)                                                      \
+	do {                                                                   \
+		long r_;                                                       \
+		errno = 0;                                                     \
+		r_ = (long)(call);                                             \
+		ck(__LINE__, r_, errno, -1, e, __VA_ARGS__);                   \
+	} while (0)
+#define IS(call, want, ...)                                                    \
+	do {                                                                   \
+		long r_;                                                       \
+		errno = 0;                                                     \
+		r_ = (long)(call);                                             \
+		ck(__LINE__, r_, errno, (long)(want), 0, __VA_ARGS__);         \
+	} while (0)
+#define OK(call, ...) IS(call, 0, __VA_ARGS__)
+#define TRUE(cond, ...) T_OK((cond), "%s: " __VA_ARGS__, S->name)
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static int mkfile(const char *path, anyk_mode_t mode)
+{
+	int fd = S->open(path, ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_TRUNC, mode);
+
+	if (fd < 0)
+		return -1;
+	return S->close(fd);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A NUL-separated list as "a,b,c" in sorted order: Linux's tmpfs lists by
+ * name, anyk's in creation order, and the order means nothing. */
+static const char *canon(const char *list, anyk_ssize_t n)
+{
+	static char out[4096];
+	char *names[256], copy[4096];
+	size_t i, cnt = 0, pos = 0, len = 0;
+
+	if (n < 0)
+		return "(error)";
+	if ((size_t)n > sizeof(copy))
+		return "(too long)";
+	memcpy(copy, list, (size_t)n);
+	while (pos < (size_t)n && cnt < NELEM(names)) {
+		names[cnt++] = copy + pos;
+		pos += strnlen(copy + pos, (size_t)n - pos) + 1;
+	}
+	if (n > 0 && copy[n - 1] != '\0')
+		return "(unterminated)";
+	qsort(names, cnt, sizeof(names[0]), cmp_str);
+	out[0] = '\0';
+	for (i = 0; i < cnt; i++)
+		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? "," : "", names[i]);
+	return out;
+}
+
+static const char *list_of(const char *path, int follow)
+{
+	static char buf[4096];
+	anyk_ssize_t n = follow ? X->list(path, buf, sizeof(buf)) : X->llist(path, buf, sizeof(buf));
+
+	return canon(buf, n);
+}
+
+static struct anyk_stat st_of(const char *path)
+{
+	struct anyk_stat st;
+
+	memset(&st, 0, sizeof(st));
+	if (S->lstat(path, &st) != 0)
+		memset(&st, 0, sizeof(st));
+	return st;
+}
+
+static int ts_after(struct anyk_timespec a, struct anyk_timespec b)
+{
+	return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
+static void nap(void)
+{
+	struct timespec t = {0, 20 * 1000 * 1000};
+	nanosleep(&t, NULL);
+}
+
+static void section(const char *name)
+{
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/%s", BASE, name);
+	S->mkdir(p, 0755);
+	if (S->chdir(p) != 0)
+		T_OK(0, "%s: chdir to section %s", S->name, name);
+}
+
+/* --- values, sizes, flags ------------------------------------------------------ */
+
+static void t_basic(void)
+{
+	char buf[256], name[300];
+	static char big[ANYK_XATTR_SIZE_MAX + 2];
+	struct anyk_stat st;
+
+	section("basic");
+	OK(mkfile("f", 0644), "create f");
+	OK(S->mkdir("d", 0755), "mkdir d");
+
+	ERR(X->get("f", "user.a", buf, sizeof(buf)), ENODATA, "get a missing attribute");
+	ERR(X->get("f", "user.a", NULL, 0), ENODATA, "size query of a missing attribute");
+	OK(X->set("f", "user.a", "123", 3, 0), "set user.a");
+	IS(X->get("f", "user.a", NULL, 0), 3, "size query gives the value's size");
+	memset(buf, 0, sizeof(buf));
+	IS(X->get("f", "user.a", buf, 3), 3, "get into an exact buffer");
+	TRUE(memcmp(buf, "123", 3) == 0, "the value comes back");
+	ERR(X->get("f", "user.a", buf, 2), ERANGE, "buffer one byte short");
+	IS(X->get("f", "user.a", buf, 100000), 3, "a buffer beyond 64 KiB is fine");
+
+	/* CREATE and REPLACE */
+	ERR(X->set("f", "user.a", "x", 1, ANYK_XATTR_CREATE), EEXIST, "CREATE on an existing name");
+	ERR(X->set("f", "user.b", "x", 1, ANYK_XATTR_REPLACE), ENODATA, "REPLACE on a missing name");
+	OK(X->set("f", "user.a", "four", 4, ANYK_XATTR_REPLACE), "REPLACE an existing value");
+	memset(buf, 0, sizeof(buf));
+	IS(X->get("f", "user.a", buf, sizeof(buf)), 4, "the new value's size");
+	TRUE(strcmp(buf, "four") == 0, "the new value");
+	OK(X->set("f", "user.b", "b", 1, ANYK_XATTR_CREATE), "CREATE a new name");
+	ERR(X->set("f", "user.c", "x", 1, 4), EINVAL, "unknown flag");
+	ERR(X->set("f", "user.c", "x", 1, -1), EINVAL, "all flags");
+	ERR(X->get("f", "user.c", NULL, 0), ENODATA, "a refused set stored nothing");
+
+	/* empty values */
+	OK(X->set("f", "user.empty", "", 0, 0), "empty value");
+	IS(X->get("f", "user.empty", buf, sizeof(buf)), 0, "get an empty value");
+	IS(X->get("f", "user.empty", NULL, 0), 0, "size query of an empty value");
+
+	/* names */
+	ERR(X->set("f", "", "x", 1, 0), ERANGE, "empty name (set)");
+	ERR(X->get("f", "", buf, sizeof(buf)), ERANGE, "empty name (get)");
+	ERR(X->remove("f", ""), ERANGE, "empty name (remove)");
+	memset(name, 'n', sizeof(name));
+	memcpy(name, "user.", 5);
+	name[ANYK_XATTR_NAME_MAX] = '\0';
+	OK(X->set("f", name, "l", 1, 0), "a 255-byte name");
+	IS(X->get("f", name, buf, sizeof(buf)), 1, "get by the 255-byte name");
+	OK(X->remove("f", name), "remove by the 255-byte name");
+	name[ANYK_XATTR_NAME_MAX] = 'n';
+	name[ANYK_XATTR_NAME_MAX + 1] = '\0';
+	ERR(X->set("f", name, "l", 1, 0), ERANGE, "a 256-byte name (set)");
+	ERR(X->get("f", name, buf, sizeof(buf)), ERANGE, "a 256-byte name (get)");
+	ERR(X->remove("f", name), ERANGE, "a 256-byte name (remove)");
+	ERR(X->set("f", "user.", "x", 1, 0), EINVAL, "namespace prefix alone (set)");
+	ERR(X->get("f", "user.", buf, sizeof(buf)), EINVAL, "namespace prefix alone (get)");
+	ERR(X->set("f", "bogus.x", "x", 1, 0), ENOTSUP, "unknown namespace (set)");
+	ERR(X->get("f", "bogus.x", buf, sizeof(buf)), ENOTSUP, "unknown namespace (get)");
+	ERR(X->remove("f", "bogus.x"), ENOTSUP, "unknown namespace (remove)");
+	ERR(X->set("f", "user", "x", 1, 0), ENOTSUP, "no dot after the namespace");
+	ERR(X->set("f", "system.foo", "x", 1, 0), ENOTSUP, "unknown system.* name");
+	ERR(X->set("f", "USER.x", "x", 1, 0), ENOTSUP, "namespaces are case-sensitive");
+
+	/* value sizes */
+	memset(big, 'v', sizeof(big));
+	OK(X->set("f", "user.big", big, ANYK_XATTR_SIZE_MAX, 0), "a 64 KiB value");
+	IS(X->get("f", "user.big", NULL, 0), ANYK_XATTR_SIZE_MAX, "its size");
+	IS(X->get("f", "user.big", big, sizeof(big)), ANYK_XATTR_SIZE_MAX, "get it");
+	ERR(X->set("f", "user.big2", big, ANYK_XATTR_SIZE_MAX + 1, 0), E2BIG, "a value over 64 KiB");
+	OK(X->remove("f", "user.big"), "remove the big value");
+
+	/* other namespaces, as root */
+	OK(X->set("f", "trusted.t", "tt", 2, 0), "set trusted.t as root");
+	IS(X->get("f", "trusted.t", buf, sizeof(buf)), 2, "get trusted.t as root");
+	OK(X->set("f", "security.s", "sss", 3, 0), "set security.s as root");
+	IS(X->get("f", "security.s", buf, sizeof(buf)), 3, "get security.s");
+
+	/* lists */
+	IS(X->list("f", NULL, 0), 11 + 10 + 7 + 7 + 11, "list size query");
+	TRUE(strcmp(list_of("f", 1), "security.s,trusted.t,user.a,user.b,user.empty") == 0,
+	     "list names every attribute (%s)", list_of("f", 1));
+	ERR(X->list("f", buf, 10), ERANGE, "list into a short buffer");
+	IS(X->list("d", buf, sizeof(buf)), 0, "list of a directory without attributes");
+	IS(X->list("d", NULL, 0), 0, "size query of an empty list");
+	OK(X->set("d", "user.dir", "1", 1, 0), "user.* on a directory");
+	TRUE(strcmp(list_of("d", 1), "user.dir") == 0, "directory list (%s)", list_of("d", 1));
+
+	/* remove */
+	OK(X->remove("f", "user.b"), "remove user.b");
+	ERR(X->remove("f", "user.b"), ENODATA, "remove it again");
+	ERR(X->get("f", "user.b", buf, sizeof(buf)), ENODATA, "it is gone");
+	ERR(X->remove("f", "user.never"), ENODATA, "remove a name never set");
+	TRUE(strcmp(list_of("f", 1), "security.s,trusted.t,user.a,user.empty") == 0,
+	     "list after remove (%s)", list_of("f", 1));
+
+	/* paths */
+	ERR(X->get("missing", "user.a", buf, sizeof(buf)), ENOENT, "get on a missing file");
+	ERR(X->set("missing", "user.a", "x", 1, 0), ENOENT, "set on a missing file");
+	ERR(X->list("missing", buf, sizeof(buf)), ENOENT, "list of a missing file");
+	ERR(X->remove("missing", "user.a"), ENOENT, "remove on a missing file");
+	ERR(X->get("f/x", "user.a", buf, sizeof(buf)), ENOTDIR, "a file as a directory");
+	ERR(X->get("", "user.a", buf, sizeof(buf)), ENOENT, "empty path");
+	ERR(X->set("missing", "", "x", 1, 0), ERANGE, "name checked before the path");
+	ERR(X->set("missing", "user.a", "x", 1, 8), EINVAL, "flags checked before the path");
+
+	/* timestamps: changes touch ctime only */
+	st = st_of("f");
+	nap();
+	OK(X->set("f", "user.t", "1", 1, 0), "set for the ctime check");
+	TRUE(ts_after(st_of("f").st_ctim, st.st_ctim), "setxattr updates ctime");
+	TRUE(st_of("f").st_mtim.tv_sec == st.st_mtim.tv_sec &&
+	     st_of("f").st_mtim.tv_nsec == st.st_mtim.tv_nsec, "setxattr leaves mtime");
+	st = st_of("f");
+	nap();
+	OK(X->remove("f", "user.t"), "remove for the ctime check");
+	TRUE(ts_after(st_of("f").st_ctim, st.st_ctim), "removexattr updates ctime");
+	st = st_of("f");
+	nap();
+	IS(X->get("f", "user.a", buf, sizeof(buf)), 4, "get for the ctime check");
+	TRUE(!ts_after(st_of("f").st_ctim, st.st_ctim), "getxattr leaves ctime");
+}
+
+/* --- symlinks, FIFOs, descriptors --------------------------------------------- */
+
+static void t_kinds(void)
+{
+	char buf[256];
+	int fd, pfd[2];
+
+	section("kinds");
+	OK(mkfile("f", 0644), "create f");
+	OK(S->symlink("f", "l"), "symlink l -> f");
+	OK(S->symlink("nowhere", "dangling"), "dangling symlink");
+	OK(S->mknod("p", ANYK_S_IFIFO | 0644, 0), "mkfifo p");
+
+	/* following and not following */
+	OK(X->set("l", "user.via", "1", 1, 0), "set through a symlink reaches the target");
+	IS(X->get("f", "user.via", buf, sizeof(buf)), 1, "the target has it");
+	IS(X->get("l", "user.via", buf, sizeof(buf)), 1, "get follows the symlink");
+	ERR(X->lget("l", "user.via", buf, sizeof(buf)), ENODATA, "lget reads the link itself");
+	ERR(X->lset("l", "user.x", "1", 1, 0), EPERM, "no user.* on a symlink");
+	OK(X->lset("l", "trusted.x", "1", 1, 0), "trusted.* on a symlink as root");
+	IS(X->lget("l", "trusted.x", buf, sizeof(buf)), 1, "lget it");
+	ERR(X->get("l", "trusted.x", buf, sizeof(buf)), ENODATA, "the target does not have it");
+	TRUE(strcmp(list_of("l", 0), "trusted.x") == 0, "llist lists the link's (%s)", list_of("l", 0));
+	TRUE(strcmp(list_of("l", 1), "user.via") == 0, "list lists the target's (%s)", list_of("l", 1));
+	ERR(X->remove("l", "trusted.x"), ENODATA, "remove follows the symlink");
+	OK(X->lremove("l", "trusted.x"), "lremove removes the link's");
+	ERR(X->get("dangling", "user.a", buf, sizeof(buf)), ENOENT, "get through a dangling symlink");
+	ERR(X->lget("dangling", "user.a", buf, sizeof(buf)), ENODATA, "lget of a dangling symlink");
+
+	/* a FIFO carries no user.* attributes */
+	ERR(X->set("p", "user.x", "1", 1, 0), EPERM, "no user.* on a FIFO");
+	ERR(X->get("p", "user.x", buf, sizeof(buf)), ENODATA, "user.* of a FIFO reads as absent");
+	ERR(X->remove("p", "user.x"), EPERM, "remove user.* of a FIFO");
+	OK(X->set("p", "trusted.x", "1", 1, 0), "trusted.* on a FIFO as root");
+
+	/* descriptors */
+	fd = S->open("f", ANYK_O_RDONLY, 0);
+	TRUE(fd >= 0, "open f read-only");
+	OK(X->fset(fd, "user.fd", "abc", 3, 0), "fsetxattr on a read-only descriptor");
+	memset(buf, 0, sizeof(buf));
+	IS(X->fget(fd, "user.fd", buf, sizeof(buf)), 3, "fgetxattr");
+	TRUE(strcmp(buf, "abc") == 0, "fgetxattr value");
+	IS(X->get("f", "user.fd", buf, sizeof(buf)), 3, "seen by path too");
+	TRUE(strcmp(canon(buf, X->flist(fd, buf, sizeof(buf))), "user.fd,user.via") == 0,
+	     "flistxattr");
+	ERR(X->fset(fd, "user.fd", "x", 1, ANYK_XATTR_CREATE), EEXIST, "fsetxattr CREATE");
+	OK(X->fremove(fd, "user.fd"), "fremovexattr");
+	ERR(X->fremove(fd, "user.fd"), ENODATA, "fremovexattr again");
+	ERR(X->fget(fd, "user.fd", buf, sizeof(buf)), ENODATA, "fgetxattr after remove");
+	ERR(X->fget(fd, "bogus.x", buf, sizeof(buf)), ENOTSUP, "fgetxattr unknown namespace");
+	S->close(fd);
+	ERR(X->fget(fd, "user.via", buf, sizeof(buf)), EBADF, "fgetxattr on a closed descriptor");
+	ERR(X->fset(fd, "user.via", "1", 1, 0), EBADF, "fsetxattr on a closed descriptor");
+	ERR(X->flist(fd, buf, sizeof(buf)), EBADF, "flistxattr on a closed descriptor");
+	ERR(X->fremove(fd, "user.via"), EBADF, "fremovexattr on a closed descriptor");
+	ERR(X->fget(-1, "user.via", buf, sizeof(buf)), EBADF, "fgetxattr on -1");
+	fd = S->open("f", ANYK_O_PATH, 0);
+	TRUE(fd >= 0, "open f O_PATH");
+	ERR(X->fget(fd, "user.via", buf, sizeof(buf)), EBADF, "fgetxattr on an O_PATH descriptor");
+	ERR(X->fset(fd, "user.x", "1", 1, 0), EBADF, "fsetxattr on an O_PATH descriptor");
+	S->close(fd);
+	fd = S->open(".", ANYK_O_RDONLY | ANYK_O_DIRECTORY, 0);
+	OK(X->fset(fd, "user.dirfd", "1", 1, 0), "fsetxattr on a directory descriptor");
+	IS(X->get(".", "user.dirfd", buf, sizeof(buf)), 1, "seen by path");
+	S->close(fd);
+	if (S->pipe(pfd) == 0) {
+		ERR(X->fget(pfd[0], "trusted.x", buf, sizeof(buf)), ENOTSUP,
+		    "a pipe keeps no attributes");
+		S->close(pfd[0]);
+		S->close(pfd[1]);
+	}
+}
+
+/* --- read-only file systems ---------------------------------------------------- */
+
+static void t_rdonly(void)
+{
+	char buf[64], mnt[700];
+
+	if (!can_mount) {
+		T_SKIP("%s: read-only mount checks need a private mount namespace", S->name);
+		return;
+	}
+	section("ro");
+	snprintf(mnt, sizeof(mnt), "%s/ro/m", BASE);
+	OK(S->mkdir("m", 0755), "mkdir m");
+	OK(S->mount("tmpfs", mnt, "tmpfs", ANYK_MNT_RDONLY, ""), "mount a read-only tmpfs");
+	ERR(X->set("m", "user.a", "1", 1, 0), EROFS, "setxattr on a read-only mount");
+	ERR(X->remove("m", "user.a"), EROFS, "removexattr on a read-only mount");
+	ERR(X->set("m", "trusted.a", "1", 1, 0), EROFS, "trusted.* too");
+	ERR(X->get("m", "user.a", buf, sizeof(buf)), ENODATA, "getxattr still works");
+	IS(X->list("m", buf, sizeof(buf)), 0, "listxattr still works");
+	OK(S->unmount(mnt, 0), "unmount it");
+}
+
+/* --- permissions ----------------------------------------------------------------- */
+
+static void perm_setup(void)
+{
+	anyk_mode_t old = S->umask(0);
+
+	section("perm");
+	mkfile("pub", 0644);      /* root's, readable */
+	mkfile("priv", 0600);     /* root's, unreadable */
+	mkfile("mine", 0600);     /* the user's */
+	S->chown("mine", 1000, 1000);
+	mkfile("grpw", 0664);     /* group-writable, group 1000 */
+	S->chown("grpw", 0, 1000);
+	S->mkdir("sticky", 0777);
+	S->chmod("sticky", 01777);
+	S->mkdir("usticky", 0777);
+	S->chown("usticky", 1000, 1000);
+	S->chmod("usticky", 01777);
+	X->set("pub", "user.a", "pa", 2, 0);
+	X->set("pub", "trusted.t", "pt", 2, 0);
+	X->set("pub", "security.s", "ps", 2, 0);
+	X->set("priv", "user.a", "va", 2, 0);
+	X->set("priv", "security.s", "vs", 2, 0);
+	S->umask(old);
+}
+
+/* Run as uid 1000, gid 1000. */
+static void perm_user_checks(void)
+{
+	char buf[64];
+
+	/* user.*: the file's permission bits */
+	IS(X->get("pub", "user.a", buf, sizeof(buf)), 2, "read user.* of a readable file");
+	ERR(X->set("pub", "user.a", "x", 1, 0), EACCES, "write user.* without write permission");
+	ERR(X->remove("pub", "user.a"), EACCES, "remove user.* without write permission");
+	ERR(X->get("priv", "user.a", buf, sizeof(buf)), EACCES, "read user.* without read permission");
+	OK(X->set("mine", "user.m", "m", 1, 0), "write user.* of one's own file");
+	OK(X->set("grpw", "user.g", "g", 1, 0), "write user.* with group write permission");
+	ERR(X->set("sticky", "user.s", "s", 1, 0), EPERM, "user.* of another's sticky directory");
+	OK(X->set("usticky", "user.s", "s", 1, 0), "user.* of one's own sticky directory");
+
+	/* trusted.*: root's alone, and invisible to others */
+	ERR(X->get("pub", "trusted.t", buf, sizeof(buf)), ENODATA, "trusted.* reads as absent");
+	ERR(X->set("mine", "trusted.t", "x", 1, 0), EPERM, "write trusted.* of one's own file");
+	ERR(X->remove("pub", "trusted.t"), EPERM, "remove trusted.*");
+	TRUE(strcmp(list_of("pub", 1), "security.s,user.a") == 0,
+	     "list hides trusted.* (%s)", list_of("pub", 1));
+	IS(X->list("pub", NULL, 0), 11 + 7, "and its size query counts without them");
+
+	/* security.*: readable by all, written by root */
+	IS(X->get("pub", "security.s", buf, sizeof(buf)), 2, "read security.*");
+	IS(X->get("priv", "security.s", buf, sizeof(buf)), 2, "read security.* without read permission");
+	ERR(X->set("mine", "security.s", "x", 1, 0), EPERM, "write security.* of one's own file");
+	ERR(X->remove("pub", "security.s"), EPERM, "remove security.*");
+	TRUE(strcmp(list_of("priv", 1), "security.s,user.a") == 0,
+	     "list needs no read permission (%s)", list_of("priv", 1));
+}
+
+static void perm_root_after(void)
+{
+	char buf[64];
+
+	IS(X->get("mine", "user.m", buf, sizeof(buf)), 1, "root sees the user's attribute");
+	IS(X->get("pub", "user.a", buf, sizeof(buf)), 2, "root's attribute is unchanged");
+	OK(X->set("priv", "user.r", "r", 1, 0), "root writes user.* of any file");
+	IS(X->get("pub", "trusted.t", buf, sizeof(buf)), 2, "trusted.* is still there");
+}
+
+static void t_perm(void)
+{
+	static const anyk_gid_t groups[1] = {1000};
+
+	perm_setup();
+	if (S->is_anyk) {
+		struct anyk_proc *p = anyk_proc_create(NULL, 0), *prev;
+		char dir[700];
+
+		TRUE(p != NULL, "anyk_proc_create");
+		if (!p)
+			return;
+		prev = anyk_proc_switch(p);
+		snprintf(dir, sizeof(dir), "%s/perm", BASE);
+		OK(S->chdir(dir), "chdir in the new context");
+		OK(S->setgroups(1, groups), "setgroups {1000}");
+		OK(S->setgid(1000), "setgid 1000");
+		OK(S->setuid(1000), "setuid 1000");
+		perm_user_checks();
+		anyk_proc_switch(prev);
+		anyk_proc_release(p);
+	} else {
+		pid_t pid;
+		int status = 0;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			t_failed = 0;
+			OK(S->setgroups(1, groups), "setgroups {1000}");
+			OK(S->setgid(1000), "setgid 1000");
+			OK(S->setuid(1000), "setuid 1000");
+			perm_user_checks();
+			fflush(stdout);
+			_exit(t_failed ? 1 : 0);
+		}
+		waitpid(pid, &status, 0);
+		if (!WIFEXITED(status))
+			T_OK(0, "host: permission child died (status %d)", status);
+		else if (WEXITSTATUS(status) != 0)
+			t_failed++; /* its "not ok" lines are already printed */
+	}
+	perm_root_after();
+}
+
+/* --- anyk only: POSIX ACL names as opaque values ------------------------------------ */
+
+static void t_acl_anyk(void)
+{
+	/* An ACL in the VFS's format: version 2, then (tag, perm, id) entries.
+	 * Linux would parse it and rewrite the mode; anyk keeps it as is. */
+	static const unsigned char acl[] = {
+		2, 0, 0, 0,
+		1, 0, 6, 0, 0xff, 0xff, 0xff, 0xff,    /* user::rw- */
+		4, 0, 4, 0, 0xff, 0xff, 0xff, 0xff,    /* group::r-- */
+		0x20, 0, 4, 0, 0xff, 0xff, 0xff, 0xff, /* other::r-- */
+	};
+	unsigned char buf[64];
+	struct anyk_proc *p, *prev;
+
+	section("acl");
+	OK(mkfile("f", 0644), "create f");
+	OK(S->mkdir("d", 0755), "mkdir d");
+	OK(S->chown("f", 1000, 1000), "give f to uid 1000");
+	OK(X->set("f", "system.posix_acl_access", acl, sizeof(acl), 0), "set an access ACL as root");
+	IS(X->get("f", "system.posix_acl_access", buf, sizeof(buf)), sizeof(acl), "get it back");
+	TRUE(memcmp(buf, acl, sizeof(acl)) == 0, "byte for byte");
+	ERR(X->set("f", "system.posix_acl_default", acl, sizeof(acl), 0), EACCES,
+	    "no default ACL on a file");
+	OK(X->set("d", "system.posix_acl_default", acl, sizeof(acl), 0), "default ACL on a directory");
+	ERR(X->set("f", "system.posix_acl_accessx", acl, sizeof(acl), 0), ENOTSUP,
+	    "only the two ACL names exist in system.*");
+
+	p = anyk_proc_create(NULL, 0);
+	TRUE(p != NULL, "anyk_proc_create");
+	if (!p)
+		return;
+	prev = anyk_proc_switch(p);
+	OK(S->setgid(1000), "setgid 1000");
+	OK(S->setuid(1000), "setuid 1000");
+	{
+		char path[700];
+
+		snprintf(path, sizeof(path), "%s/acl/f", BASE);
+		OK(X->set(path, "system.posix_acl_access", acl, sizeof(acl), 0), "the owner sets an ACL");
+		IS(X->get(path, "system.posix_acl_access", buf, sizeof(buf)), sizeof(acl), "the owner reads it");
+		snprintf(path, sizeof(path), "%s/acl/d", BASE);
+		ERR(X->set(path, "system.posix_acl_default", acl, sizeof(acl), 0), EPERM,
+		    "another's directory's ACL");
+		IS(X->get(path, "system.posix_acl_default", buf, sizeof(buf)), sizeof(acl),
+		   "reading an ACL needs no permission");
+	}
+	anyk_proc_switch(prev);
+	anyk_proc_release(p);
+}
+
+/* --- the two runs ----------------------------------------------------------------- */
+
+static void run_all(void)
+{
+	S->umask(022);
+	t_basic();
+	t_kinds();
+	t_rdonly();
+	t_perm();
+	if (S->is_anyk)
+		t_acl_anyk();
+}
+
+/* Does the host's tmpfs keep user.* attributes (Linux 6.6 and later)? */
+static int host_has_user_xattr(const char *dir)
+{
+	char f[600];
+	int ok;
+
+	snprintf(f, sizeof(f), "%s/probe", dir);
+	if (mkfile(f, 0644) != 0)
+		return 0;
+	ok = setxattr(f, "user.probe", "1", 1, 0) == 0;
+	unlink(f);
+	return ok;
+}
+
+static void host_run(void)
+{
+	char dir[] = "/dev/shm/anyk-xattr-XXXXXX";
+	char cmd[800];
+	int mounted = 0;
+
+	S = &host_ops;
+	X = &host_xops;
+	if (geteuid() != 0) {
+		T_SKIP("host: the reference run needs root (trusted.* and credentials)");
+		return;
+	}
+	if (!mkdtemp(dir)) {
+		T_SKIP("host: cannot make a directory in /dev/shm: run skipped");
+		return;
+	}
+	chmod(dir, 0755);
+	if (unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_PRIVATE | MS_REC, NULL) == 0 &&
+	    mount("tmpfs", dir, "tmpfs", 0, "size=64m,mode=0755") == 0)
+		mounted = 1;
+	can_mount = mounted;
+	snprintf(BASE, sizeof(BASE), "%s", dir);
+	if (!host_has_user_xattr(dir))
+		T_SKIP("host: this kernel's tmpfs keeps no user.* attributes (before Linux 6.6)");
+	else
+		run_all();
+	if (chdir("/") != 0)
+		T_OK(0, "host: chdir /");
+	if (mounted)
+		umount2(dir, MNT_DETACH);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		T_OK(0, "host: remove %s", dir);
+}
+
+static void anyk_run(void)
+{
+	S = &anyk_ops;
+	X = &anyk_xops;
+	if (anyk_init() != 0) {
+		T_OK(0, "anyk: anyk_init");
+		return;
+	}
+	snprintf(BASE, sizeof(BASE), "/xattr");
+	can_mount = 1;
+	if (S->mkdir(BASE, 0755) != 0) {
+		T_OK(0, "anyk: mkdir %s", BASE);
+		return;
+	}
+	run_all();
+	S->chdir("/");
+	IS(anyk_fini(), 0, "anyk_fini");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	alarm(120);
+	host_run();
+	anyk_run();
+	return t_done();
+}

@@ -1,6 +1,7 @@
 /*
- * anyk shell: boot the kernel in this process, attach host disk images,
- * and run commands against the kernel's system calls. It is the quickest
+ * anyk shell: boot the kernel in this process, attach host disk images
+ * (mounting the ext2/3/4 file systems found on them under /mnt), and run
+ * commands against the kernel's system calls. It is the quickest
  * way to look inside the kernel (the demo and the integration tests drive
  * it) and the model for any program that links libanyk.
  */
@@ -16,7 +17,7 @@
 #define MAX_DISKS 16
 
 static const struct tool_cmd shell_cmd = {
-	"shell", "[-q] [--disk IMAGE[:ro]]... [-c COMMANDS]", "", NULL,
+	"shell", "[-q] [--no-mount] [--disk IMAGE[:ro]]... [-c COMMANDS]", "", NULL,
 };
 
 int shell_exit_requested;
@@ -310,7 +311,7 @@ cmd_shell(int argc, char **argv)
 {
 	const char *disks[MAX_DISKS], *script = NULL;
 	char host[ANYK_PATH_MAX], dev[32];
-	int ndisks = 0, quiet = 0, i, status, rdonly;
+	int ndisks = 0, quiet = 0, automount = 1, i, status, rdonly;
 	size_t len;
 	char *text;
 
@@ -332,6 +333,9 @@ cmd_shell(int argc, char **argv)
 			continue;
 		} else if (strcmp(a, "-q") == 0) {
 			quiet = 1;
+			continue;
+		} else if (strcmp(a, "--no-mount") == 0) {
+			automount = 0;
 			continue;
 		} else {
 			return err_usage(&shell_cmd, "unexpected argument '%s'", a);
@@ -366,6 +370,10 @@ cmd_shell(int argc, char **argv)
 		}
 		if (!quiet)
 			report_disk(dev, host, rdonly);
+		/* A file system that cannot be mounted is reported, but the
+		 * disk is still there to be looked at. */
+		if (automount)
+			shell_automount(dev, rdonly, quiet);
 	}
 
 	if (script != NULL) {

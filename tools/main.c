@@ -9,6 +9,7 @@
 #include "tool.h"
 
 static int cmd_help(int argc, char **argv);
+int cmd_mkfs(int argc, char **argv); /* cmd_mkfs.c */
 
 static const struct tool_cmd commands[] = {
 	{ "version", "",
@@ -19,18 +20,29 @@ static const struct tool_cmd commands[] = {
 	  "Boot the kernel and print its log.\n"
 	  "It shows what booted and which components are linked in.",
 	  cmd_dmesg },
-	{ "shell", "[-q] [--disk IMAGE[:ro]]... [-c COMMANDS]",
+	{ "shell", "[-q] [--no-mount] [--disk IMAGE[:ro]]... [-c COMMANDS]",
 	  "Boot the kernel and run shell commands inside it.\n"
 	  "Commands come from -c (separated by ';' or newlines), from standard\n"
 	  "input when it is not a terminal, or interactively. Each --disk attaches a host file or device as\n"
 	  "/dev/sd0, /dev/sd1, ... (read-only with the :ro suffix), with its\n"
-	  "partitions as /dev/sd0p1, ... -q leaves out the attach report.\n"
+	  "partitions as /dev/sd0p1, ... An ext2/3/4 file system on a disk or\n"
+	  "partition is mounted on /mnt/sd0, /mnt/sd0p1, ... (read-only if the\n"
+	  "disk is, or if the driver cannot write); --no-mount leaves them\n"
+	  "unmounted. -q leaves out the attach and mount report.\n"
 	  "Type 'help' in the shell for its commands. With -c or a script the\n"
 	  "shell stops at the first failing command and exits with its status\n"
 	  "(1 error, 2 usage).",
 	  cmd_shell },
 	{ "help", "[COMMAND]", "Show the commands, or the help of one.",
 	  cmd_help },
+	{ "mkfs", "-t ext2|ext3|ext4 [-b BSIZE] [-I ISIZE] [-N INODES] [-L LABEL] [-U UUID]\n"
+	  "       [-O FEATURES] [-q] [--timestamp T] IMAGE [SIZE]",
+	  "Make an ext2, ext3 or ext4 file system in a host image file.\n"
+	  "The image is created or resized to SIZE (k, m, g, t suffixes) and\n"
+	  "emptied; defaults and features are those of Debian 12's mke2fs.\n"
+	  "-O takes mke2fs feature names (^ to clear). With -U and --timestamp\n"
+	  "(or SOURCE_DATE_EPOCH) the image is the same bytes on every run.",
+	  cmd_mkfs },
 	{ NULL, NULL, NULL, NULL },
 };
 

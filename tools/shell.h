@@ -59,6 +59,14 @@ struct sh_cmd {
 int sh_parse_next(const char **pos, struct sh_cmd *cmd);
 void sh_cmd_free(struct sh_cmd *cmd);
 
+/* --- shell_automount.c ----------------------------------------------------- */
+
+/* Mount an ext2/3/4 file system found on the disk dev ("/dev/sd0") or on
+ * any of its partitions at /mnt/NAME: read-only if rdonly, or if the
+ * driver refuses to write. Says what it mounted on stderr unless quiet.
+ * EXIT_OK, or EXIT_FAIL if something found could not be mounted. */
+int shell_automount(const char *dev, int rdonly, int quiet);
+
 /* --- shared helpers (shell_files.c) -------------------------------------- */
 
 /* Open path for writing as "> path" does (">> path" with append),

@@ -1,10 +1,12 @@
 /*
- * Shell commands on file attributes: chmod, chown and stat. stat prints
- * every field of struct anyk_stat, nanoseconds and birth time included,
- * since checking what a file system records is what it is for.
+ * Shell commands on file attributes: chmod, chown, stat and xattr. stat
+ * prints every field of struct anyk_stat, nanoseconds and birth time
+ * included, since checking what a file system records is what it is for;
+ * xattr lists, prints, writes and deletes extended attributes.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shell.h"
@@ -160,6 +162,183 @@ sh_stat(int argc, char **argv)
 	return status;
 }
 
+/* --- xattr ------------------------------------------------------------------ */
+
+/* Print a value as text if it is text (a trailing NUL allowed), else as
+ * 0x-prefixed hex, so that binary labels and ACLs stay readable. */
+static int
+print_value(const unsigned char *v, size_t n)
+{
+	size_t i, len = n;
+
+	if (len > 0 && v[len - 1] == '\0')
+		len--;
+	for (i = 0; i < len; i++)
+		if ((v[i] < 0x20 && v[i] != '\t' && v[i] != '\n') || v[i] >= 0x7f)
+			break;
+	if (i == len)
+		return sh_write(v, len);
+	sh_printf("0x");
+	for (i = 0; i < n; i++)
+		sh_printf("%02x", v[i]);
+	return 0;
+}
+
+/* The value of name (malloc'ed, *lenp bytes), or NULL with errno. */
+static unsigned char *
+get_value(const char *path, const char *name, int nofollow, size_t *lenp)
+{
+	unsigned char *buf;
+	anyk_ssize_t n;
+
+	for (;;) {
+		n = nofollow ? anyk_sys_lgetxattr(path, name, NULL, 0) :
+		    anyk_sys_getxattr(path, name, NULL, 0);
+		if (n < 0)
+			return NULL;
+		buf = malloc((size_t)n + 1);
+		if (buf == NULL)
+			return NULL;
+		n = nofollow ? anyk_sys_lgetxattr(path, name, buf, (size_t)n + 1) :
+		    anyk_sys_getxattr(path, name, buf, (size_t)n + 1);
+		if (n >= 0) {
+			*lenp = (size_t)n;
+			return buf;
+		}
+		free(buf);
+		/* It grew between the two calls: ask again. */
+		if (errno != ERANGE)
+			return NULL;
+	}
+}
+
+/* Print the names of path's attributes, with their values if values. */
+static int
+xattr_list(const char *path, int nofollow, int values, const char *prefix)
+{
+	char *list = NULL, *name;
+	unsigned char *v;
+	anyk_ssize_t n;
+	size_t vlen;
+	int status = EXIT_OK;
+
+	for (;;) {
+		n = nofollow ? anyk_sys_llistxattr(path, NULL, 0) :
+		    anyk_sys_listxattr(path, NULL, 0);
+		if (n < 0)
+			return err_path(path);
+		free(list);
+		list = malloc((size_t)n + 1);
+		if (list == NULL)
+			return err_msg(path, "%s", strerror(ENOMEM));
+		n = nofollow ? anyk_sys_llistxattr(path, list, (size_t)n + 1) :
+		    anyk_sys_listxattr(path, list, (size_t)n + 1);
+		if (n >= 0)
+			break;
+		if (errno != ERANGE) {
+			free(list);
+			return err_path(path);
+		}
+	}
+	for (name = list; name < list + n; name += strlen(name) + 1) {
+		if (!values) {
+			sh_printf("%s%s\n", prefix, name);
+			continue;
+		}
+		v = get_value(path, name, nofollow, &vlen);
+		if (v == NULL) {
+			/* Removed meanwhile, or not ours to read. */
+			status = err_msg(path, "%s: %s", name, strerror(errno));
+			continue;
+		}
+		sh_printf("%s%s: ", prefix, name);
+		print_value(v, vlen);
+		sh_printf("\n");
+		free(v);
+	}
+	free(list);
+	return status;
+}
+
+static int
+sh_xattr(int argc, char **argv)
+{
+	const char *name = NULL, *value = NULL, *prefix;
+	char pbuf[ANYK_PATH_MAX + 3];
+	unsigned char *v;
+	size_t vlen;
+	int c, i, mode = 0, nofollow = 0, status = EXIT_OK, r, first;
+	struct opt o;
+
+	opt_init(&o, shell_find("xattr"));
+	while ((c = opt_next(&o, argc, argv, "lp:w:d:h")) != OPT_END) {
+		switch (c) {
+		case 'h':
+			nofollow = 1;
+			break;
+		case 'l':
+		case 'p':
+		case 'w':
+		case 'd':
+			if (mode != 0 && mode != c)
+				return err_usage(o.cmd, "-l, -p, -w and -d exclude each other");
+			mode = c;
+			name = o.arg;
+			break;
+		default:
+			return opt_fail(c);
+		}
+	}
+	if (mode == 'w') {
+		if (o.ind >= argc)
+			return err_usage(o.cmd, "-w needs a name and a value");
+		value = argv[o.ind++];
+	}
+	if (o.ind >= argc)
+		return err_usage(o.cmd, "missing path");
+	first = o.ind;
+	for (i = first; i < argc; i++) {
+		prefix = "";
+		if (argc - first > 1) {
+			snprintf(pbuf, sizeof(pbuf), "%s: ", argv[i]);
+			prefix = pbuf;
+		}
+		switch (mode) {
+		case 0:
+		case 'l':
+			r = xattr_list(argv[i], nofollow, mode == 'l', prefix);
+			if (r != EXIT_OK)
+				status = r;
+			break;
+		case 'p':
+			v = get_value(argv[i], name, nofollow, &vlen);
+			if (v == NULL) {
+				status = err_msg(argv[i], "%s: %s", name, strerror(errno));
+				break;
+			}
+			sh_printf("%s", prefix);
+			print_value(v, vlen);
+			sh_printf("\n");
+			free(v);
+			break;
+		case 'w':
+			r = nofollow ?
+			    anyk_sys_lsetxattr(argv[i], name, value, strlen(value), 0) :
+			    anyk_sys_setxattr(argv[i], name, value, strlen(value), 0);
+			if (r != 0)
+				status = err_msg(argv[i], "%s: %s", name, strerror(errno));
+			break;
+		case 'd':
+			r = nofollow ? anyk_sys_lremovexattr(argv[i], name) :
+			    anyk_sys_removexattr(argv[i], name);
+			if (r != 0)
+				status = err_msg(argv[i], "%s: %s", name, strerror(errno));
+			break;
+		}
+	}
+	return status;
+}
+
 const struct tool_cmd shell_attr_cmds[] = {
 	{ "chmod", "MODE PATH...",
 	  "Change the permission bits of paths to the octal MODE (e.g. 644).",
@@ -173,5 +352,12 @@ const struct tool_cmd shell_attr_cmds[] = {
 	  "inode, links, mode, owner, flags, and access, modify, change and\n"
 	  "birth times to the nanosecond (-L: follow symbolic links).",
 	  sh_stat },
+	{ "xattr", "[-h] [-l | -p NAME | -w NAME VALUE | -d NAME] PATH...",
+	  "Extended attributes: list their names (default), -l with their\n"
+	  "values, -p print one value, -w write one (CREATE or REPLACE), -d\n"
+	  "delete one. NAME carries its namespace: user.x, trusted.x,\n"
+	  "security.x. Values that are not text print as 0x-prefixed hex.\n"
+	  "-h: act on a symbolic link itself, not what it points to.",
+	  sh_xattr },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -218,6 +218,28 @@ tgrep "stat of a device" 0 'stat /dev/null' 'Device type: [0-9]+,[0-9]+'
 tgrep "stat of a symlink" 0 'ln -s /x /l; stat /l' 'File: /l -> /x'
 terr "stat missing: 1" 1 'stat /nope' '^anyk: /nope: No such file or directory$'
 terr "stat without operand: 2" 2 'stat' 'usage: stat'
+t "xattr -w and -p" 0 'touch /f; xattr -w user.color blue /f; xattr -p user.color /f' "blue"
+t "xattr lists names" 0 'touch /f; xattr -w user.a 1 /f; xattr -w trusted.b 2 /f; xattr /f' "user.a
+trusted.b"
+t "xattr -l lists values" 0 'touch /f; xattr -w user.a 1 /f; xattr -w user.e "" /f; xattr -l /f' "user.a: 1
+user.e: "
+t "xattr -l of several paths" 0 'touch /f /g; xattr -w user.a 1 /f; xattr -w user.b 2 /g; xattr -l /f /g' "/f: user.a: 1
+/g: user.b: 2"
+t "xattr -w replaces" 0 'touch /f; xattr -w user.a 1 /f; xattr -w user.a 22 /f; xattr -p user.a /f' "22"
+t "xattr -d" 0 'touch /f; xattr -w user.a 1 /f; xattr -w user.b 2 /f; xattr -d user.a /f; xattr /f' "user.b"
+t "xattr on a directory" 0 'mkdir /d; xattr -w user.d yes /d; xattr -l /d' "user.d: yes"
+t "xattr of a file without attributes" 0 'touch /f; xattr /f' ""
+t "xattr follows symlinks" 0 'touch /f; ln -s /f /l; xattr -w user.a 1 /l; xattr -p user.a /f' "1"
+t "xattr -h on the link itself" 0 'touch /f; ln -s /f /l; xattr -w user.a 1 /f; xattr -h -w trusted.l x /l; xattr -h /l; xattr /l' "trusted.l
+user.a"
+terr "xattr -h user.* on a symlink: 1" 1 'touch /f; ln -s /f /l; xattr -h -w user.a 1 /l' '^anyk: /l: user.a: Operation not permitted$'
+terr "xattr -p missing: 1" 1 'touch /f; xattr -p user.nope /f' '^anyk: /f: user.nope: No data available$'
+terr "xattr -d missing: 1" 1 'touch /f; xattr -d user.nope /f' '^anyk: /f: user.nope: No data available$'
+terr "xattr unknown namespace: 1" 1 'touch /f; xattr -w bogus.a 1 /f' 'Operation not supported$'
+terr "xattr on a missing file: 1" 1 'xattr -l /nope' '^anyk: /nope: No such file or directory$'
+terr "xattr without path: 2" 2 'xattr -l' 'usage: xattr'
+terr "xattr -w without value: 2" 2 'xattr -w user.a' 'usage: xattr'
+terr "xattr -l and -d together: 2" 2 'touch /f; xattr -l -d user.a /f' 'exclude each other'
 t "touch creates" 0 'touch /new; ls /new' "/new"
 t "touch -c does not create" 0 'touch -c /new; mkdir /new; ls -d /new' "/new"
 terr "touch in a missing directory: 1" 1 'touch /no/f' '^anyk: /no/f: No such file or directory$'

@@ -51,6 +51,26 @@
 #define SB_CHECKSUM_SEED 0x270
 #define SB_CHECKSUM 0x3FC
 
+/* More superblock fields, written by mkfs. */
+#define SB_WTIME 0x30
+#define SB_MAX_MNT_COUNT 0x36 /* le16; -1: no forced checks */
+#define SB_ERRORS 0x3C /* le16 */
+#define SB_LASTCHECK 0x40
+#define SB_BLOCK_GROUP_NR 0x5A /* le16: the group this copy is in */
+#define SB_JNL_BACKUP_TYPE 0xFD /* u8 */
+#define SB_DEFAULT_MOUNT_OPTS 0x100
+#define SB_MKFS_TIME 0x108
+#define SB_JNL_BLOCKS 0x10C /* 17 x le32: journal i_block, i_size_high, i_size */
+#define SB_WANT_EXTRA_ISIZE 0x15E /* le16 */
+#define SB_KBYTES_WRITTEN 0x178 /* le64 */
+
+#define EXT2_ERRORS_CONTINUE 1
+#define EXT3_JNL_BACKUP_BLOCKS 1
+#define EXT2_DEFM_XATTR_USER 0x0004
+#define EXT2_DEFM_ACL 0x0008
+#define EXT2_RESIZE_INO 7
+#define EXT2_JOURNAL_INO 8
+
 #define EXT2_REV_GOOD_OLD 0
 #define EXT2_GOOD_OLD_INODE_SIZE 128
 #define EXT2_GOOD_OLD_FIRST_INO 11
@@ -113,6 +133,28 @@
 	(RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE | \
 	 RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE |    \
 	 RO_COMPAT_METADATA_CSUM)
+
+/* --- jbd2 journal superblock: block 0 of the journal, big-endian --------- */
+
+#define JBD2_MAGIC 0xC03B3998
+#define JBD2_SUPERBLOCK_V2 4
+#define JSB_MAGIC 0x0
+#define JSB_BLOCKTYPE 0x4
+#define JSB_BLOCKSIZE 0xC
+#define JSB_MAXLEN 0x10
+#define JSB_FIRST 0x14
+#define JSB_SEQUENCE 0x18
+#define JSB_START 0x1C
+#define JSB_INCOMPAT 0x28
+#define JSB_UUID 0x30 /* 16 bytes */
+#define JSB_NR_USERS 0x40
+#define JSB_CHECKSUM_TYPE 0x50 /* u8 */
+#define JSB_CHECKSUM 0xFC
+#define JSB_USERS 0x100 /* 16-byte file system UUIDs */
+#define JSB_SIZE 1024
+#define JBD2_INCOMPAT_CSUM_V3 0x10
+#define JBD2_CRC32C_CHKSUM 4
+#define JBD2_MIN_JOURNAL_BLOCKS 1024
 
 /* --- group descriptors: 32 bytes, or s_desc_size (>= 64) with 64bit ------- */
 

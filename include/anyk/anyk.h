@@ -75,6 +75,34 @@ ANYK_API void anyk_proc_release(struct anyk_proc *p);
 ANYK_API int anyk_disk_attach(const char *devpath, const char *hostpath, unsigned flags);
 ANYK_API int anyk_disk_detach(const char *devpath);
 
+/* Make a new ext2, ext3 or ext4 file system on the block device at devpath
+ * (which nothing may have open). Fields left 0 or NULL get the defaults of
+ * Debian 12's mke2fs for the type and size: 4096-byte blocks (1024 below
+ * 512 MiB), 256-byte inodes, one inode per 16 KiB (4 KiB below 512 MiB,
+ * 8 KiB below 3 MiB), 5% reserved blocks, the journal size mke2fs picks.
+ * With uuid and timestamp given the result is the same bytes every time:
+ * the directory hash seed is derived from the UUID, which the journal
+ * shares. Returns 0 or -1 with errno (EINVAL: bad option or too small for
+ * the options; msg then says which). */
+struct anyk_mkfs_opts {
+	const char *fstype;      /* "ext2", "ext3", "ext4"; NULL: ext2 */
+	uint32_t block_size;     /* 1024..65536, a power of 2 */
+	uint32_t inode_size;     /* 128..block_size, a power of 2 */
+	uint64_t inodes;         /* total wanted (rounded up to fill groups) */
+	const char *label;       /* at most 16 bytes */
+	const uint8_t *uuid;     /* 16 bytes; NULL: random */
+	const char *features;    /* as mke2fs -O: "^has_journal,metadata_csum" */
+	int64_t timestamp;       /* seconds since 1970 for every time; -1: now */
+	uint32_t journal_blocks; /* 0: as mke2fs for the size */
+	unsigned flags;          /* ANYK_MKFS_* */
+	char *msg;               /* if not NULL: why it failed, or notes on what */
+	size_t msglen;           /* was left out (resize_inode, the journal) */
+};
+/* The device already reads as zeros (a new or hole-punched file): inode
+ * tables and the journal need not be written. */
+#define ANYK_MKFS_PREZEROED 0x1
+ANYK_API int anyk_mkfs(const char *devpath, const struct anyk_mkfs_opts *opts);
+
 /* --- system calls -------------------------------------------------------- */
 
 ANYK_API int anyk_sys_open(const char *path, int flags, anyk_mode_t mode);

@@ -410,8 +410,9 @@ again:
 			m->compat &= ~COMPAT_HAS_JOURNAL;
 			m->want_journal = false;
 			note(m, "has_journal left out: the file system is too small for a journal");
-		} else if (m->jblocks < JBD2_MIN_JOURNAL_BLOCKS || m->jblocks > MKFS_MAX_JOURNAL ||
-			   m->jblocks > (m->nblocks - m->fdb) / 2) {
+		} else if (o->journal_blocks != 0 &&
+			   (m->jblocks < JBD2_MIN_JOURNAL_BLOCKS || m->jblocks > MKFS_MAX_JOURNAL ||
+			    m->jblocks > (m->nblocks - m->fdb) / 2)) {
 			return fail(m, EINVAL, "journal of %u blocks: must be from %u to %u and at most half the file system",
 				    m->jblocks, JBD2_MIN_JOURNAL_BLOCKS, MKFS_MAX_JOURNAL);
 		}
@@ -1308,7 +1309,8 @@ encode_super(struct mkfs *m, uint8_t *sb, uint64_t kbytes)
 		le32enc(sb + SB_R_BLOCKS_COUNT_HI, (uint32_t)(rblocks >> 32));
 		le32enc(sb + SB_FREE_BLOCKS_HI, (uint32_t)(free_blocks >> 32));
 	}
-	if ((m->rocompat & RO_COMPAT_EXTRA_ISIZE) && m->isize > EXT2_GOOD_OLD_INODE_SIZE) {
+	/* Set with or without the extra_isize feature, as mke2fs does. */
+	if (m->isize > EXT2_GOOD_OLD_INODE_SIZE) {
 		le16enc(sb + SB_MIN_EXTRA_ISIZE, MKFS_EXTRA_ISIZE);
 		le16enc(sb + SB_WANT_EXTRA_ISIZE, MKFS_EXTRA_ISIZE);
 	}

@@ -9,6 +9,7 @@
 #include "tool.h"
 
 static int cmd_help(int argc, char **argv);
+int cmd_mkfs(int argc, char **argv); /* cmd_mkfs.c */
 
 static const struct tool_cmd commands[] = {
 	{ "version", "",
@@ -34,6 +35,14 @@ static const struct tool_cmd commands[] = {
 	  cmd_shell },
 	{ "help", "[COMMAND]", "Show the commands, or the help of one.",
 	  cmd_help },
+	{ "mkfs", "-t ext2|ext3|ext4 [-b BSIZE] [-I ISIZE] [-N INODES] [-L LABEL] [-U UUID]\n"
+	  "       [-O FEATURES] [-q] [--timestamp T] IMAGE [SIZE]",
+	  "Make an ext2, ext3 or ext4 file system in a host image file.\n"
+	  "The image is created or resized to SIZE (k, m, g, t suffixes) and\n"
+	  "emptied; defaults and features are those of Debian 12's mke2fs.\n"
+	  "-O takes mke2fs feature names (^ to clear). With -U and --timestamp\n"
+	  "(or SOURCE_DATE_EPOCH) the image is the same bytes on every run.",
+	  cmd_mkfs },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -112,8 +112,9 @@ uint64_t kmem_limit(void);  /* 0: no limit */
  * large host chunks; a chunk goes back to the host when its last page is
  * freed. The chunk is what counts against ANYK_MEMLIMIT; the pages handed
  * out show under t in anyk_memstats, the unused rest of the chunks under
- * "pages". Contents are undefined; alignment is only that of a pointer.
- * Batches take the allocator's lock once. */
+ * "pages"; free a page with the type it was taken with. Contents are
+ * undefined; alignment is only that of a pointer. Batches take the
+ * allocator's lock once; that lock is a leaf. */
 #define PAGE_SIZE ((size_t)4096)
 void *page_alloc(struct kmem_type *t);                        /* NULL: no memory */
 size_t page_alloc_n(struct kmem_type *t, void **pages, size_t n); /* fills pages[0..k), returns k; 0: no memory */

@@ -4,8 +4,10 @@
  * chunk with a few large pages instead of 512 small ones that each fault on
  * first touch, which is most of the cost of writing new data.
  *
- * Each chunk keeps its own free list, so a chunk whose pages are all free
- * goes straight back to the host: memory is charged to kmem per chunk and
+ * Each chunk keeps a bitmap of its free pages (never a list threaded through
+ * the pages: freeing 1 GiB would then touch every page once more just to
+ * drop it), so a chunk whose pages are all free goes straight back to the
+ * host: memory is charged to kmem per chunk and
  * returns to where it was once the data is gone. So that anyk_memstats
  * still says who holds what, pages handed out move from the "pages" type to
  * the caller's type and back when freed; the total does not change. Chunks
@@ -26,6 +28,7 @@
 #define PAGE_CHUNK_SIZE ((size_t)2 << 20)
 #define PAGE_CHUNK_PAGES ((uint32_t)(PAGE_CHUNK_SIZE / PAGE_SIZE))
 #define PAGE_SINGLES_MAX 512
+#define PAGE_MAP_WORDS (PAGE_CHUNK_PAGES / 32)
 
 KMEM_TYPE(page_kmem, "pages");
 
@@ -33,9 +36,9 @@ struct page_chunk {
 	struct rb_node pc_node; /* in page_chunks, by address */
 	struct dlist pc_link;   /* in page_partial while pc_nfree > 0 */
 	char *pc_base;
-	void *pc_free;          /* freed pages, linked through their first word */
-	uint32_t pc_bump;       /* pages from here on were never handed out */
-	uint32_t pc_nfree;      /* free list + never handed out */
+	uint32_t pc_map[PAGE_MAP_WORDS]; /* bit set: page free */
+	uint32_t pc_hint;       /* no free page in words below this one */
+	uint32_t pc_nfree;
 };
 
 static kmutex_t page_lock; /* made once per process, kept across boots */
@@ -72,22 +75,37 @@ chunk_holds(const struct page_chunk *c, const void *pg)
 	return (uintptr_t)pg - (uintptr_t)c->pc_base < PAGE_CHUNK_SIZE;
 }
 
-/* Called with page_lock held; c has a free page. */
+/* Called with page_lock held; c has a free page. Lowest first, so that a
+ * long write gets neighbouring pages. */
 static void *
 chunk_take(struct page_chunk *c)
 {
-	void *pg;
+	uint32_t w = c->pc_hint, bit;
 
-	if (c->pc_free != NULL) {
-		pg = c->pc_free;
-		c->pc_free = *(void **)pg;
-	} else {
-		pg = c->pc_base + (size_t)c->pc_bump * PAGE_SIZE;
-		c->pc_bump++;
-	}
+	while (c->pc_map[w] == 0)
+		w++;
+	bit = (uint32_t)__builtin_ctz(c->pc_map[w]);
+	c->pc_map[w] &= ~((uint32_t)1 << bit);
+	c->pc_hint = w;
 	if (--c->pc_nfree == 0)
 		dlist_remove(&c->pc_link);
-	return pg;
+	return c->pc_base + (size_t)(w * 32 + bit) * PAGE_SIZE;
+}
+
+/* Called with page_lock held; pg is a page of c that is in use. */
+static void
+chunk_put(struct page_chunk *c, void *pg)
+{
+	size_t i = (size_t)((char *)pg - c->pc_base) / PAGE_SIZE;
+	uint32_t w = (uint32_t)(i / 32), bit = (uint32_t)1 << (i % 32);
+
+	if ((char *)pg != c->pc_base + i * PAGE_SIZE || (c->pc_map[w] & bit) != 0)
+		panic("page: bad or double free of %p", pg);
+	c->pc_map[w] |= bit;
+	if (w < c->pc_hint)
+		c->pc_hint = w;
+	if (c->pc_nfree++ == 0)
+		dlist_insert_tail(&page_partial, &c->pc_link);
 }
 
 /*
@@ -115,8 +133,8 @@ chunk_new(void)
 		kmem_free(&page_kmem, c, sizeof(*c));
 		return false;
 	}
-	c->pc_free = NULL;
-	c->pc_bump = 0;
+	memset(c->pc_map, 0xff, sizeof(c->pc_map));
+	c->pc_hint = 0;
 	c->pc_nfree = PAGE_CHUNK_PAGES;
 	mutex_enter(&page_lock);
 	if (rb_insert(&page_chunks, &c->pc_node) != NULL)
@@ -228,10 +246,7 @@ page_free_n(struct kmem_type *t, void **pages, size_t n)
 			continue;
 		}
 		chunked++;
-		*(void **)pg = c->pc_free;
-		c->pc_free = pg;
-		if (c->pc_nfree++ == 0)
-			dlist_insert_tail(&page_partial, &c->pc_link);
+		chunk_put(c, pg);
 		if (c->pc_nfree == PAGE_CHUNK_PAGES) {
 			dlist_remove(&c->pc_link);
 			rb_remove(&page_chunks, &c->pc_node);

@@ -3,9 +3,12 @@
  * the functions the driver's files share. The on-disk layout is in
  * ext2_fs.h; here everything is already decoded into host order and checked.
  *
- * Locking: the VFS holds the vnode lock (shared for reads); the read path
- * changes nothing after mount, so shared readers need no lock of their own.
- * The mount's fields are immutable after mount.
+ * Locking: the VFS holds the vnode lock (shared for reads, exclusive for
+ * every change to that inode or directory). What several vnodes share, the
+ * bitmaps, group descriptors, free counts and the superblock copy, is
+ * guarded by the mount's em_lock, taken only inside the allocator and the
+ * superblock write-back and never held across another lock. Geometry
+ * fields are immutable after mount.
  */
 #ifndef ANYK_FS_EXT2_H
 #define ANYK_FS_EXT2_H
@@ -26,6 +29,7 @@ struct ext2_group {
 	uint32_t g_used_dirs;
 	uint32_t g_itable_unused;
 	uint16_t g_flags;
+	uint32_t g_ib_next; /* allocator hint: first inode index maybe free */
 };
 
 /* The superblock facts, decoded and validated (ext2_sb_parse). */
@@ -69,6 +73,26 @@ struct ext2_mount {
 	bool em_hash_unsigned;
 	uint64_t em_maxlblk; /* logical blocks a file may address */
 	const char *em_name; /* for log lines: the device name */
+	/* Read-write mounts. */
+	bool em_rdonly;
+	kmutex_t em_lock;     /* allocation state, see the top of this file */
+	bool em_lock_init;
+	uint8_t *em_sbraw;    /* the primary superblock as on disk */
+	uint16_t em_state;    /* s_state found at mount, restored at unmount */
+	uint64_t em_free_blocks;
+	uint64_t em_free_inodes;
+	uint32_t em_gdt_blocks;  /* descriptor blocks (without meta_bg) */
+	uint32_t em_rsv_gdt;     /* reserved descriptor blocks (resize_inode) */
+	uint32_t em_dir_rotor;   /* where the next top-level directory goes */
+	uint32_t em_gen;         /* inode generations */
+};
+
+/* ext4 extents of a file, decoded (ext2_extent_w.c). */
+struct ext2_ext {
+	uint32_t e_lblk;
+	uint32_t e_len;
+	uint64_t e_pblk;
+	bool e_unwritten;
 };
 
 /* The in-memory inode, decoded from the on-disk one. */
@@ -90,6 +114,16 @@ struct ext2_inode {
 	uint8_t i_block[EXT2_I_BLOCK_SIZE];
 	uint8_t *i_raw; /* the whole on-disk inode (in-inode xattrs) */
 	uint32_t i_rawsize;
+	uint32_t i_dtime; /* orphan list: the next orphan's number */
+	/* Extent files on read-write mounts: the whole map in memory, and the
+	 * tree's node blocks, rewritten from the list by ext2_ext_store. */
+	bool i_extloaded, i_extdirty;
+	struct ext2_ext *i_ext;
+	uint32_t i_next, i_extcap;
+	uint64_t *i_extnodes;
+	uint32_t i_nnodes, i_nodecap;
+	uint64_t i_goal; /* where the next block of this file should go */
+	uint64_t i_goal_dir; /* directories: the block the last entry went to */
 };
 
 static inline struct ext2_mount *VFSTOEXT2(struct mount *mp) { return mp->mnt_data; }
@@ -163,6 +197,11 @@ int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *
 		      uint32_t *inop);
 
 /* ext2_read.c */
+/* iovecs per device request; a bigger request is split. */
+#define EXT2_IOVS 64
+void ext2_uio_skip(struct uio *uio, size_t n);
+/* Up to n bytes of the uio's iovecs into iov, trimmed to whole sectors. */
+size_t ext2_uio_gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *iov, int *cntp);
 int ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio);
 int ext2_seek_data(struct ext2_mount *em, struct ext2_inode *ip, int whence, anyk_off_t *offp);
 
@@ -173,6 +212,69 @@ int ext2_readlink(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,
 		  size_t *sizep);
 int ext2_listxattr(struct ext2_mount *em, struct ext2_inode *ip, char *buf, size_t *sizep);
+
+/* --- the write path (read-write mounts) --- */
+
+#define EXT2_LINK_MAX 65000
+
+/* ext2_alloc.c: inodes, group descriptors and the superblock. */
+int ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop);
+int ext2_ifree(struct ext2_mount *em, uint32_t ino, bool isdir);
+int ext2_gd_write(struct ext2_mount *em, uint32_t group, const uint8_t *bbitmap, const uint8_t *ibitmap);
+int ext2_sb_write(struct ext2_mount *em, bool clean);
+int ext2_rw_setup(struct ext2_mount *em);
+void ext2_feature_set(struct ext2_mount *em, uint32_t compat, uint32_t rocompat);
+/* ext2_balloc.c: blocks. */
+int ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp, uint64_t *gotp);
+int ext2_bfree(struct ext2_mount *em, uint64_t blk, uint64_t n, bool meta);
+/* Flush a freed metadata block out of the cache before it becomes data. */
+void ext2_bforget(struct ext2_mount *em, uint64_t blk);
+uint64_t ext2_free_blocks(struct ext2_mount *em);
+
+/* ext2_iwrite.c */
+int ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip);
+void ext2_now(struct anyk_timespec *ts);
+uint64_t ext2_maxfilesize(const struct ext2_mount *em, const struct ext2_inode *ip);
+
+/* ext2_extent_w.c */
+int ext2_ext_load(struct ext2_mount *em, struct ext2_inode *ip);
+int ext2_ext_lookup(struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun, struct ext2_map *map);
+int ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk);
+int ext2_ext_mark_written(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len);
+int ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);
+int ext2_ext_store(struct ext2_mount *em, struct ext2_inode *ip);
+/* Node blocks the tree needs beyond what it has, were it one extent longer. */
+uint32_t ext2_ext_reserve(struct ext2_mount *em, struct ext2_inode *ip);
+void ext2_ext_release(struct ext2_inode *ip);
+
+/* ext2_indirect.c */
+int ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want,
+		   struct ext2_map *map);
+int ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);
+
+/* ext2_write.c: map with allocation, file data, truncation. */
+int ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want,
+		   struct ext2_map *map, bool *isnewp);
+int ext2_write(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio, int ioflag);
+int ext2_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size);
+bool ext2_has_blockmap(const struct ext2_mount *em, const struct ext2_inode *ip);
+uint64_t ext2_goal(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk);
+
+/* ext2_dirwrite.c */
+uint8_t ext2_mode_to_ft(uint16_t mode);
+int ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
+		 uint8_t ft);
+int ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len);
+/* Point an existing entry at another inode (rename over, ".."). */
+int ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
+		 uint8_t ft);
+int ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp);
+int ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent);
+void ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk);
+
+/* ext2_release.c */
+/* Free everything of an inode whose last link and reference are gone. */
+int ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip);
 
 extern const struct vnodeops ext2_vnodeops;
 

@@ -104,6 +104,9 @@ ext2_bmap(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t 
 {
 	if (maxrun == 0)
 		maxrun = 1;
+	/* A file being written has its extents in memory, ahead of the tree. */
+	if (ip->i_extloaded)
+		return ext2_ext_lookup(ip, lblk, maxrun, map);
 	if (ip->i_flags & EXT4_EXTENTS_FL)
 		return ext2_extent_map(em, ip, lblk, maxrun, map);
 	return ext2_bmap_indirect(em, ip, lblk, maxrun, map);

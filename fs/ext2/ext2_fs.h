@@ -25,6 +25,9 @@
 #define SB_BLOCKS_PER_GROUP 0x20
 #define SB_CLUSTERS_PER_GROUP 0x24
 #define SB_INODES_PER_GROUP 0x28
+#define SB_MTIME 0x2C
+#define SB_WTIME 0x30
+#define SB_MNT_COUNT 0x34 /* le16 */
 #define SB_MAGIC 0x38 /* le16 */
 #define SB_STATE 0x3A /* le16 */
 #define SB_REV_LEVEL 0x4C
@@ -37,6 +40,7 @@
 #define SB_VOLUME_NAME 0x78
 #define SB_RESERVED_GDT_BLOCKS 0xCE /* le16 */
 #define SB_JOURNAL_INUM 0xE0
+#define SB_LAST_ORPHAN 0xE8
 #define SB_HASH_SEED 0xEC /* 4 x le32 */
 #define SB_DEF_HASH_VERSION 0xFC /* u8 */
 #define SB_DESC_SIZE 0xFE /* le16 */

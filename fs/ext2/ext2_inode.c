@@ -201,6 +201,8 @@ ext2_inode_free(struct ext2_inode *ip)
 {
 	if (ip == NULL)
 		return;
-	kmem_free(&ext2_kmem, ip->i_raw, ip->i_rawsize);
+	ext2_ext_release(ip);
+	if (ip->i_raw != NULL)
+		kmem_free(&ext2_kmem, ip->i_raw, ip->i_rawsize);
 	kmem_free(&ext2_kmem, ip, sizeof(*ip));
 }

@@ -9,11 +9,9 @@
  */
 #include "fs/ext2/ext2.h"
 
-/* iovecs per device request; a bigger request is split. */
-#define READ_IOVS 64
 
-static void
-uio_skip(struct uio *uio, size_t n)
+void
+ext2_uio_skip(struct uio *uio, size_t n)
 {
 	while (n > 0) {
 		struct anyk_iovec *iov = uio->uio_iov;
@@ -47,13 +45,13 @@ read_bounce(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, u
 
 /* Gather up to n bytes (a multiple of the sector size) of the uio's
  * iovecs into iov; returns the bytes gathered, a multiple of secsize. */
-static size_t
-gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *iov, int *cntp)
+size_t
+ext2_uio_gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *iov, int *cntp)
 {
 	size_t total = 0;
 	int cnt = 0;
 
-	for (int i = 0; i < uio->uio_iovcnt && cnt < READ_IOVS && total < n; i++) {
+	for (int i = 0; i < uio->uio_iovcnt && cnt < EXT2_IOVS && total < n; i++) {
 		const struct anyk_iovec *u = &uio->uio_iov[i];
 		size_t take = MIN(u->iov_len, n - total);
 
@@ -81,7 +79,7 @@ static int
 read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t *bounce)
 {
 	uint32_t secsize = em->em_bdev->bd_secsize;
-	struct anyk_iovec iov[READ_IOVS];
+	struct anyk_iovec iov[EXT2_IOVS];
 	size_t h, got;
 	int cnt, error = 0;
 
@@ -94,7 +92,7 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 		n -= h;
 	}
 	while (n >= secsize) {
-		got = gather(uio, rounddown(n, (size_t)secsize), secsize, iov, &cnt);
+		got = ext2_uio_gather(uio, rounddown(n, (size_t)secsize), secsize, iov, &cnt);
 		if (got == 0) {
 			/* The caller's buffers are smaller than a sector. */
 			error = read_bounce(em, devoff, secsize, uio, bounce);
@@ -106,7 +104,7 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 				     (unsigned long long)devoff);
 				error = EIO;
 			} else {
-				uio_skip(uio, got);
+				ext2_uio_skip(uio, got);
 			}
 		}
 		if (error)

@@ -5,8 +5,12 @@
  * format is one format, and the features in the superblock, not the name
  * given to mount, say what the driver must handle.
  *
- * This version mounts read-only; a read-write mount answers EROFS with a
- * dmesg line until the write path and the journal exist.
+ * Read-write mounts write metadata in place through the buffer cache.
+ * There is no journal yet: a file system with one is mounted read-write
+ * only when the journal is clean (nothing to replay), and is then changed
+ * without using it, like ext2. This is a temporary limitation, logged at
+ * mount; while mounted the superblock says "not clean", so after a crash
+ * e2fsck checks the file system in full.
  */
 #include "fs/ext2/ext2.h"
 
@@ -55,6 +59,10 @@ ext2_mount_free(struct ext2_mount *em)
 {
 	if (em == NULL)
 		return;
+	if (em->em_sbraw != NULL)
+		kmem_free(&ext2_kmem, em->em_sbraw, EXT2_SB_SIZE);
+	if (em->em_lock_init)
+		mutex_destroy(&em->em_lock);
 	if (em->em_bdev != NULL) {
 		binval(em->em_bdev);
 		bdev_close(em->em_bdev);
@@ -94,10 +102,14 @@ check_features(struct ext2_mount *em, bool rdonly)
 		klog(LOG_WARN, "ext2 %s: the journal needs recovery; reading without replaying it",
 		     em->em_name);
 	}
-	if (!rdonly) {
-		klog(LOG_ERR, "ext2 %s: read-write mounts are not supported yet; mount read-only", em->em_name);
+	if (!rdonly && (sb->s_incompat & INCOMPAT_MMP)) {
+		klog(LOG_ERR, "ext2 %s: multi-mount protection is not supported for writing; mount read-only",
+		     em->em_name);
 		return EROFS;
 	}
+	if (!rdonly && (sb->s_compat & COMPAT_HAS_JOURNAL))
+		klog(LOG_WARN, "ext2 %s: the journal is not used yet: metadata is written in place, "
+		     "so a crash needs e2fsck", em->em_name);
 	return 0;
 }
 
@@ -154,7 +166,10 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		return ENOMEM;
 	em->em_mp = mp;
 	em->em_name = mp->mnt_from;
-	error = bdev_open_path(source, true, &em->em_bdev);
+	em->em_rdonly = rdonly;
+	mutex_init(&em->em_lock);
+	em->em_lock_init = true;
+	error = bdev_open_path(source, rdonly, &em->em_bdev);
 	if (error) {
 		em->em_bdev = NULL;
 		goto out;
@@ -197,6 +212,11 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 	error = load_groups(em);
 	if (error)
 		goto out;
+	if (!rdonly) {
+		error = ext2_rw_setup(em);
+		if (error)
+			goto out;
+	}
 	error = vcache_get(mp, EXT2_ROOT_INO, &vp);
 	if (error)
 		goto out;
@@ -204,8 +224,8 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		error = ext2_corrupt(em, "root inode is not a directory");
 		goto out;
 	}
-	klog(LOG_INFO, "ext2 %s: mounted read-only (%u-byte blocks, %llu blocks, %u groups%s%s)", em->em_name,
-	     em->em_bsize, (unsigned long long)em->em_nblocks, em->em_sb.s_ngroups,
+	klog(LOG_INFO, "ext2 %s: mounted %s (%u-byte blocks, %llu blocks, %u groups%s%s)", em->em_name,
+	     rdonly ? "read-only" : "read-write", em->em_bsize, (unsigned long long)em->em_nblocks, em->em_sb.s_ngroups,
 	     em->em_csum ? ", metadata_csum" : "",
 	     (em->em_sb.s_compat & COMPAT_HAS_JOURNAL) ? ", journal" : "");
 	*rootvp = vp;
@@ -214,6 +234,11 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 out:
 	if (vp != NULL)
 		vrele(vp);
+	if (error && em != NULL && em->em_sbraw != NULL) {
+		/* The superblock said "in use" already: put it back. */
+		bsync(em->em_bdev);
+		ext2_sb_write(em, true);
+	}
 	if (raw != NULL)
 		kmem_free(&ext2_kmem, raw, EXT2_SB_SIZE);
 	if (em != NULL) {
@@ -226,6 +251,21 @@ out:
 static int
 ext2_unmount(struct mount *mp, int mntflags)
 {
+	struct ext2_mount *em = VFSTOEXT2(mp);
+	int error;
+
+	if (em != NULL && !em->em_rdonly) {
+		/* Everything in place first, then the superblock says clean. */
+		error = bsync(em->em_bdev);
+		if (!error)
+			error = bdev_flush(em->em_bdev);
+		if (!error)
+			error = ext2_sb_write(em, true);
+		if (!error)
+			error = bdev_flush(em->em_bdev);
+		if (error && !(mntflags & ANYK_MNT_FORCE))
+			return error;
+	}
 	/* The VFS lets the root vnode go without VOP_RECLAIM after this. */
 	if (mp->mnt_root != NULL) {
 		ext2_inode_free(VTOI(mp->mnt_root));
@@ -260,7 +300,7 @@ ext2_statvfs(struct mount *mp, struct anyk_statvfs *st)
 	st->f_ffree = ifree;
 	st->f_favail = ifree;
 	st->f_fsid = mp->mnt_fsid;
-	st->f_flag = ANYK_ST_RDONLY;
+	st->f_flag = em->em_rdonly ? ANYK_ST_RDONLY : 0;
 	if (mp->mnt_flag & ANYK_MNT_NOSUID)
 		st->f_flag |= ANYK_ST_NOSUID;
 	st->f_namemax = ANYK_NAME_MAX;
@@ -273,7 +313,17 @@ ext2_statvfs(struct mount *mp, struct anyk_statvfs *st)
 static int
 ext2_sync(struct mount *mp, bool wait)
 {
-	return 0;
+	struct ext2_mount *em = VFSTOEXT2(mp);
+	int error;
+
+	if (em == NULL || em->em_rdonly)
+		return 0;
+	error = ext2_sb_write(em, false);
+	if (!error)
+		error = bsync(em->em_bdev);
+	if (!error && wait)
+		error = bdev_flush(em->em_bdev);
+	return error;
 }
 
 static int
@@ -285,11 +335,17 @@ ext2_loadvnode(struct mount *mp, struct vnode *vp, uint64_t key, void *arg)
 
 	if (em == NULL)
 		return ENXIO;
+	if (arg != NULL) {
+		/* A new inode (makenode): already set up. */
+		ip = arg;
+		goto have;
+	}
 	if (key == 0 || key > em->em_sb.s_inodes_count)
 		return ext2_corrupt(em, "inode number %llu out of range", (unsigned long long)key);
 	error = ext2_inode_load(em, (uint32_t)key, &ip);
 	if (error)
 		return error;
+have:
 	vp->v_type = ifmt_to_vtype(ip->i_mode);
 	vp->v_op = &ext2_vnodeops;
 	vp->v_data = ip;

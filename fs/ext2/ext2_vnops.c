@@ -1,8 +1,9 @@
 /*
- * ext2 vnode operations. The VFS holds the vnode locks (vfs/vfs.h); this
- * first version of the driver is read-only, so every operation that would
- * change the file system answers EROFS, and the read operations change no
- * shared state and are safe under a shared lock.
+ * ext2 vnode operations. The VFS holds the vnode locks (vfs/vfs.h): reads
+ * run under a shared lock and change nothing; every change to an inode or
+ * a directory runs under its exclusive lock, and what vnodes share (the
+ * allocator) has its own lock. Changed inodes are written to the buffer
+ * cache at once, so an unmount or sync finds everything there.
  */
 #include "fs/ext2/ext2.h"
 
@@ -109,14 +110,32 @@ ext2_listxattr_vop(struct vnode *vp, char *buf, size_t *sizep)
 static int
 ext2_fsync(struct vnode *vp, int flags)
 {
-	return 0;
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	int error;
+
+	if (em->em_rdonly)
+		return 0;
+	error = ext2_inode_write(em, VTOI(vp));
+	/* The buffer cache writes per device, so this flushes more than the
+	 * file's own metadata; without a journal that is the safe choice. */
+	if (!error)
+		error = bsync(em->em_bdev);
+	if (!error)
+		error = bdev_flush(em->em_bdev);
+	return error;
 }
 
 static int
 ext2_inactive(struct vnode *vp, bool *recycle)
 {
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_inode *ip = VTOI(vp);
+
 	*recycle = false;
-	return 0;
+	if (ip == NULL || em == NULL || ip->i_nlink > 0 || em->em_rdonly)
+		return 0;
+	*recycle = true;
+	return ext2_inode_release(em, ip);
 }
 
 /* Frees only the vnode's own inode copy: the mount may be gone already. */
@@ -128,74 +147,470 @@ ext2_reclaim(struct vnode *vp)
 	return 0;
 }
 
-/* The write side comes with the journal; until then the file system is
- * read-only whatever the mount flags say. */
-static int
-ro_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
+/* --- changing the namespace --------------------------------------------------- */
+
+static void
+touch_dir(struct ext2_inode *dp, const struct anyk_timespec *now)
 {
-	return EROFS;
+	dp->i_mtime = *now;
+	dp->i_ctime = *now;
+}
+
+/* A directory's link count: past EXT2_LINK_MAX, dir_nlink makes it 1,
+ * meaning "many". */
+static int
+dir_link_inc(struct ext2_mount *em, struct ext2_inode *dp)
+{
+	if (dp->i_nlink == 1 && (em->em_sb.s_rocompat & RO_COMPAT_DIR_NLINK))
+		return 0;
+	if (dp->i_nlink >= EXT2_LINK_MAX) {
+		if (!(em->em_sb.s_incompat & INCOMPAT_EXTENTS) && !(em->em_sb.s_rocompat & RO_COMPAT_DIR_NLINK))
+			return EMLINK;
+		ext2_feature_set(em, 0, RO_COMPAT_DIR_NLINK);
+		dp->i_nlink = 1;
+		return 0;
+	}
+	dp->i_nlink++;
+	return 0;
+}
+
+static void
+dir_link_dec(struct ext2_inode *dp)
+{
+	if (dp->i_nlink > 2)
+		dp->i_nlink--;
+}
+
+static bool
+dir_link_full(struct ext2_mount *em, struct ext2_inode *dp)
+{
+	if (em->em_sb.s_rocompat & RO_COMPAT_DIR_NLINK || em->em_sb.s_incompat & INCOMPAT_EXTENTS)
+		return false;
+	return dp->i_nlink >= EXT2_LINK_MAX;
 }
 
 static int
-ro_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
-	   struct vnode **vpp)
+new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct ext2_inode **ipp)
 {
-	return EROFS;
+	const struct ext2_sb *sb = &em->em_sb;
+	anyk_mode_t mode = va->va_mode & 07777;
+	struct ext2_inode *ip;
+	uint32_t ino;
+	int error;
+
+	error = ext2_ialloc(em, dp->i_ino, va->va_type == VDIR, &ino);
+	if (error)
+		return error;
+	ip = kmem_zalloc(&ext2_kmem, sizeof(*ip));
+	if (ip == NULL) {
+		ext2_ifree(em, ino, va->va_type == VDIR);
+		return ENOMEM;
+	}
+	ip->i_ino = ino;
+	ip->i_gid = va->va_gid;
+	/* Set-group-ID directories hand their group down, and the bit to
+	 * subdirectories. */
+	if (dp->i_mode & ANYK_S_ISGID) {
+		ip->i_gid = dp->i_gid;
+		if (va->va_type == VDIR)
+			mode |= ANYK_S_ISGID;
+	}
+	ip->i_mode = (uint16_t)(vtype_to_ifmt(va->va_type) | mode);
+	ip->i_uid = va->va_uid;
+	ip->i_nlink = va->va_type == VDIR ? 2 : 1;
+	ip->i_rdev = (va->va_type == VCHR || va->va_type == VBLK) ? va->va_rdev : 0;
+	mutex_enter(&em->em_lock);
+	ip->i_gen = ++em->em_gen;
+	mutex_exit(&em->em_lock);
+	if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
+		ip->i_extra_isize = (uint16_t)MIN(32u, sb->s_inode_size - EXT2_GOOD_OLD_INODE_SIZE);
+		ip->i_extra_isize = MAX(ip->i_extra_isize, sb->s_min_extra_isize);
+		ip->i_has_crtime = EXT2_GOOD_OLD_INODE_SIZE + ip->i_extra_isize >= I_CRTIME + 4;
+	}
+	if (em->em_csum)
+		ip->i_csum_seed = ext2_inode_seed(sb, ino, ip->i_gen);
+	ext2_now(&ip->i_mtime);
+	ip->i_atime = ip->i_ctime = ip->i_crtime = ip->i_mtime;
+	if ((sb->s_incompat & INCOMPAT_EXTENTS) &&
+	    (va->va_type == VREG || va->va_type == VDIR || va->va_type == VLNK)) {
+		ip->i_flags |= EXT4_EXTENTS_FL;
+		le16enc(ip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
+		le16enc(ip->i_block + EH_MAX, 4);
+		ip->i_extloaded = true; /* an empty map */
+	}
+	*ipp = ip;
+	return 0;
+}
+
+/* Undo new_inode after a failure before the inode got a name. */
+static void
+drop_inode(struct ext2_mount *em, struct ext2_inode *ip)
+{
+	ip->i_nlink = 0;
+	(void)ext2_inode_release(em, ip);
+	ext2_inode_free(ip);
 }
 
 static int
-ro_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
+	 struct vnode **vpp)
 {
-	return EROFS;
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
+	struct ext2_inode *dp = VTOI(dvp), *ip = NULL;
+	struct anyk_timespec now;
+	size_t tlen = 0;
+	int error;
+
+	*vpp = NULL;
+	if (em->em_rdonly)
+		return EROFS;
+	if (dvp->v_type != VDIR)
+		return ENOTDIR;
+	if (dp->i_nlink == 0)
+		return ENOENT;
+	if (namelen == 0 || namelen > ANYK_NAME_MAX)
+		return ENAMETOOLONG;
+	if (va->va_type == VDIR && dir_link_full(em, dp))
+		return EMLINK;
+	if (va->va_type == VLNK) {
+		tlen = strnlen(target, ANYK_PATH_MAX);
+		if (tlen >= ANYK_PATH_MAX || tlen >= em->em_bsize)
+			return ENAMETOOLONG;
+	}
+	error = new_inode(em, dp, va, &ip);
+	if (error)
+		return error;
+	if (va->va_type == VDIR) {
+		error = ext2_dir_init(em, ip, dp->i_ino);
+	} else if (va->va_type == VLNK && tlen < EXT2_I_BLOCK_SIZE) {
+		/* Fast symlink: the target in the block map area, no extents. */
+		ip->i_flags &= ~EXT4_EXTENTS_FL;
+		ip->i_extloaded = false;
+		memset(ip->i_block, 0, EXT2_I_BLOCK_SIZE);
+		memcpy(ip->i_block, target, tlen);
+		ip->i_size = tlen;
+	} else if (va->va_type == VLNK) {
+		struct ext2_map map;
+		struct buf *bp;
+		bool isnew;
+
+		error = ext2_map_alloc(em, ip, 0, 1, &map, &isnew);
+		if (!error && (ip->i_flags & EXT4_EXTENTS_FL))
+			error = ext2_ext_store(em, ip);
+		if (!error && getblk(em->em_bdev, map.m_pblk, em->em_bsize, &bp) != 0)
+			error = EIO;
+		if (!error) {
+			memset(bp->b_data, 0, em->em_bsize);
+			memcpy(bp->b_data, target, tlen);
+			bdwrite(bp);
+			ip->i_size = tlen;
+		}
+	}
+	if (!error)
+		error = ext2_inode_write(em, ip);
+	if (error) {
+		drop_inode(em, ip);
+		return error;
+	}
+	/* The vnode first, so that a failure to name the inode can be undone
+	 * by letting go of the vnode (its nlink 0 frees it). */
+	error = vcache_new(dvp->v_mount, ip->i_ino, ip, vpp);
+	if (error) {
+		drop_inode(em, ip);
+		*vpp = NULL;
+		return error;
+	}
+	error = ext2_dir_add(em, dp, name, namelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
+	if (!error && va->va_type == VDIR)
+		error = dir_link_inc(em, dp);
+	if (error) {
+		ip->i_nlink = 0;
+		vrele(*vpp);
+		*vpp = NULL;
+		return error;
+	}
+	ext2_now(&now);
+	touch_dir(dp, &now);
+	return ext2_inode_write(em, dp);
 }
 
 static int
-ro_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
-	  struct vnode *tvp, const char *tname, size_t tnamelen)
+ext2_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
-	return EROFS;
+	return makenode(dvp, name, namelen, va, NULL, vpp);
 }
 
 static int
-ro_setattr(struct vnode *vp, struct vattr *va)
+ext2_mkdir(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
-	return EROFS;
+	va->va_type = VDIR;
+	return makenode(dvp, name, namelen, va, NULL, vpp);
 }
 
 static int
-ro_write(struct vnode *vp, struct uio *uio, int ioflag)
+ext2_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
+	     struct vnode **vpp)
 {
-	return EROFS;
+	va->va_type = VLNK;
+	return makenode(dvp, name, namelen, va, target, vpp);
 }
 
 static int
-ro_setxattr(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
+ext2_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
-	return EROFS;
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
+	struct ext2_inode *dp = VTOI(dvp), *ip = VTOI(vp);
+	struct anyk_timespec now;
+	int error;
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (vp->v_type == VDIR)
+		return EISDIR;
+	error = ext2_dir_remove(em, dp, name, namelen);
+	if (error)
+		return error;
+	ext2_now(&now);
+	touch_dir(dp, &now);
+	if (ip->i_nlink > 0)
+		ip->i_nlink--;
+	ip->i_ctime = now;
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = ext2_inode_write(em, dp);
+	return error;
 }
 
 static int
-ro_removexattr(struct vnode *vp, const char *name)
+ext2_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
-	return EROFS;
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
+	struct ext2_inode *dp = VTOI(dvp), *ip = VTOI(vp);
+	struct anyk_timespec now;
+	bool empty;
+	int error;
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (vp->v_type != VDIR)
+		return ENOTDIR;
+	error = ext2_dir_empty(em, ip, &empty);
+	if (error)
+		return error;
+	if (!empty)
+		return ENOTEMPTY;
+	error = ext2_dir_remove(em, dp, name, namelen);
+	if (error)
+		return error;
+	ext2_now(&now);
+	touch_dir(dp, &now);
+	dir_link_dec(dp);
+	ip->i_nlink = 0;
+	ip->i_ctime = now;
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = ext2_inode_write(em, dp);
+	return error;
+}
+
+static int
+ext2_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+{
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
+	struct ext2_inode *dp = VTOI(dvp), *ip = VTOI(vp);
+	struct anyk_timespec now;
+	int error;
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (vp->v_type == VDIR)
+		return EPERM;
+	if (ip->i_nlink == 0)
+		return ENOENT;
+	if (ip->i_nlink >= EXT2_LINK_MAX)
+		return EMLINK;
+	error = ext2_dir_add(em, dp, name, namelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
+	if (error)
+		return error;
+	ext2_now(&now);
+	ip->i_nlink++;
+	ip->i_ctime = now;
+	touch_dir(dp, &now);
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = ext2_inode_write(em, dp);
+	return error;
+}
+
+static int
+ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
+	    struct vnode *tvp, const char *tname, size_t tnamelen)
+{
+	struct ext2_mount *em = VFSTOEXT2(fdvp->v_mount);
+	struct ext2_inode *fdp = VTOI(fdvp), *ip = VTOI(fvp), *tdp = VTOI(tdvp);
+	struct ext2_inode *tip = tvp != NULL ? VTOI(tvp) : NULL;
+	bool isdir = fvp->v_type == VDIR, empty;
+	uint8_t ft = ext2_mode_to_ft(ip->i_mode);
+	struct anyk_timespec now;
+	uint32_t ino;
+	int error;
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (fdvp->v_type != VDIR || tdvp->v_type != VDIR)
+		return ENOTDIR;
+	if (tdp->i_nlink == 0)
+		return ENOENT;
+	/* The source name must still name fvp. */
+	error = ext2_dir_lookup(em, fdp, fname, fnamelen, &ino);
+	if (error)
+		return error;
+	if (ino != ip->i_ino)
+		return ENOENT;
+	if (tip != NULL && tvp->v_type == VDIR) {
+		error = ext2_dir_empty(em, tip, &empty);
+		if (error)
+			return error;
+		if (!empty)
+			return ENOTEMPTY;
+	}
+	if (isdir && fdp != tdp && tip == NULL && dir_link_full(em, tdp))
+		return EMLINK;
+	ext2_now(&now);
+	if (tip != NULL) {
+		error = ext2_dir_set(em, tdp, tname, tnamelen, ip->i_ino, ft);
+		if (error)
+			return error;
+		if (tvp->v_type == VDIR) {
+			tip->i_nlink = 0;
+			dir_link_dec(tdp);
+		} else if (tip->i_nlink > 0) {
+			tip->i_nlink--;
+		}
+		tip->i_ctime = now;
+		error = ext2_inode_write(em, tip);
+	} else {
+		error = ext2_dir_add(em, tdp, tname, tnamelen, ip->i_ino, ft);
+	}
+	if (error)
+		return error;
+	error = ext2_dir_remove(em, fdp, fname, fnamelen);
+	if (error)
+		return error;
+	if (isdir && fdp != tdp) {
+		error = ext2_dir_set(em, ip, "..", 2, tdp->i_ino, EXT2_FT_DIR);
+		if (error)
+			return error;
+		dir_link_dec(fdp);
+		/* A replaced target directory's link to tdp went above. */
+		error = dir_link_inc(em, tdp);
+		if (error)
+			return error;
+	}
+	ip->i_ctime = now;
+	touch_dir(fdp, &now);
+	touch_dir(tdp, &now);
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = ext2_inode_write(em, fdp);
+	if (!error && tdp != fdp)
+		error = ext2_inode_write(em, tdp);
+	return error;
+}
+
+static int
+ext2_setattr(struct vnode *vp, struct vattr *va)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_inode *ip = VTOI(vp);
+	unsigned mask = va->va_mask;
+	int error;
+
+	if (mask == 0)
+		return 0;
+	if (em->em_rdonly)
+		return EROFS;
+	if (mask & VA_SIZE) {
+		switch (vp->v_type) {
+		case VREG:
+			if (va->va_size < 0)
+				return EINVAL;
+			if ((uint64_t)va->va_size != ip->i_size) {
+				error = ext2_truncate(em, ip, (uint64_t)va->va_size);
+				if (error)
+					return error;
+			}
+			break;
+		case VDIR:
+			return EISDIR;
+		case VLNK:
+			return EINVAL;
+		default:
+			break;
+		}
+	}
+	if (mask & VA_MODE)
+		ip->i_mode = (uint16_t)((ip->i_mode & EXT2_S_IFMT) | (va->va_mode & 07777));
+	if (mask & VA_UID)
+		ip->i_uid = va->va_uid;
+	if (mask & VA_GID)
+		ip->i_gid = va->va_gid;
+	if (mask & VA_ATIME)
+		ip->i_atime = va->va_atime;
+	if (mask & VA_MTIME)
+		ip->i_mtime = va->va_mtime;
+	if ((mask & VA_BTIME) && ip->i_has_crtime)
+		ip->i_crtime = va->va_btime;
+	if (mask & VA_CTIME)
+		ip->i_ctime = va->va_ctime;
+	else
+		ext2_now(&ip->i_ctime);
+	return ext2_inode_write(em, ip);
+}
+
+static int
+ext2_vop_write(struct vnode *vp, struct uio *uio, int ioflag)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+
+	if (vp->v_type == VDIR)
+		return EISDIR;
+	if (vp->v_type != VREG)
+		return EINVAL;
+	if (em->em_rdonly)
+		return EROFS;
+	return ext2_write(em, VTOI(vp), uio, ioflag);
+}
+
+/* Extended attributes are read-only until their write side exists. */
+static int
+ext2_setxattr_vop(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
+{
+	return VFSTOEXT2(vp->v_mount)->em_rdonly ? EROFS : ENOTSUP;
+}
+
+static int
+ext2_removexattr_vop(struct vnode *vp, const char *name)
+{
+	return VFSTOEXT2(vp->v_mount)->em_rdonly ? EROFS : ENOTSUP;
 }
 
 const struct vnodeops ext2_vnodeops = {
 	.vop_lookup = ext2_lookup,
-	.vop_create = ro_create,
-	.vop_mkdir = ro_create,
-	.vop_symlink = ro_symlink,
-	.vop_mknod = ro_create,
-	.vop_remove = ro_remove,
-	.vop_rmdir = ro_remove,
-	.vop_link = ro_remove,
-	.vop_rename = ro_rename,
+	.vop_create = ext2_create,
+	.vop_mkdir = ext2_mkdir,
+	.vop_symlink = ext2_symlink,
+	.vop_mknod = ext2_create,
+	.vop_remove = ext2_remove,
+	.vop_rmdir = ext2_rmdir,
+	.vop_link = ext2_link,
+	.vop_rename = ext2_rename,
 	.vop_readdir = ext2_readdir,
 	.vop_readlink = ext2_vop_readlink,
 	.vop_getattr = ext2_getattr,
-	.vop_setattr = ro_setattr,
+	.vop_setattr = ext2_setattr,
 	.vop_read = ext2_vop_read,
-	.vop_write = ro_write,
+	.vop_write = ext2_vop_write,
 	.vop_seek = ext2_seek,
 	.vop_fsync = ext2_fsync,
 	.vop_open = NULL,
@@ -203,7 +618,7 @@ const struct vnodeops ext2_vnodeops = {
 	.vop_inactive = ext2_inactive,
 	.vop_reclaim = ext2_reclaim,
 	.vop_getxattr = ext2_getxattr_vop,
-	.vop_setxattr = ro_setxattr,
+	.vop_setxattr = ext2_setxattr_vop,
 	.vop_listxattr = ext2_listxattr_vop,
-	.vop_removexattr = ro_removexattr,
+	.vop_removexattr = ext2_removexattr_vop,
 };

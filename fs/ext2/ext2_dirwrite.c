@@ -1,0 +1,409 @@
+/*
+ * Changing directories: adding an entry (into the slack space of an
+ * existing entry or a free one, else into a new block at the end),
+ * removing one (its space joins the entry before it), pointing an entry at
+ * another inode (rename over a name, ".." of a moved directory), and the
+ * first block of a new directory. Every changed block gets its checksum
+ * tail recomputed on metadata_csum file systems.
+ *
+ * Hash-indexed (htree) directories: the first change drops the index
+ * instead of maintaining it. The index blocks are rewritten as empty
+ * directory blocks (with checksum tails where needed), which leaves a valid
+ * linear directory that e2fsck accepts (and e2fsck -D can index again);
+ * lookups then scan linearly. Maintaining the index is future work.
+ *
+ * The caller holds the directory's vnode lock exclusively.
+ */
+#include "fs/ext2/ext2.h"
+
+#define REC_LEN(namelen) ((DE_NAME + (uint32_t)(namelen) + 3) & ~3u)
+
+uint8_t
+ext2_mode_to_ft(uint16_t mode)
+{
+	switch (mode & EXT2_S_IFMT) {
+	case ANYK_S_IFREG: return EXT2_FT_REG_FILE;
+	case ANYK_S_IFDIR: return EXT2_FT_DIR;
+	case ANYK_S_IFCHR: return EXT2_FT_CHRDEV;
+	case ANYK_S_IFBLK: return EXT2_FT_BLKDEV;
+	case ANYK_S_IFIFO: return EXT2_FT_FIFO;
+	case ANYK_S_IFSOCK: return EXT2_FT_SOCK;
+	case ANYK_S_IFLNK: return EXT2_FT_SYMLINK;
+	default: return EXT2_FT_UNKNOWN;
+	}
+}
+
+static uint32_t
+rec_get(const struct ext2_mount *em, const uint8_t *p)
+{
+	uint16_t v = le16dec(p + DE_REC_LEN);
+
+	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
+		return 65536;
+	return v;
+}
+
+static void
+rec_set(uint8_t *p, uint32_t len)
+{
+	le16enc(p + DE_REC_LEN, (uint16_t)(len >= 65536 ? 65535 : len));
+}
+
+static uint32_t
+name_len(const struct ext2_mount *em, const uint8_t *p)
+{
+	return em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
+}
+
+static void
+put_entry(const struct ext2_mount *em, uint8_t *p, uint32_t ino, uint32_t reclen, const char *name,
+	  size_t len, uint8_t ft)
+{
+	le32enc(p + DE_INODE, ino);
+	rec_set(p, reclen);
+	if (em->em_filetype) {
+		p[DE_NAME_LEN] = (uint8_t)len;
+		p[DE_FILE_TYPE] = ft;
+	} else {
+		le16enc(p + DE_NAME_LEN, (uint16_t)len);
+	}
+	memcpy(p + DE_NAME, name, len);
+}
+
+/* Where the entries of a block end: before the checksum tail, if any. */
+static uint32_t
+entries_end(const struct ext2_mount *em)
+{
+	return em->em_csum ? em->em_bsize - EXT2_DIR_TAIL_SIZE : em->em_bsize;
+}
+
+void
+ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk)
+{
+	uint8_t *t = blk + em->em_bsize - EXT2_DIR_TAIL_SIZE;
+
+	if (!em->em_csum)
+		return;
+	memset(t, 0, EXT2_DIR_TAIL_SIZE);
+	le16enc(t + DE_REC_LEN, EXT2_DIR_TAIL_SIZE);
+	t[DE_FILE_TYPE] = EXT2_DIR_TAIL_FT;
+	le32enc(t + DT_CSUM_OFF, crc32c(dp->i_csum_seed, blk, em->em_bsize - EXT2_DIR_TAIL_SIZE));
+}
+
+/* Read a directory block for changing it, checking its entries chain. */
+static int
+block_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
+{
+	uint32_t end = entries_end(em), pos = 0;
+	const uint8_t *blk;
+	int error;
+
+	error = ext2_dir_readblock(em, dp, lblk, bpp);
+	if (error)
+		return error;
+	blk = (*bpp)->b_data;
+	if (em->em_csum && !ext2_dirblock_csum_ok(dp, blk, em->em_bsize))
+		goto bad;
+	while (pos < end) {
+		const uint8_t *p = blk + pos;
+		uint32_t rl, nl;
+
+		if (end - pos < EXT2_DIR_ENTRY_MIN)
+			goto bad;
+		rl = rec_get(em, p);
+		nl = name_len(em, p);
+		if (rl < EXT2_DIR_ENTRY_MIN || (rl & 3) || rl > end - pos || DE_NAME + nl > rl ||
+		    le32dec(p + DE_INODE) > em->em_sb.s_inodes_count)
+			goto bad;
+		pos += rl;
+	}
+	return 0;
+bad:
+	brelse(*bpp);
+	*bpp = NULL;
+	return ext2_corrupt(em, "directory inode %u block %llu: bad entries or checksum", dp->i_ino,
+			    (unsigned long long)lblk);
+}
+
+/* Turn an indexed directory into a plain one (see the top of the file). */
+static int
+unindex(struct ext2_mount *em, struct ext2_inode *dp)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
+	uint32_t end = entries_end(em);
+	struct buf *bp;
+	uint8_t *blk;
+	int error;
+
+	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+		error = ext2_dir_readblock(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		blk = bp->b_data;
+		if (lblk == 0) {
+			/* "." then "..", whose record covered the index root. */
+			uint32_t dotlen = rec_get(em, blk);
+			if (dotlen != EXT2_DIR_ENTRY_MIN || rec_get(em, blk + dotlen) != em->em_bsize - dotlen) {
+				brelse(bp);
+				return ext2_corrupt(em, "directory inode %u: bad index root", dp->i_ino);
+			}
+			rec_set(blk + dotlen, end - dotlen);
+			memset(blk + dotlen + REC_LEN(name_len(em, blk + dotlen)), 0,
+			       em->em_bsize - dotlen - REC_LEN(name_len(em, blk + dotlen)));
+		} else if (le32dec(blk) == 0 && rec_get(em, blk) == em->em_bsize) {
+			memset(blk, 0, em->em_bsize);
+			rec_set(blk, end);
+		} else {
+			brelse(bp);
+			continue;
+		}
+		ext2_dirblock_settail(em, dp, blk);
+		bdwrite(bp);
+	}
+	dp->i_flags &= ~EXT2_INDEX_FL;
+	return ext2_inode_write(em, dp);
+}
+
+static int
+append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
+	     uint8_t ft)
+{
+	uint64_t lblk = dp->i_size >> em->em_sb.s_bshift;
+	struct ext2_map map;
+	struct buf *bp;
+	bool isnew;
+	int error;
+
+	if (dp->i_size + em->em_bsize > ext2_maxfilesize(em, dp) ||
+	    (!(em->em_sb.s_incompat & INCOMPAT_LARGEDIR) && dp->i_size + em->em_bsize > INT32_MAX))
+		return EFBIG;
+	error = ext2_map_alloc(em, dp, lblk, 1, &map, &isnew);
+	if (!error && (dp->i_flags & EXT4_EXTENTS_FL))
+		error = ext2_ext_store(em, dp);
+	if (error)
+		return error;
+	error = getblk(em->em_bdev, map.m_pblk, em->em_bsize, &bp);
+	if (error)
+		return EIO;
+	memset(bp->b_data, 0, em->em_bsize);
+	put_entry(em, bp->b_data, ino, entries_end(em), name, len, ft);
+	ext2_dirblock_settail(em, dp, bp->b_data);
+	bdwrite(bp);
+	dp->i_size += em->em_bsize;
+	return ext2_inode_write(em, dp);
+}
+
+/* Try to place the entry in block lblk: 0, or ENOSPC if it has no room. */
+static int
+add_in_block(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const char *name, size_t len,
+	     uint32_t ino, uint8_t ft)
+{
+	uint32_t need = REC_LEN(len), end = entries_end(em), pos = 0;
+	struct buf *bp;
+	uint8_t *blk;
+	int error;
+
+	error = block_get(em, dp, lblk, &bp);
+	if (error)
+		return error;
+	blk = bp->b_data;
+	for (; pos < end; pos += rec_get(em, blk + pos)) {
+		uint8_t *p = blk + pos;
+		uint32_t rl = rec_get(em, p), used = le32dec(p + DE_INODE) ? REC_LEN(name_len(em, p)) : 0;
+
+		if (rl - used < need)
+			continue;
+		if (used == 0) {
+			put_entry(em, p, ino, rl, name, len, ft);
+		} else {
+			rec_set(p, used);
+			put_entry(em, p + used, ino, rl - used, name, len, ft);
+		}
+		ext2_dirblock_settail(em, dp, blk);
+		bdwrite(bp);
+		return 0;
+	}
+	brelse(bp);
+	return ENOSPC;
+}
+
+int
+ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino, uint8_t ft)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift, start;
+	int error;
+
+	if (len == 0 || len > ANYK_NAME_MAX)
+		return len == 0 ? ENOENT : ENAMETOOLONG;
+	if (dp->i_flags & EXT2_INDEX_FL) {
+		error = unindex(em, dp);
+		if (error)
+			return error;
+	}
+	/* Start where the last entry went: a growing directory has room only
+	 * in its last block, and scanning from the start every time would
+	 * make filling a directory quadratic. */
+	start = dp->i_goal_dir < nblocks ? dp->i_goal_dir : 0;
+	for (uint64_t i = 0; i < nblocks; i++) {
+		uint64_t lblk = (start + i) % nblocks;
+
+		error = add_in_block(em, dp, lblk, name, len, ino, ft);
+		if (error != ENOSPC) {
+			if (!error)
+				dp->i_goal_dir = lblk;
+			return error;
+		}
+	}
+	dp->i_goal_dir = nblocks;
+	return append_block(em, dp, name, len, ino, ft);
+}
+
+/* Find name: the block (held) and the positions of the entry and the one
+ * before it in the block (UINT32_MAX if first). */
+static int
+find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, struct buf **bpp,
+	   uint32_t *posp, uint32_t *prevp)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
+	uint32_t end = entries_end(em);
+	struct buf *bp;
+	int error;
+
+	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+		uint32_t pos, prev = UINT32_MAX;
+		const uint8_t *blk;
+
+		error = block_get(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		blk = bp->b_data;
+		for (pos = 0; pos < end; prev = pos, pos += rec_get(em, blk + pos)) {
+			const uint8_t *p = blk + pos;
+			if (le32dec(p + DE_INODE) != 0 && name_len(em, p) == len &&
+			    memcmp(p + DE_NAME, name, len) == 0) {
+				*bpp = bp;
+				*posp = pos;
+				*prevp = prev;
+				return 0;
+			}
+		}
+		brelse(bp);
+	}
+	return ENOENT;
+}
+
+int
+ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len)
+{
+	uint32_t pos, prev;
+	struct buf *bp;
+	uint8_t *blk;
+	int error;
+
+	if (dp->i_flags & EXT2_INDEX_FL) {
+		error = unindex(em, dp);
+		if (error)
+			return error;
+	}
+	error = find_entry(em, dp, name, len, &bp, &pos, &prev);
+	if (error)
+		return error;
+	blk = bp->b_data;
+	if (prev != UINT32_MAX) {
+		rec_set(blk + prev, rec_get(em, blk + prev) + rec_get(em, blk + pos));
+		memset(blk + pos, 0, DE_NAME);
+	} else {
+		le32enc(blk + pos + DE_INODE, 0);
+	}
+	ext2_dirblock_settail(em, dp, blk);
+	bdwrite(bp);
+	return 0;
+}
+
+int
+ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino, uint8_t ft)
+{
+	uint32_t pos, prev;
+	struct buf *bp;
+	uint8_t *blk;
+	int error;
+
+	if (dp->i_flags & EXT2_INDEX_FL) {
+		error = unindex(em, dp);
+		if (error)
+			return error;
+	}
+	error = find_entry(em, dp, name, len, &bp, &pos, &prev);
+	if (error)
+		return error;
+	blk = bp->b_data;
+	le32enc(blk + pos + DE_INODE, ino);
+	if (em->em_filetype)
+		blk[pos + DE_FILE_TYPE] = ft;
+	ext2_dirblock_settail(em, dp, blk);
+	bdwrite(bp);
+	return 0;
+}
+
+int
+ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
+	uint32_t end = entries_end(em);
+	struct buf *bp;
+	int error;
+
+	*emptyp = true;
+	if (dp->i_flags & EXT2_INDEX_FL) {
+		/* An indexed directory has far more than "." and "..". */
+		*emptyp = false;
+		return 0;
+	}
+	for (uint64_t lblk = 0; lblk < nblocks && *emptyp; lblk++) {
+		const uint8_t *blk;
+
+		error = block_get(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		blk = bp->b_data;
+		for (uint32_t pos = 0; pos < end; pos += rec_get(em, blk + pos)) {
+			const uint8_t *p = blk + pos;
+			uint32_t nl = name_len(em, p);
+
+			if (le32dec(p + DE_INODE) == 0)
+				continue;
+			if ((nl == 1 && p[DE_NAME] == '.') || (nl == 2 && p[DE_NAME] == '.' && p[DE_NAME + 1] == '.'))
+				continue;
+			*emptyp = false;
+			break;
+		}
+		brelse(bp);
+	}
+	return 0;
+}
+
+int
+ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent)
+{
+	struct ext2_map map;
+	struct buf *bp;
+	bool isnew;
+	int error;
+
+	error = ext2_map_alloc(em, dp, 0, 1, &map, &isnew);
+	if (!error && (dp->i_flags & EXT4_EXTENTS_FL))
+		error = ext2_ext_store(em, dp);
+	if (error)
+		return error;
+	error = getblk(em->em_bdev, map.m_pblk, em->em_bsize, &bp);
+	if (error)
+		return EIO;
+	memset(bp->b_data, 0, em->em_bsize);
+	put_entry(em, bp->b_data, dp->i_ino, EXT2_DIR_ENTRY_MIN, ".", 1, EXT2_FT_DIR);
+	put_entry(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN, parent, entries_end(em) - EXT2_DIR_ENTRY_MIN,
+		  "..", 2, EXT2_FT_DIR);
+	ext2_dirblock_settail(em, dp, bp->b_data);
+	bdwrite(bp);
+	dp->i_size = em->em_bsize;
+	return 0;
+}

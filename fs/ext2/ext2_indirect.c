@@ -1,0 +1,257 @@
+/*
+ * Changing ext2/ext3 block maps: allocating blocks (and the indirect
+ * blocks on the way to them) for a hole, and freeing everything from a
+ * logical block on when a file shrinks, including indirect blocks that end
+ * up empty. New data blocks are taken as one contiguous run per pointer
+ * block, so sequential writes stay contiguous.
+ */
+#include "fs/ext2/ext2.h"
+
+/* A run of freed blocks, given back in one call when it ends. */
+struct freerun {
+	uint64_t start, len;
+	bool meta;
+};
+
+static int
+run_flush(struct ext2_mount *em, struct freerun *fr)
+{
+	int error = 0;
+
+	if (fr->len > 0)
+		error = ext2_bfree(em, fr->start, fr->len, fr->meta);
+	fr->len = 0;
+	return error;
+}
+
+static int
+run_add(struct ext2_mount *em, struct ext2_inode *ip, struct freerun *fr, uint64_t blk)
+{
+	int error = 0;
+
+	ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
+	if (fr->len > 0 && fr->start + fr->len == blk) {
+		fr->len++;
+		return 0;
+	}
+	error = run_flush(em, fr);
+	fr->start = blk;
+	fr->len = 1;
+	return error;
+}
+
+static uint64_t
+goal_of(struct ext2_inode *ip)
+{
+	return ip->i_goal;
+}
+
+/* Fill a run of zero slots (up to want) with newly allocated blocks. */
+static int
+fill_slots(struct ext2_mount *em, struct ext2_inode *ip, uint8_t *slots, uint64_t idx, uint64_t nslots,
+	   uint64_t want, struct ext2_map *map)
+{
+	uint64_t n = 0, blk, got;
+	int error;
+
+	while (idx + n < nslots && n < want && le32dec(slots + 4 * (idx + n)) == 0)
+		n++;
+	if (n == 0)
+		return ext2_corrupt(em, "inode %u: allocating over a mapped block", ip->i_ino);
+	error = ext2_balloc(em, goal_of(ip), n, &blk, &got);
+	if (error)
+		return error;
+	if (blk + got > UINT32_MAX) {
+		ext2_bfree(em, blk, got, false);
+		return EFBIG;
+	}
+	for (uint64_t i = 0; i < got; i++)
+		le32enc(slots + 4 * (idx + i), (uint32_t)(blk + i));
+	ip->i_blocks512 += got << (em->em_sb.s_bshift - 9);
+	ip->i_goal = blk + got;
+	map->m_pblk = blk;
+	map->m_len = got;
+	map->m_unwritten = false;
+	return 0;
+}
+
+/* A new, zeroed indirect block. */
+static int
+new_indirect(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *blkp)
+{
+	struct buf *bp;
+	uint64_t blk, got;
+	int error;
+
+	error = ext2_balloc(em, goal_of(ip), 1, &blk, &got);
+	if (error)
+		return error;
+	if (blk > UINT32_MAX) {
+		ext2_bfree(em, blk, 1, true);
+		return EFBIG;
+	}
+	error = getblk(em->em_bdev, blk, em->em_bsize, &bp);
+	if (error) {
+		ext2_bfree(em, blk, 1, true);
+		return EIO;
+	}
+	memset(bp->b_data, 0, em->em_bsize);
+	bdwrite(bp);
+	ip->i_blocks512 += (uint64_t)1 << (em->em_sb.s_bshift - 9);
+	ip->i_goal = blk + 1;
+	*blkp = blk;
+	return 0;
+}
+
+int
+ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, struct ext2_map *map)
+{
+	unsigned pshift = em->em_sb.s_bshift - 2;
+	uint64_t p = (uint64_t)1 << pshift, span, off = lblk, blk;
+	struct buf *bp = NULL, *child;
+	uint8_t *slot;
+	int levels, error = 0;
+
+	if (off < EXT2_NDIR_BLOCKS)
+		return fill_slots(em, ip, ip->i_block, off, EXT2_NDIR_BLOCKS, want, map);
+	off -= EXT2_NDIR_BLOCKS;
+	for (levels = 1, span = p; levels <= 3; levels++, span <<= pshift) {
+		if (off < span)
+			break;
+		off -= span;
+	}
+	if (levels > 3)
+		return EFBIG;
+	slot = ip->i_block + 4 * (EXT2_IND_BLOCK + levels - 1);
+	span >>= pshift;
+	for (;;) {
+		blk = le32dec(slot);
+		if (blk == 0) {
+			error = new_indirect(em, ip, &blk);
+			if (error)
+				break;
+			le32enc(slot, (uint32_t)blk);
+			if (bp != NULL) {
+				bdwrite(bp);
+				bp = NULL;
+			}
+		}
+		error = ext2_bread(em, blk, &child);
+		if (error)
+			break;
+		if (bp != NULL)
+			brelse(bp);
+		bp = child;
+		if (span == 1) {
+			error = fill_slots(em, ip, bp->b_data, off, p, want, map);
+			if (!error) {
+				bdwrite(bp);
+				bp = NULL;
+			}
+			break;
+		}
+		slot = (uint8_t *)bp->b_data + 4 * (off >> ilog2_u64(span));
+		off &= span - 1;
+		span >>= pshift;
+	}
+	if (bp != NULL)
+		brelse(bp);
+	return error;
+}
+
+/* Free what blk's subtree maps from its relative block from on; height 1
+ * points at data. *emptyp: nothing is left in it. */
+static int
+trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t blk, int height, uint64_t from,
+	   struct freerun *fr, bool *emptyp)
+{
+	unsigned pshift = em->em_sb.s_bshift - 2;
+	uint64_t p = (uint64_t)1 << pshift, per = (uint64_t)1 << (pshift * (height - 1));
+	struct buf *bp;
+	bool dirty = false, empty = true;
+	int error;
+
+	error = ext2_bread(em, blk, &bp);
+	if (error)
+		return error;
+	for (uint64_t i = 0; i < p && !error; i++) {
+		uint8_t *s = (uint8_t *)bp->b_data + 4 * i;
+		uint64_t b = le32dec(s), cfrom;
+		bool cempty;
+
+		if (b == 0)
+			continue;
+		if ((i + 1) * per <= from) {
+			empty = false;
+			continue;
+		}
+		if (!ext2_blocks_valid(em, b, 1)) {
+			error = ext2_corrupt(em, "inode %u: block pointer %llu outside the file system",
+					     ip->i_ino, (unsigned long long)b);
+			break;
+		}
+		if (height == 1) {
+			error = run_add(em, ip, fr, b);
+			le32enc(s, 0);
+			dirty = true;
+			continue;
+		}
+		cfrom = from > i * per ? from - i * per : 0;
+		error = trunc_tree(em, ip, b, height - 1, cfrom, fr, &cempty);
+		if (error)
+			break;
+		if (cempty) {
+			ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
+			error = ext2_bfree(em, b, 1, true);
+			le32enc(s, 0);
+			dirty = true;
+		} else {
+			empty = false;
+		}
+	}
+	if (dirty)
+		bdwrite(bp);
+	else
+		brelse(bp);
+	*emptyp = empty;
+	return error;
+}
+
+int
+ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
+{
+	unsigned pshift = em->em_sb.s_bshift - 2;
+	uint64_t base = EXT2_NDIR_BLOCKS, span = (uint64_t)1 << pshift;
+	struct freerun fr = { .len = 0 };
+	int error = 0;
+
+	fr.meta = ANYK_S_ISDIR(ip->i_mode) || ANYK_S_ISLNK(ip->i_mode);
+	for (uint64_t i = from; i < EXT2_NDIR_BLOCKS && !error; i++) {
+		uint64_t b = le32dec(ip->i_block + 4 * i);
+		if (b == 0)
+			continue;
+		if (!ext2_blocks_valid(em, b, 1))
+			return ext2_corrupt(em, "inode %u: block pointer outside the file system", ip->i_ino);
+		error = run_add(em, ip, &fr, b);
+		le32enc(ip->i_block + 4 * i, 0);
+	}
+	for (int level = 1; level <= 3 && !error; level++, base += span, span <<= pshift) {
+		uint8_t *slot = ip->i_block + 4 * (EXT2_IND_BLOCK + level - 1);
+		uint64_t top = le32dec(slot);
+		bool empty;
+
+		if (top == 0 || from >= base + span)
+			continue;
+		if (!ext2_blocks_valid(em, top, 1))
+			return ext2_corrupt(em, "inode %u: indirect pointer outside the file system", ip->i_ino);
+		error = trunc_tree(em, ip, top, level, from > base ? from - base : 0, &fr, &empty);
+		if (!error && empty) {
+			ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
+			error = ext2_bfree(em, top, 1, true);
+			le32enc(slot, 0);
+		}
+	}
+	if (!error)
+		error = run_flush(em, &fr);
+	return error;
+}

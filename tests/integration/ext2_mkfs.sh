@@ -210,6 +210,20 @@ if printf '%s\n' "$err" | grep -q 'has_journal left out'; then
 else
 	fail "a journal left out is reported" "$err"
 fi
+# One 1 MiB group holds 3872 inodes only without the reserved descriptor
+# blocks: resize_inode is dropped (and said so) unless asked for by name.
+opt "ext2 1M -N 3870: resize_inode left out" 'features:[[:space:]]*ext_attr dir_index' -t ext2 -N 3870 "$img" 1M
+if printf '%s\n' "$err" | grep -q 'resize_inode left out'; then
+	pass "resize_inode left out is reported"
+else
+	fail "resize_inode left out is reported" "$err"
+fi
+mk -t ext2 -O resize_inode -N 3870 "$img" 1M
+if [ "$rc" = 1 ] && printf '%s\n' "$err" | grep -q 'too small'; then
+	pass "resize_inode asked for by name is not dropped: exit 1"
+else
+	fail "resize_inode asked for by name (exit $rc)" "$err"
+fi
 # A big sparse image: the ext4 journal at 1 KiB blocks spans block groups
 # with superblock copies, so it needs an extent leaf block; at ext3's block
 # map it needs a triple indirect block.

@@ -1,0 +1,1240 @@
+/*
+ * Tree copies between the host and the kernel (see hostcopy.h).
+ *
+ * One walker does both directions: each side (the host's system calls, the
+ * kernel's anyk_sys_* calls) is a table of the same few operations, all
+ * relative to open directories, so that no path longer than one name is
+ * ever resolved on the destination and nothing there is followed.
+ *
+ * The walk is an explicit stack of frames, one per directory being copied,
+ * each holding the directory's sorted names. Only the newest FD_WINDOW
+ * frames keep their two descriptors open; an older directory is reopened
+ * through ".." from its child when the walk climbs back, and must then be
+ * the same (device, inode) as before, so a renamed or swapped directory
+ * stops the copy instead of sending it somewhere else.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "anyk/anyk.h"
+#include "tools/hostcopy.h"
+
+#define CHUNK (1024 * 1024)         /* one read and one write per chunk */
+#define XBUF ANYK_XATTR_LIST_MAX    /* one attribute list or value */
+#define FD_WINDOW 48                /* directories kept open per side */
+
+enum { OPEN_ROOT, OPEN_DIR, OPEN_READ, OPEN_CREATE };
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+/* The operations one side offers; -1 and errno on failure, as syscalls.
+ * A NULL name means the descriptor itself. */
+struct side {
+	const char *what;
+	int (*open_at)(int dfd, const char *name, int how);
+	void (*close_fd)(int fd);
+	int (*stat_at)(int dfd, const char *name, struct anyk_stat *st);
+	long (*readlink_at)(int dfd, const char *name, char *buf, size_t n);
+	int (*read_names)(int dfd, struct names *nl);
+	long (*pread_fd)(int fd, void *buf, size_t n, int64_t off);
+	long (*pwrite_fd)(int fd, const void *buf, size_t n, int64_t off);
+	int64_t (*seek)(int fd, int64_t off, int hole);
+	int (*truncate_fd)(int fd, int64_t len);
+	int (*mkdir_at)(int dfd, const char *name);
+	int (*symlink_at)(const char *target, int dfd, const char *name);
+	int (*mknod_at)(int dfd, const char *name, uint32_t mode, uint64_t rdev);
+	int (*link_at)(int ofd, const char *oname, int nfd, const char *nname);
+	int (*unlink_at)(int dfd, const char *name);
+	int (*chown_at)(int dfd, const char *name, uint32_t uid, uint32_t gid);
+	int (*chmod_at)(int dfd, const char *name, uint32_t mode);
+	int (*utimens_at)(int dfd, const char *name, const struct anyk_timespec ts[2]);
+	long (*listxattr_at)(int dfd, const char *name, char *list, size_t n);
+	long (*getxattr_at)(int dfd, const char *name, const char *attr, void *v, size_t n);
+	int (*setxattr_at)(int dfd, const char *name, const char *attr, const void *v, size_t n);
+	int (*is_root)(void);
+};
+
+/* --- the host side ------------------------------------------------------- */
+
+static uint32_t
+mode_to_anyk(mode_t m)
+{
+	uint32_t t;
+
+	switch (m & S_IFMT) {
+	case S_IFREG: t = ANYK_S_IFREG; break;
+	case S_IFDIR: t = ANYK_S_IFDIR; break;
+	case S_IFLNK: t = ANYK_S_IFLNK; break;
+	case S_IFCHR: t = ANYK_S_IFCHR; break;
+	case S_IFBLK: t = ANYK_S_IFBLK; break;
+	case S_IFIFO: t = ANYK_S_IFIFO; break;
+	case S_IFSOCK: t = ANYK_S_IFSOCK; break;
+	default: t = 0; break;
+	}
+	return t | (uint32_t)(m & 07777);
+}
+
+static mode_t
+mode_from_anyk(uint32_t m)
+{
+	mode_t t;
+
+	switch (m & ANYK_S_IFMT) {
+	case ANYK_S_IFREG: t = S_IFREG; break;
+	case ANYK_S_IFDIR: t = S_IFDIR; break;
+	case ANYK_S_IFLNK: t = S_IFLNK; break;
+	case ANYK_S_IFCHR: t = S_IFCHR; break;
+	case ANYK_S_IFBLK: t = S_IFBLK; break;
+	case ANYK_S_IFIFO: t = S_IFIFO; break;
+	case ANYK_S_IFSOCK: t = S_IFSOCK; break;
+	default: t = 0; break;
+	}
+	return t | (mode_t)(m & 07777);
+}
+
+/* A path that reaches name inside the open directory dfd without following
+ * name itself, for the calls that have no *at form (the l*xattr family). */
+static const char *
+h_fdpath(char *buf, size_t n, int dfd, const char *name)
+{
+	int r = snprintf(buf, n, "/proc/self/fd/%d/%s", dfd, name);
+
+	if (r < 0 || (size_t)r >= n) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+h_open_at(int dfd, const char *name, int how)
+{
+	int fd, flags = O_CLOEXEC | O_NOFOLLOW;
+
+	switch (how) {
+	case OPEN_ROOT: flags = O_CLOEXEC | O_RDONLY | O_DIRECTORY; dfd = AT_FDCWD; break;
+	case OPEN_DIR: flags |= O_RDONLY | O_DIRECTORY; break;
+	case OPEN_READ: flags |= O_RDONLY | O_NOCTTY | O_NONBLOCK; break;
+	default: flags |= O_WRONLY | O_CREAT | O_EXCL; break;
+	}
+	do
+		fd = openat(dfd, name, flags, 0600);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+static void
+h_close(int fd)
+{
+	close(fd);
+}
+
+static int
+h_stat_at(int dfd, const char *name, struct anyk_stat *a)
+{
+	struct stat s;
+
+	if (name == NULL ? fstat(dfd, &s) : fstatat(dfd, name, &s, AT_SYMLINK_NOFOLLOW))
+		return -1;
+	memset(a, 0, sizeof(*a));
+	a->st_dev = (anyk_dev_t)s.st_dev;
+	a->st_ino = (anyk_ino_t)s.st_ino;
+	a->st_nlink = (uint64_t)s.st_nlink;
+	a->st_mode = mode_to_anyk(s.st_mode);
+	a->st_uid = s.st_uid;
+	a->st_gid = s.st_gid;
+	a->st_rdev = ANYK_MAKEDEV(major(s.st_rdev), minor(s.st_rdev));
+	a->st_size = s.st_size;
+	a->st_atim.tv_sec = s.st_atim.tv_sec;
+	a->st_atim.tv_nsec = s.st_atim.tv_nsec;
+	a->st_mtim.tv_sec = s.st_mtim.tv_sec;
+	a->st_mtim.tv_nsec = s.st_mtim.tv_nsec;
+	return 0;
+}
+
+static long
+h_readlink_at(int dfd, const char *name, char *buf, size_t n)
+{
+	return readlinkat(dfd, name, buf, n);
+}
+
+static int
+names_add(struct names *nl, const char *name, size_t len)
+{
+	char **nv;
+
+	if (nl->n == nl->cap) {
+		nl->cap = nl->cap ? nl->cap * 2 : 16;
+		nv = realloc(nl->v, nl->cap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		nl->v = nv;
+	}
+	nl->v[nl->n] = malloc(len + 1);
+	if (nl->v[nl->n] == NULL)
+		return -1;
+	memcpy(nl->v[nl->n], name, len);
+	nl->v[nl->n][len] = '\0';
+	nl->n++;
+	return 0;
+}
+
+static int
+is_dot(const char *s)
+{
+	return strcmp(s, ".") == 0 || strcmp(s, "..") == 0;
+}
+
+static int
+h_read_names(int dfd, struct names *nl)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = dup(dfd);
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0)
+				r = -1;
+			break;
+		}
+		if (!is_dot(de->d_name) && names_add(nl, de->d_name, strlen(de->d_name)) != 0) {
+			r = -1;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static long
+h_pread(int fd, void *buf, size_t n, int64_t off)
+{
+	return pread(fd, buf, n, (off_t)off);
+}
+
+static long
+h_pwrite(int fd, const void *buf, size_t n, int64_t off)
+{
+	return pwrite(fd, buf, n, (off_t)off);
+}
+
+static int64_t
+h_seek(int fd, int64_t off, int hole)
+{
+	return lseek(fd, (off_t)off, hole ? SEEK_HOLE : SEEK_DATA);
+}
+
+static int
+h_truncate(int fd, int64_t len)
+{
+	return ftruncate(fd, (off_t)len);
+}
+
+static int
+h_mkdir_at(int dfd, const char *name)
+{
+	return mkdirat(dfd, name, 0700);
+}
+
+static int
+h_symlink_at(const char *target, int dfd, const char *name)
+{
+	return symlinkat(target, dfd, name);
+}
+
+static int
+h_mknod_at(int dfd, const char *name, uint32_t mode, uint64_t rdev)
+{
+	return mknodat(dfd, name, mode_from_anyk(mode & ANYK_S_IFMT) | 0600,
+	    makedev(ANYK_MAJOR(rdev), ANYK_MINOR(rdev)));
+}
+
+static int
+h_link_at(int ofd, const char *oname, int nfd, const char *nname)
+{
+	return linkat(ofd, oname, nfd, nname, 0);
+}
+
+static int
+h_unlink_at(int dfd, const char *name)
+{
+	return unlinkat(dfd, name, 0);
+}
+
+static int
+h_chown_at(int dfd, const char *name, uint32_t uid, uint32_t gid)
+{
+	if (name == NULL)
+		return fchown(dfd, uid, gid);
+	return fchownat(dfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+static int
+h_chmod_at(int dfd, const char *name, uint32_t mode)
+{
+	if (name == NULL)
+		return fchmod(dfd, (mode_t)(mode & 07777));
+	return fchmodat(dfd, name, (mode_t)(mode & 07777), AT_SYMLINK_NOFOLLOW);
+}
+
+static int
+h_utimens_at(int dfd, const char *name, const struct anyk_timespec t[2])
+{
+	struct timespec ts[2];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		ts[i].tv_sec = (time_t)t[i].tv_sec;
+		ts[i].tv_nsec = (long)t[i].tv_nsec;
+	}
+	if (name == NULL)
+		return futimens(dfd, ts);
+	return utimensat(dfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+static long
+h_listxattr_at(int dfd, const char *name, char *list, size_t n)
+{
+	char pb[64 + ANYK_NAME_MAX];
+	const char *p;
+
+	if (name == NULL)
+		return flistxattr(dfd, list, n);
+	p = h_fdpath(pb, sizeof(pb), dfd, name);
+	return p == NULL ? -1 : llistxattr(p, list, n);
+}
+
+static long
+h_getxattr_at(int dfd, const char *name, const char *attr, void *v, size_t n)
+{
+	char pb[64 + ANYK_NAME_MAX];
+	const char *p;
+
+	if (name == NULL)
+		return fgetxattr(dfd, attr, v, n);
+	p = h_fdpath(pb, sizeof(pb), dfd, name);
+	return p == NULL ? -1 : lgetxattr(p, attr, v, n);
+}
+
+static int
+h_setxattr_at(int dfd, const char *name, const char *attr, const void *v, size_t n)
+{
+	char pb[64 + ANYK_NAME_MAX];
+	const char *p;
+
+	if (name == NULL)
+		return fsetxattr(dfd, attr, v, n, 0);
+	p = h_fdpath(pb, sizeof(pb), dfd, name);
+	return p == NULL ? -1 : lsetxattr(p, attr, v, n, 0);
+}
+
+static int
+h_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+static const struct side host_side = {
+	"host", h_open_at, h_close, h_stat_at, h_readlink_at, h_read_names,
+	h_pread, h_pwrite, h_seek, h_truncate, h_mkdir_at, h_symlink_at,
+	h_mknod_at, h_link_at, h_unlink_at, h_chown_at, h_chmod_at,
+	h_utimens_at, h_listxattr_at, h_getxattr_at, h_setxattr_at, h_is_root,
+};
+
+/* --- the kernel side ------------------------------------------------------ */
+
+static int
+k_open_at(int dfd, const char *name, int how)
+{
+	int flags = ANYK_O_CLOEXEC | ANYK_O_NOFOLLOW;
+
+	switch (how) {
+	case OPEN_ROOT: flags = ANYK_O_CLOEXEC | ANYK_O_RDONLY | ANYK_O_DIRECTORY; dfd = ANYK_AT_FDCWD; break;
+	case OPEN_DIR: flags |= ANYK_O_RDONLY | ANYK_O_DIRECTORY; break;
+	case OPEN_READ: flags |= ANYK_O_RDONLY | ANYK_O_NOCTTY | ANYK_O_NONBLOCK; break;
+	default: flags |= ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_EXCL; break;
+	}
+	return anyk_sys_openat(dfd, name, flags, 0600);
+}
+
+static void
+k_close(int fd)
+{
+	anyk_sys_close(fd);
+}
+
+static int
+k_stat_at(int dfd, const char *name, struct anyk_stat *a)
+{
+	if (name == NULL)
+		return anyk_sys_fstat(dfd, a);
+	return anyk_sys_fstatat(dfd, name, a, ANYK_AT_SYMLINK_NOFOLLOW);
+}
+
+static long
+k_readlink_at(int dfd, const char *name, char *buf, size_t n)
+{
+	return anyk_sys_readlinkat(dfd, name, buf, n);
+}
+
+static int
+k_read_names(int dfd, struct names *nl)
+{
+	static _Thread_local uint64_t buf[4096];
+	const char *p = (const char *)buf;
+	const struct anyk_dirent *de;
+	size_t off, nlen, maxlen;
+	long n;
+
+	for (;;) {
+		n = anyk_sys_getdents(dfd, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		for (off = 0; off < (size_t)n; off += de->d_reclen) {
+			de = (const struct anyk_dirent *)(p + off);
+			if (de->d_reclen < sizeof(*de) || de->d_reclen > (size_t)n - off) {
+				errno = EIO;
+				return -1;
+			}
+			maxlen = de->d_reclen - offsetof(struct anyk_dirent, d_name);
+			nlen = strnlen(de->d_name, maxlen);
+			if (nlen == maxlen) {
+				errno = EIO;
+				return -1;
+			}
+			if (!is_dot(de->d_name) && names_add(nl, de->d_name, nlen) != 0)
+				return -1;
+		}
+	}
+}
+
+static long
+k_pread(int fd, void *buf, size_t n, int64_t off)
+{
+	return anyk_sys_pread(fd, buf, n, off);
+}
+
+static long
+k_pwrite(int fd, const void *buf, size_t n, int64_t off)
+{
+	return anyk_sys_pwrite(fd, buf, n, off);
+}
+
+static int64_t
+k_seek(int fd, int64_t off, int hole)
+{
+	return anyk_sys_lseek(fd, off, hole ? ANYK_SEEK_HOLE : ANYK_SEEK_DATA);
+}
+
+static int
+k_truncate(int fd, int64_t len)
+{
+	return anyk_sys_ftruncate(fd, len);
+}
+
+static int
+k_mkdir_at(int dfd, const char *name)
+{
+	return anyk_sys_mkdirat(dfd, name, 0700);
+}
+
+static int
+k_symlink_at(const char *target, int dfd, const char *name)
+{
+	return anyk_sys_symlinkat(target, dfd, name);
+}
+
+static int
+k_mknod_at(int dfd, const char *name, uint32_t mode, uint64_t rdev)
+{
+	return anyk_sys_mknodat(dfd, name, (mode & ANYK_S_IFMT) | 0600, rdev);
+}
+
+static int
+k_link_at(int ofd, const char *oname, int nfd, const char *nname)
+{
+	return anyk_sys_linkat(ofd, oname, nfd, nname, 0);
+}
+
+static int
+k_unlink_at(int dfd, const char *name)
+{
+	return anyk_sys_unlinkat(dfd, name, 0);
+}
+
+static int
+k_chown_at(int dfd, const char *name, uint32_t uid, uint32_t gid)
+{
+	if (name == NULL)
+		return anyk_sys_fchown(dfd, uid, gid);
+	return anyk_sys_fchownat(dfd, name, uid, gid, ANYK_AT_SYMLINK_NOFOLLOW);
+}
+
+static int
+k_chmod_at(int dfd, const char *name, uint32_t mode)
+{
+	if (name == NULL)
+		return anyk_sys_fchmod(dfd, mode & 07777);
+	return anyk_sys_fchmodat(dfd, name, mode & 07777, 0);
+}
+
+static int
+k_utimens_at(int dfd, const char *name, const struct anyk_timespec ts[2])
+{
+	if (name == NULL)
+		return anyk_sys_futimens(dfd, ts);
+	return anyk_sys_utimensat(dfd, name, ts, ANYK_AT_SYMLINK_NOFOLLOW);
+}
+
+/* The kernel has no *at form of the xattr calls: step into the directory.
+ * The walk runs in a process context of its own, so the caller's working
+ * directory is not disturbed. */
+static long
+k_listxattr_at(int dfd, const char *name, char *list, size_t n)
+{
+	if (name == NULL)
+		return anyk_sys_flistxattr(dfd, list, n);
+	if (anyk_sys_fchdir(dfd) != 0)
+		return -1;
+	return anyk_sys_llistxattr(name, list, n);
+}
+
+static long
+k_getxattr_at(int dfd, const char *name, const char *attr, void *v, size_t n)
+{
+	if (name == NULL)
+		return anyk_sys_fgetxattr(dfd, attr, v, n);
+	if (anyk_sys_fchdir(dfd) != 0)
+		return -1;
+	return anyk_sys_lgetxattr(name, attr, v, n);
+}
+
+static int
+k_setxattr_at(int dfd, const char *name, const char *attr, const void *v, size_t n)
+{
+	if (name == NULL)
+		return anyk_sys_fsetxattr(dfd, attr, v, n, 0);
+	if (anyk_sys_fchdir(dfd) != 0)
+		return -1;
+	return anyk_sys_lsetxattr(name, attr, v, n, 0);
+}
+
+static int
+k_is_root(void)
+{
+	return anyk_sys_geteuid() == 0;
+}
+
+static const struct side kernel_side = {
+	"kernel", k_open_at, k_close, k_stat_at, k_readlink_at, k_read_names,
+	k_pread, k_pwrite, k_seek, k_truncate, k_mkdir_at, k_symlink_at,
+	k_mknod_at, k_link_at, k_unlink_at, k_chown_at, k_chmod_at,
+	k_utimens_at, k_listxattr_at, k_getxattr_at, k_setxattr_at, k_is_root,
+};
+
+/* --- hard links: source (device, inode) to the first copy's path --------- */
+
+struct lent {
+	uint64_t dev, ino;
+	char *path; /* relative to the destination root; NULL: free slot */
+};
+
+struct linkmap {
+	struct lent *t;
+	size_t n, cap;
+};
+
+static size_t
+lhash(uint64_t dev, uint64_t ino, size_t cap)
+{
+	uint64_t h = (ino ^ (dev << 17)) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 16) & (cap - 1);
+}
+
+static const char *
+lmap_find(const struct linkmap *m, uint64_t dev, uint64_t ino)
+{
+	size_t i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = lhash(dev, ino, m->cap); m->t[i].path != NULL; i = (i + 1) & (m->cap - 1))
+		if (m->t[i].dev == dev && m->t[i].ino == ino)
+			return m->t[i].path;
+	return NULL;
+}
+
+static int
+lmap_add(struct linkmap *m, uint64_t dev, uint64_t ino, const char *path)
+{
+	struct lent *old = m->t, *e;
+	size_t i, oldcap = m->cap;
+
+	if (2 * (m->n + 1) > m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->t = calloc(m->cap, sizeof(*m->t));
+		if (m->t == NULL) {
+			m->t = old;
+			m->cap = oldcap;
+			return -1;
+		}
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].path == NULL)
+				continue;
+			e = &m->t[lhash(old[i].dev, old[i].ino, m->cap)];
+			while (e->path != NULL)
+				e = e + 1 == m->t + m->cap ? m->t : e + 1;
+			*e = old[i];
+		}
+		free(old);
+	}
+	for (i = lhash(dev, ino, m->cap); m->t[i].path != NULL; i = (i + 1) & (m->cap - 1))
+		;
+	m->t[i].path = strdup(path);
+	if (m->t[i].path == NULL)
+		return -1;
+	m->t[i].dev = dev;
+	m->t[i].ino = ino;
+	m->n++;
+	return 0;
+}
+
+static void
+lmap_free(struct linkmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(m->t[i].path);
+	free(m->t);
+}
+
+/* --- the walk -------------------------------------------------------------- */
+
+struct frame {
+	int sfd, dfd;            /* -1 while outside the window */
+	struct anyk_stat sst;    /* the source directory, for its attributes */
+	uint64_t ddev, dino;     /* the destination directory, to check reopens */
+	struct names nl;
+	size_t next;
+	size_t rellen;           /* length of this directory's relative path */
+};
+
+struct walk {
+	const struct side *src, *dst;
+	const struct hostcopy_opts *o;
+	struct hostcopy_stats st;
+	const char *hostroot;    /* messages name host paths */
+	char *rel;               /* path of the current entry below the roots */
+	size_t rellen, relcap;
+	struct frame *fr;
+	size_t depth, fcap;
+	struct linkmap links;
+	char *buf, *xlist, *xval;
+	char **xnames;           /* sorted view of xlist */
+	int first_errno;
+	int stop;                /* a fatal error, or the first without KEEP_GOING */
+	int chown_ok, devices_ok;
+};
+
+static void
+report(struct walk *w, enum hostcopy_level lv, const char *fmt, ...)
+{
+	char msg[512], *path;
+	size_t hl = strlen(w->hostroot);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	path = malloc(hl + w->rellen + 2);
+	if (path != NULL) {
+		memcpy(path, w->hostroot, hl);
+		if (w->rellen > 0) {
+			path[hl] = '/';
+			memcpy(path + hl + 1, w->rel, w->rellen + 1);
+		} else {
+			path[hl] = '\0';
+		}
+	}
+	switch (lv) {
+	case HOSTCOPY_ERROR: w->st.errors++; break;
+	case HOSTCOPY_WARN: w->st.warnings++; break;
+	case HOSTCOPY_SKIP: w->st.skipped++; break;
+	}
+	if (w->o->report != NULL)
+		w->o->report(w->o->arg, lv, path != NULL ? path : w->hostroot, msg);
+	else
+		fprintf(stderr, "anyk: %s: %s%s\n", path != NULL ? path : w->hostroot,
+		    lv == HOSTCOPY_WARN ? "warning: " : lv == HOSTCOPY_SKIP ? "skipped: " : "", msg);
+	free(path);
+}
+
+/* Report an error; returns -1 if the walk must stop, 0 to go on. */
+static int
+fail(struct walk *w, int e, const char *what)
+{
+	report(w, HOSTCOPY_ERROR, "%s: %s", what, strerror(e));
+	if (w->first_errno == 0)
+		w->first_errno = e;
+	if (!(w->o->flags & HOSTCOPY_KEEP_GOING))
+		w->stop = 1;
+	return w->stop ? -1 : 0;
+}
+
+static void
+progress(struct walk *w)
+{
+	if (w->o->progress != NULL)
+		w->o->progress(w->o->arg, &w->st);
+}
+
+static int
+set_rel(struct walk *w, size_t base, const char *name)
+{
+	size_t nl = strlen(name), need = base + 1 + nl + 1;
+	char *p;
+
+	if (need > w->relcap) {
+		p = realloc(w->rel, need * 2);
+		if (p == NULL)
+			return -1;
+		w->rel = p;
+		w->relcap = need * 2;
+	}
+	w->rellen = base;
+	if (base > 0)
+		w->rel[w->rellen++] = '/';
+	memcpy(w->rel + w->rellen, name, nl + 1);
+	w->rellen += nl;
+	return 0;
+}
+
+static void
+cut_rel(struct walk *w, size_t len)
+{
+	w->rellen = len;
+	if (w->rel != NULL)
+		w->rel[len] = '\0';
+}
+
+/* A name another system gave us must be one plain component. */
+static int
+name_ok(const char *name)
+{
+	return name[0] != '\0' && !is_dot(name) && strchr(name, '/') == NULL;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+copy_xattrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname)
+{
+	char **names = w->xnames, *p;
+	size_t i, cnt = 0;
+	long n, v;
+
+	n = w->src->listxattr_at(sfd, sname, w->xlist, XBUF);
+	if (n < 0) {
+		if (errno != ENOTSUP && errno != EOPNOTSUPP)
+			report(w, HOSTCOPY_WARN, "cannot list extended attributes (%s): %s",
+			    w->src->what, strerror(errno));
+		return;
+	}
+	for (p = w->xlist; p < w->xlist + n && cnt < XBUF / 2; p += strlen(p) + 1)
+		if (*p != '\0')
+			names[cnt++] = p;
+	/* Attributes go in sorted order, so an image's layout does not depend
+	 * on the order the source file system lists them in. */
+	qsort(names, cnt, sizeof(names[0]), cmp_names);
+	for (i = 0; i < cnt; i++) {
+		v = w->src->getxattr_at(sfd, sname, names[i], w->xval, XBUF);
+		if (v < 0) {
+			report(w, HOSTCOPY_WARN, "cannot read extended attribute %s: %s",
+			    names[i], strerror(errno));
+			continue;
+		}
+		if (w->dst->setxattr_at(dfd, dname, names[i], w->xval, (size_t)v) != 0)
+			report(w, HOSTCOPY_WARN, "extended attribute %s not kept: %s",
+			    names[i], strerror(errno));
+	}
+}
+
+/* Owner before mode (a chown clears the set-id bits), the attributes, then
+ * the times last, since each of the others may change them. */
+static int
+set_attrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname,
+	  const struct anyk_stat *s)
+{
+	struct anyk_timespec ts[2];
+	int islnk = ANYK_S_ISLNK(s->st_mode);
+
+	if (w->chown_ok && w->dst->chown_at(dfd, dname, s->st_uid, s->st_gid) != 0)
+		if (fail(w, errno, "cannot set the owner") != 0)
+			return -1;
+	if (!islnk && w->dst->chmod_at(dfd, dname, s->st_mode) != 0)
+		if (fail(w, errno, "cannot set the mode") != 0)
+			return -1;
+	if (!(w->o->flags & HOSTCOPY_NO_XATTR))
+		copy_xattrs(w, sfd, sname, dfd, dname);
+	ts[0] = s->st_atim;
+	ts[1] = s->st_mtim;
+	if (w->dst->utimens_at(dfd, dname, ts) != 0)
+		if (fail(w, errno, "cannot set the times") != 0)
+			return -1;
+	return 0;
+}
+
+/* Copy the data ranges only; the final truncate gives the size, so holes
+ * in the source stay holes in the copy. */
+static int
+copy_data(struct walk *w, int in, int out, int64_t size)
+{
+	int64_t pos = 0, d, e, off;
+	long n, m;
+	size_t want, got;
+
+	while (pos < size) {
+		d = w->src->seek(in, pos, 0);
+		if (d < 0) {
+			if (errno == ENXIO)
+				break; /* only a hole is left */
+			if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+				return -1;
+			d = pos, e = size; /* no hole support: all data */
+		} else {
+			e = w->src->seek(in, d, 1);
+			if (e < 0 || e > size)
+				e = size;
+		}
+		for (off = d; off < e; off += (int64_t)got) {
+			want = (size_t)(e - off < CHUNK ? e - off : CHUNK);
+			for (got = 0; got < want; got += (size_t)n) {
+				n = w->src->pread_fd(in, w->buf + got, want - got, off + (int64_t)got);
+				if (n < 0 && errno == EINTR)
+					n = 0;
+				else if (n < 0)
+					return -1;
+				else if (n == 0)
+					break;
+			}
+			if (got == 0) {
+				e = off; /* the source shrank */
+				break;
+			}
+			for (size_t done = 0; done < got; done += (size_t)m) {
+				m = w->dst->pwrite_fd(out, w->buf + done, got - done, off + (int64_t)done);
+				if (m < 0 && errno == EINTR)
+					m = 0;
+				else if (m <= 0) {
+					if (m == 0)
+						errno = EIO;
+					return -2;
+				}
+			}
+			w->st.bytes += got;
+			progress(w);
+		}
+		if (e <= pos)
+			break;
+		pos = e;
+	}
+	if (w->dst->truncate_fd(out, size) != 0)
+		return -2;
+	return 0;
+}
+
+static int
+copy_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s)
+{
+	struct anyk_stat now;
+	int in, out, r = 0, e;
+
+	in = w->src->open_at(f->sfd, name, OPEN_READ);
+	if (in < 0)
+		return fail(w, errno, "cannot open");
+	if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino || !ANYK_S_ISREG(now.st_mode)) {
+		w->src->close_fd(in);
+		return fail(w, EAGAIN, "changed while being copied");
+	}
+	out = w->dst->open_at(f->dfd, name, OPEN_CREATE);
+	if (out < 0) {
+		e = errno;
+		w->src->close_fd(in);
+		return fail(w, e, "cannot create in the destination");
+	}
+	w->st.files++;
+	r = copy_data(w, in, out, s->st_size);
+	if (r != 0)
+		r = fail(w, errno, r == -1 ? "cannot read" : "cannot write in the destination");
+	else
+		r = set_attrs(w, in, NULL, out, NULL, s);
+	w->src->close_fd(in);
+	w->dst->close_fd(out);
+	return r;
+}
+
+static int
+copy_special(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s)
+{
+	char target[ANYK_PATH_MAX + 1];
+	long n;
+	int t = s->st_mode & ANYK_S_IFMT;
+
+	if (t == ANYK_S_IFLNK) {
+		n = w->src->readlink_at(f->sfd, name, target, sizeof(target));
+		if (n < 0)
+			return fail(w, errno, "cannot read the symbolic link");
+		if ((size_t)n >= sizeof(target))
+			return fail(w, ENAMETOOLONG, "cannot read the symbolic link");
+		target[n] = '\0';
+		if (w->dst->symlink_at(target, f->dfd, name) != 0)
+			return fail(w, errno, "cannot make the symbolic link");
+	} else {
+		if ((t == ANYK_S_IFCHR || t == ANYK_S_IFBLK) && !w->devices_ok) {
+			report(w, HOSTCOPY_SKIP, "device node not made (needs root and permission to make devices)");
+			return 0;
+		}
+		if (w->dst->mknod_at(f->dfd, name, s->st_mode, s->st_rdev) != 0)
+			return fail(w, errno, "cannot make the node");
+	}
+	w->st.files++;
+	return set_attrs(w, f->sfd, name, f->dfd, name, s);
+}
+
+static void
+close_frame(struct walk *w, struct frame *f)
+{
+	if (f->sfd >= 0)
+		w->src->close_fd(f->sfd);
+	if (f->dfd >= 0)
+		w->dst->close_fd(f->dfd);
+	f->sfd = f->dfd = -1;
+}
+
+static int
+push(struct walk *w, int sfd, int dfd, const struct anyk_stat *sst)
+{
+	struct anyk_stat dst;
+	struct frame *f, *nf;
+	size_t i;
+
+	if (w->depth == w->fcap) {
+		nf = realloc(w->fr, (w->fcap ? w->fcap * 2 : 32) * sizeof(*nf));
+		if (nf == NULL)
+			goto bad;
+		w->fr = nf;
+		w->fcap = w->fcap ? w->fcap * 2 : 32;
+	}
+	f = &w->fr[w->depth];
+	memset(f, 0, sizeof(*f));
+	f->sfd = sfd;
+	f->dfd = dfd;
+	f->sst = *sst;
+	f->rellen = w->rellen;
+	if (w->dst->stat_at(dfd, NULL, &dst) != 0)
+		goto bad;
+	f->ddev = dst.st_dev;
+	f->dino = dst.st_ino;
+	if (w->src->read_names(sfd, &f->nl) != 0) {
+		for (i = 0; i < f->nl.n; i++)
+			free(f->nl.v[i]);
+		free(f->nl.v);
+		goto bad;
+	}
+	qsort(f->nl.v, f->nl.n, sizeof(char *), cmp_names);
+	w->depth++;
+	/* The root frame stays open: hard links are made relative to it. */
+	if (w->depth > FD_WINDOW + 1)
+		close_frame(w, &w->fr[w->depth - 1 - FD_WINDOW]);
+	return 0;
+bad:
+	fail(w, errno, "cannot read the directory");
+	w->src->close_fd(sfd);
+	w->dst->close_fd(dfd);
+	return w->stop ? -1 : 0;
+}
+
+/* Reopen side's directory of frame p through ".." of its child's descriptor,
+ * which must lead back to the same directory. */
+static int
+reopen(const struct side *sd, int childfd, uint64_t dev, uint64_t ino)
+{
+	struct anyk_stat st;
+	int fd;
+
+	fd = sd->open_at(childfd, "..", OPEN_DIR);
+	if (fd < 0)
+		return -1;
+	if (sd->stat_at(fd, NULL, &st) != 0 || st.st_dev != dev || st.st_ino != ino) {
+		sd->close_fd(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	return fd;
+}
+
+/* Finish the top directory: its attributes now that its contents are in. */
+static int
+pop(struct walk *w)
+{
+	struct frame *f = &w->fr[w->depth - 1], *p;
+	size_t i;
+	int r;
+
+	cut_rel(w, f->rellen);
+	r = set_attrs(w, f->sfd, NULL, f->dfd, NULL, &f->sst);
+	if (w->depth > 1) {
+		p = f - 1;
+		if (p->sfd < 0) {
+			p->sfd = reopen(w->src, f->sfd, p->sst.st_dev, p->sst.st_ino);
+			if (p->sfd >= 0)
+				p->dfd = reopen(w->dst, f->dfd, p->ddev, p->dino);
+			if (p->sfd < 0 || p->dfd < 0) {
+				fail(w, errno, "the directory above moved during the copy");
+				w->stop = 1;
+				r = -1;
+			}
+		}
+	}
+	close_frame(w, f);
+	for (i = 0; i < f->nl.n; i++)
+		free(f->nl.v[i]);
+	free(f->nl.v);
+	w->depth--;
+	return r;
+}
+
+static int
+copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int exists)
+{
+	int sfd, dfd, e;
+
+	if (!exists && w->dst->mkdir_at(f->dfd, name) != 0)
+		return fail(w, errno, "cannot make the directory");
+	dfd = w->dst->open_at(f->dfd, name, OPEN_DIR);
+	if (dfd < 0)
+		return fail(w, errno, "cannot open the directory in the destination");
+	sfd = w->src->open_at(f->sfd, name, OPEN_DIR);
+	if (sfd < 0) {
+		e = errno;
+		w->dst->close_fd(dfd);
+		return fail(w, e, "cannot open the directory");
+	}
+	w->st.files++;
+	return push(w, sfd, dfd, s);
+}
+
+static int
+copy_entry(struct walk *w, struct frame *f, const char *name)
+{
+	struct anyk_stat s, d;
+	const char *first;
+	uint64_t trouble;
+	int exists, t;
+
+	if (set_rel(w, f->rellen, name) != 0)
+		return fail(w, ENOMEM, "cannot copy");
+	if (!name_ok(name)) {
+		report(w, HOSTCOPY_SKIP, "unsafe name, not copied");
+		return 0;
+	}
+	if (w->src->stat_at(f->sfd, name, &s) != 0)
+		return fail(w, errno, "cannot stat");
+	t = s.st_mode & ANYK_S_IFMT;
+	exists = w->dst->stat_at(f->dfd, name, &d) == 0;
+	if (exists) {
+		if (ANYK_S_ISLNK(d.st_mode) && t == ANYK_S_IFDIR) {
+			report(w, HOSTCOPY_SKIP, "a symbolic link in the destination, not followed");
+			return 0;
+		}
+		if (ANYK_S_ISDIR(d.st_mode) && t != ANYK_S_IFDIR)
+			return fail(w, EISDIR, "a directory in the destination");
+		if (!ANYK_S_ISDIR(d.st_mode)) {
+			if (!(w->o->flags & HOSTCOPY_OVERWRITE))
+				return fail(w, EEXIST, "already in the destination");
+			if (w->dst->unlink_at(f->dfd, name) != 0)
+				return fail(w, errno, "cannot replace");
+			exists = 0;
+		}
+	}
+	if (t == ANYK_S_IFDIR)
+		return copy_dir(w, f, name, &s, exists);
+	if (s.st_nlink > 1 && (first = lmap_find(&w->links, s.st_dev, s.st_ino)) != NULL) {
+		if (w->dst->link_at(w->fr[0].dfd, first, f->dfd, name) != 0)
+			return fail(w, errno, "cannot make the hard link");
+		w->st.links++;
+		return 0;
+	}
+	trouble = w->st.errors + w->st.skipped;
+	if (t == ANYK_S_IFREG) {
+		if (copy_file(w, f, name, &s) != 0)
+			return -1;
+	} else if (t == ANYK_S_IFLNK || t == ANYK_S_IFCHR || t == ANYK_S_IFBLK ||
+		   t == ANYK_S_IFIFO || t == ANYK_S_IFSOCK) {
+		if (copy_special(w, f, name, &s) != 0)
+			return -1;
+	} else {
+		report(w, HOSTCOPY_SKIP, "unknown file type %o", (unsigned)t);
+		return 0;
+	}
+	/* Only a copy that was made can be linked to. */
+	if (s.st_nlink > 1 && trouble == w->st.errors + w->st.skipped &&
+	    lmap_add(&w->links, s.st_dev, s.st_ino, w->rel) != 0)
+		return fail(w, ENOMEM, "cannot remember the hard link");
+	return 0;
+}
+
+static int
+open_dest_root(struct walk *w, const char *path)
+{
+	int fd = w->dst->open_at(-1, path, OPEN_ROOT);
+
+	if (fd < 0 && errno == ENOENT) {
+		if (w->dst == &host_side ? mkdir(path, 0700) != 0 : anyk_sys_mkdir(path, 0700) != 0)
+			return -1;
+		fd = w->dst->open_at(-1, path, OPEN_ROOT);
+	}
+	return fd;
+}
+
+static int
+walk(struct walk *w, const char *sroot, const char *droot)
+{
+	struct anyk_stat s;
+	struct frame *f;
+	int sfd, dfd, e;
+
+	w->buf = malloc(CHUNK);
+	w->xlist = malloc(XBUF);
+	w->xval = malloc(XBUF);
+	w->xnames = malloc(XBUF / 2 * sizeof(char *));
+	if (w->buf == NULL || w->xlist == NULL || w->xval == NULL || w->xnames == NULL)
+		return fail(w, ENOMEM, "cannot copy"), -1;
+	w->chown_ok = !(w->o->flags & HOSTCOPY_NO_OWNER) && w->dst->is_root();
+	w->devices_ok = w->dst == &kernel_side ||
+	    ((w->o->flags & HOSTCOPY_DEVICES) && w->dst->is_root());
+	sfd = w->src->open_at(-1, sroot, OPEN_ROOT);
+	if (sfd < 0 || w->src->stat_at(sfd, NULL, &s) != 0) {
+		e = errno;
+		if (sfd >= 0)
+			w->src->close_fd(sfd);
+		return fail(w, e, w->src == &host_side ? "cannot open" : "cannot open the source"), -1;
+	}
+	dfd = open_dest_root(w, droot);
+	if (dfd < 0) {
+		e = errno;
+		w->src->close_fd(sfd);
+		return fail(w, e, "cannot open the destination"), -1;
+	}
+	if (push(w, sfd, dfd, &s) != 0 || w->depth == 0)
+		return -1;
+	w->st.files++;
+	while (w->depth > 0 && !w->stop) {
+		f = &w->fr[w->depth - 1];
+		if (f->next == f->nl.n) {
+			pop(w);
+			progress(w);
+			continue;
+		}
+		copy_entry(w, f, f->nl.v[f->next++]);
+		progress(w);
+	}
+	while (w->depth > 0) {
+		/* Stopped early: close what is open, set nothing more. */
+		f = &w->fr[w->depth - 1];
+		close_frame(w, f);
+		for (size_t i = 0; i < f->nl.n; i++)
+			free(f->nl.v[i]);
+		free(f->nl.v);
+		w->depth--;
+	}
+	return w->st.errors ? -1 : 0;
+}
+
+static int
+run(const struct side *src, const struct side *dst, const char *from, const char *to,
+    const char *hostroot, const struct hostcopy_opts *opts, struct hostcopy_stats *st)
+{
+	static const struct hostcopy_opts none;
+	struct anyk_proc *p, *prev;
+	struct walk w;
+	int r;
+
+	memset(&w, 0, sizeof(w));
+	w.src = src;
+	w.dst = dst;
+	w.o = opts != NULL ? opts : &none;
+	w.hostroot = hostroot;
+	/* A context of our own: its working directory moves (see
+	 * k_listxattr_at), and descriptors left by an early stop go with it. */
+	p = anyk_proc_create(anyk_proc_current(), 0);
+	if (p == NULL) {
+		fail(&w, errno, "cannot make a kernel process context");
+		r = -1;
+		goto out;
+	}
+	prev = anyk_proc_switch(p);
+	r = walk(&w, from, to);
+	anyk_proc_switch(prev);
+	anyk_proc_release(p);
+out:
+	free(w.buf);
+	free(w.xlist);
+	free(w.xval);
+	free(w.xnames);
+	free(w.rel);
+	free(w.fr);
+	lmap_free(&w.links);
+	if (st != NULL)
+		*st = w.st;
+	if (r != 0)
+		errno = w.first_errno ? w.first_errno : EIO;
+	return r;
+}
+
+int
+hostcopy_in(const char *hostdir, const char *kdir, const struct hostcopy_opts *opts,
+	    struct hostcopy_stats *st)
+{
+	return run(&host_side, &kernel_side, hostdir, kdir, hostdir, opts, st);
+}
+
+int
+hostcopy_out(const char *kdir, const char *hostdir, const struct hostcopy_opts *opts,
+	     struct hostcopy_stats *st)
+{
+	return run(&kernel_side, &host_side, kdir, hostdir, hostdir, opts, st);
+}

@@ -7,6 +7,12 @@
  * The image is created or resized to SIZE and, like mke2fs's discard,
  * hole-punched first: it then reads as zeros, so the kernel need not write
  * the inode tables or the journal, and a large image stays sparse.
+ *
+ * With -d DIR the new file system is mounted read-write in the kernel and
+ * DIR's tree copied into its root (hostcopy.c). The copy visits names in
+ * sorted order and, with a fixed timestamp, the kernel's wall clock is
+ * stopped at it (ANYK_FIXED_TIME), so that change and creation times, and
+ * so the image, are the same on every run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,15 +22,17 @@
 #include <unistd.h>
 
 #include "tool.h"
+#include "tools/hostcopy.h"
 
 int cmd_mkfs(int argc, char **argv);
 
 #define MKFS_DEV "/dev/sd0"
+#define MKFS_MNT "/mnt/mkfs"
 
 static const struct tool_cmd mkfs_cmd = {
 	"mkfs",
 	"-t ext2|ext3|ext4 [-b BSIZE] [-I ISIZE] [-N INODES] [-L LABEL] [-U UUID]\n"
-	"       [-O FEATURES] [-q] [--timestamp T] IMAGE [SIZE]",
+	"       [-O FEATURES] [-d DIR] [-q] [--timestamp T] IMAGE [SIZE]",
 	"", NULL
 };
 
@@ -103,13 +111,35 @@ out:
 	return status;
 }
 
+/* Copy the host tree dir into the root of the file system just made. */
+static int
+populate(const char *dir, const char *image, const char *fstype)
+{
+	int status = EXIT_OK;
+
+	if ((anyk_sys_mkdir("/mnt", 0755) != 0 && errno != EEXIST) ||
+	    (anyk_sys_mkdir(MKFS_MNT, 0755) != 0 && errno != EEXIST))
+		return err_path(MKFS_MNT);
+	if (anyk_sys_mount(MKFS_DEV, MKFS_MNT, fstype, 0, "") != 0)
+		return err_msg(image, "cannot mount the new %s file system read-write to copy %s into it: %s",
+		    fstype, dir, strerror(errno));
+	/* hostcopy reports each failure with its host path. */
+	if (hostcopy_in(dir, MKFS_MNT, NULL, NULL) != 0)
+		status = EXIT_FAIL;
+	if (anyk_sys_unmount(MKFS_MNT, 0) != 0 && status == EXIT_OK)
+		status = err_msg(image, "cannot unmount after copying %s: %s", dir, strerror(errno));
+	return status;
+}
+
 int
 cmd_mkfs(int argc, char **argv)
 {
 	struct anyk_mkfs_opts o;
 	uint8_t uuid[16];
 	char msg[512];
-	const char *image = NULL, *sizearg = NULL, *ts = NULL, *arg, *env;
+	const char *image = NULL, *sizearg = NULL, *ts = NULL, *dir = NULL, *arg, *env;
+	char fixed[32];
+	struct stat dst;
 	uint64_t v, size = 0;
 	int i, quiet = 0, zeroed, status;
 	char c;
@@ -142,7 +172,7 @@ cmd_mkfs(int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
-		if (strchr("tbINLUO", c) == NULL || arg[1] == '-')
+		if (strchr("tbINLUOd", c) == NULL || arg[1] == '-')
 			return err_usage(&mkfs_cmd, "unknown option '%s'", arg);
 		if (arg[2] != '\0')
 			arg += 2;
@@ -184,6 +214,9 @@ cmd_mkfs(int argc, char **argv)
 		case 'O':
 			o.features = arg;
 			break;
+		case 'd':
+			dir = arg;
+			break;
 		}
 	}
 	if (i < argc)
@@ -209,6 +242,18 @@ cmd_mkfs(int argc, char **argv)
 		o.timestamp = (int64_t)v;
 	}
 
+	if (dir != NULL) {
+		if (stat(dir, &dst) != 0)
+			return err_path(dir);
+		if (!S_ISDIR(dst.st_mode))
+			return err_msg(dir, "not a directory");
+	}
+	if (dir != NULL && o.timestamp >= 0) {
+		/* Stop the kernel's clock before it boots (read once). */
+		snprintf(fixed, sizeof(fixed), "%lld", (long long)o.timestamp);
+		if (setenv("ANYK_FIXED_TIME", fixed, 1) != 0)
+			return err_path("ANYK_FIXED_TIME");
+	}
 	status = prepare_image(image, size, sizearg != NULL, &zeroed);
 	if (status != EXIT_OK)
 		return status;
@@ -227,6 +272,8 @@ cmd_mkfs(int argc, char **argv)
 			status = err_msg(image, "%s", msg[0] != '\0' ? msg : strerror(errno));
 		else if (msg[0] != '\0' && !quiet)
 			fprintf(stderr, "anyk: mkfs: %s\n", msg);
+		if (status == EXIT_OK && dir != NULL)
+			status = populate(dir, image, o.fstype);
 		if (anyk_disk_detach(MKFS_DEV) != 0 && status == EXIT_OK)
 			status = err_path(image);
 	}

@@ -13,6 +13,7 @@
  * e2fsck checks the file system in full.
  */
 #include "fs/ext2/ext2.h"
+#include "fs/ext2/ext2_journal.h"
 
 struct feature_name {
 	uint32_t bit;
@@ -64,6 +65,8 @@ ext2_mount_free(struct ext2_mount *em)
 	if (em->em_lock_init)
 		mutex_destroy(&em->em_lock);
 	if (em->em_bdev != NULL) {
+		/* A read-only journal replay pins its blocks: unpin them first. */
+		ext2_journal_release(em);
 		binval(em->em_bdev);
 		bdev_close(em->em_bdev);
 	}
@@ -94,14 +97,7 @@ check_features(struct ext2_mount *em, bool rdonly)
 		}
 		klog(LOG_INFO, "ext2 %s: features %s not understood; read-only is safe", em->em_name, names);
 	}
-	if ((sb->s_incompat & INCOMPAT_RECOVER) && (sb->s_compat & COMPAT_HAS_JOURNAL)) {
-		if (!rdonly) {
-			klog(LOG_ERR, "ext2 %s: the journal needs recovery; mount read-only", em->em_name);
-			return EROFS;
-		}
-		klog(LOG_WARN, "ext2 %s: the journal needs recovery; reading without replaying it",
-		     em->em_name);
-	}
+	/* needs_recovery: ext2_journal_recover() replays the journal. */
 	if (!rdonly && (sb->s_incompat & INCOMPAT_MMP)) {
 		klog(LOG_ERR, "ext2 %s: multi-mount protection is not supported for writing; mount read-only",
 		     em->em_name);
@@ -192,6 +188,12 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	}
 	error = check_features(em, rdonly);
+	if (error)
+		goto out;
+	/* Replay the journal if it needs it (ext2_jrecover.c), before anything
+	 * else is read: on the disk, or in memory for read-only mounts. It may
+	 * replace em_sb with the replayed superblock. */
+	error = ext2_journal_recover(em);
 	if (error)
 		goto out;
 	em->em_bsize = em->em_sb.s_bsize;

@@ -1,0 +1,110 @@
+/*
+ * The jbd2 journal of ext3/ext4: its on-disk format (everything big-endian,
+ * unlike the rest of ext4) and the driver's entry points.
+ *
+ * The journal is a circular log of blocks 0..s_maxlen-1 of the journal file
+ * (inode s_journal_inum). Block 0 is the journal superblock; the log runs
+ * from s_first to s_maxlen-1 and wraps back to s_first. s_start is the
+ * oldest block still needed (0: the log is empty) and s_sequence the
+ * number of the transaction found there. A transaction is a run of
+ * descriptor blocks (each followed by the blocks its tags describe) and
+ * revoke blocks, closed by a commit block; every one of them starts with the
+ * 12-byte header (magic, type, sequence), which is how the end of the log is
+ * found: the first block without the magic or with the wrong sequence.
+ *
+ * Recovery (ext2_jrecover.c) runs at mount when the superblock says
+ * needs_recovery. A read-write mount writes the committed transactions to
+ * their home blocks, empties the log and clears needs_recovery. A read-only
+ * mount never writes: it puts the replayed blocks into the buffer cache,
+ * pinned so that they are neither evicted nor written, so every metadata
+ * read of the mount sees the replayed file system (file data read around
+ * the cache, which only data=journal mode logs, is not replayed).
+ */
+#ifndef ANYK_FS_EXT2_JOURNAL_H
+#define ANYK_FS_EXT2_JOURNAL_H
+
+#include "fs/ext2/ext2.h"
+
+/* Block header, at the start of every journal metadata block. */
+#define JH_MAGIC 0x0
+#define JH_BLOCKTYPE 0x4
+#define JH_SEQUENCE 0x8
+#define JH_SIZE 12
+
+#define JBD2_DESCRIPTOR_BLOCK 1
+#define JBD2_COMMIT_BLOCK 2
+#define JBD2_SUPERBLOCK_V1 3
+/* JBD2_SUPERBLOCK_V2 (4) is in ext2_fs.h */
+#define JBD2_REVOKE_BLOCK 5
+
+/* Journal superblock fields beyond those in ext2_fs.h. */
+#define JSB_ERRNO 0x20
+#define JSB_COMPAT 0x24
+#define JSB_RO_COMPAT 0x2C
+#define JSB_NUM_FC_BLKS 0x54
+
+#define JBD2_COMPAT_CHECKSUM 0x1   /* v1: crc32 of the transaction in the commit */
+#define JBD2_INCOMPAT_REVOKE 0x1
+#define JBD2_INCOMPAT_64BIT 0x2
+#define JBD2_INCOMPAT_ASYNC_COMMIT 0x4
+#define JBD2_INCOMPAT_CSUM_V2 0x8
+/* JBD2_INCOMPAT_CSUM_V3 (0x10) is in ext2_fs.h */
+#define JBD2_INCOMPAT_FAST_COMMIT 0x20
+#define JBD2_INCOMPAT_KNOWN                                                         \
+	(JBD2_INCOMPAT_REVOKE | JBD2_INCOMPAT_64BIT | JBD2_INCOMPAT_ASYNC_COMMIT | \
+	 JBD2_INCOMPAT_CSUM_V2 | JBD2_INCOMPAT_CSUM_V3)
+
+/* Descriptor block tags. Without csum v3: be32 block, be16 checksum (csum
+ * v2 only), be16 flags, be32 high block (64bit only): 8, 10, 12 or 14
+ * bytes. With csum v3: be32 block, be32 flags, be32 high block, be32
+ * checksum: always 16. A tag without SAME_UUID is followed by 16 bytes of
+ * UUID. Descriptor and revoke blocks of checksummed journals end in a be32
+ * checksum (the tail). */
+#define JT_BLOCKNR 0x0
+#define JT_CSUM16 0x4
+#define JT_FLAGS16 0x6
+#define JT_HIGH 0x8
+#define JT3_FLAGS 0x4
+#define JT3_CSUM 0xC
+#define JBD2_TAG_UUID_SIZE 16
+#define JBD2_TAIL_SIZE 4
+
+#define JBD2_FLAG_ESCAPE 0x1    /* the block began with the magic: restore it */
+#define JBD2_FLAG_SAME_UUID 0x2
+#define JBD2_FLAG_DELETED 0x4
+#define JBD2_FLAG_LAST_TAG 0x8
+
+/* Commit block: after the header, checksum type and size (v1), then the
+ * checksum words; csum v2/v3 keep theirs in the first word. */
+#define JC_CHKSUM 0x10
+#define JC_COMMIT_SEC 0x30 /* be64 */
+#define JC_COMMIT_NSEC 0x38
+
+/* Revoke block: header, be32 bytes used (header included), records of be32
+ * or (64bit) be64 block numbers. */
+#define JR_COUNT 0xC
+#define JR_RECORDS 0x10
+
+/*
+ * Mount: if the file system needs recovery, replay its journal (read-write:
+ * onto the disk, read-only: into pinned cache buffers). Call after the
+ * superblock has been parsed into em->em_sb and its features checked, and
+ * before anything else is read; the replayed superblock replaces em->em_sb
+ * (and em_bsize, em_nblocks are set from it). Errors: EUCLEAN for a journal
+ * that cannot be read as one (with a dmesg line), EINVAL for journals anyk
+ * does not replay (external, fast commit, unknown features), EIO.
+ */
+int ext2_journal_recover(struct ext2_mount *em);
+
+/* Unmount (and failed mounts): drop the buffers a read-only replay pinned.
+ * Call before the device's buffers are invalidated. Safe to call always. */
+void ext2_journal_release(struct ext2_mount *em);
+
+/* Journal checksums (csum v2/v3), exposed for tests and the transaction
+ * code: seed = crc32c(~0, journal uuid). */
+uint32_t ext2_jsb_csum(const uint8_t *jsb);
+uint32_t ext2_jblock_tail_csum(uint32_t seed, const uint8_t *blk, uint32_t bsize);
+uint32_t ext2_jcommit_csum(uint32_t seed, const uint8_t *blk, uint32_t bsize);
+uint32_t ext2_jdata_csum(uint32_t seed, uint32_t sequence, const uint8_t *blk, uint32_t bsize);
+
+#endif /* ANYK_FS_EXT2_JOURNAL_H */

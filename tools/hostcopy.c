@@ -778,7 +778,8 @@ copy_xattrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dna
 			names[cnt++] = p;
 	/* Attributes go in sorted order, so an image's layout does not depend
 	 * on the order the source file system lists them in. */
-	qsort(names, cnt, sizeof(names[0]), cmp_names);
+	if (cnt > 1)
+		qsort(names, cnt, sizeof(names[0]), cmp_names);
 	for (i = 0; i < cnt; i++) {
 		v = w->src->getxattr_at(sfd, sname, names[i], w->xval, XBUF);
 		if (v < 0) {
@@ -974,7 +975,8 @@ push(struct walk *w, int sfd, int dfd, const struct anyk_stat *sst)
 		free(f->nl.v);
 		goto bad;
 	}
-	qsort(f->nl.v, f->nl.n, sizeof(char *), cmp_names);
+	if (f->nl.n > 1)
+		qsort(f->nl.v, f->nl.n, sizeof(char *), cmp_names);
 	w->depth++;
 	/* The root frame stays open: hard links are made relative to it. */
 	if (w->depth > FD_WINDOW + 1)

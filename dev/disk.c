@@ -421,6 +421,55 @@ disk_find_part(const char *diskpath, const char *name, char *buf, size_t len)
 	return error;
 }
 
+/* The index-th partition (0-based, in table order) of the disk at devpath,
+ * for the tools' "info" and IMAGE@NAME: ENOENT past the last one, ENODEV
+ * if no disk is attached there. */
+static int
+disk_partinfo(const char *devpath, int index, struct anyk_partinfo *out)
+{
+	const struct part_info *pi;
+	struct disk *dk;
+	int i, error = ENODEV;
+
+	if (devpath == NULL || out == NULL || index < 0)
+		return EINVAL;
+	mutex_enter(&disk_lock);
+	for (i = 0; i < DISK_MAX; i++) {
+		dk = disks[i];
+		if (dk == NULL || strcmp(dk->dk_path, devpath) != 0)
+			continue;
+		error = ENOENT;
+		if (index >= dk->dk_nparts || dk->dk_parts[index]->bd_part == NULL)
+			break;
+		pi = dk->dk_parts[index]->bd_part;
+		memset(out, 0, sizeof(*out));
+		out->scheme = pi->pi_scheme == PART_SCHEME_GPT ? ANYK_PART_GPT : ANYK_PART_MBR;
+		out->number = pi->pi_number;
+		out->start = pi->pi_start;
+		out->size = pi->pi_size;
+		out->mbrtype = pi->pi_mbrtype;
+		out->extended = pi->pi_extended;
+		out->bootable = pi->pi_bootable;
+		memcpy(out->typeguid, pi->pi_typeguid, 16);
+		memcpy(out->guid, pi->pi_guid, 16);
+		out->attrs = pi->pi_attrs;
+		strlcpy(out->name, pi->pi_name, sizeof(out->name));
+		partpath(dk, pi->pi_number, out->devpath, sizeof(out->devpath));
+		error = 0;
+		break;
+	}
+	mutex_exit(&disk_lock);
+	return error;
+}
+
+ANYK_EXPORT int
+anyk_disk_partinfo(const char *devpath, int index, struct anyk_partinfo *out)
+{
+	if (!kernel_running)
+		return sys_ret(ENXIO);
+	return sys_ret(disk_partinfo(devpath, index, out));
+}
+
 ANYK_EXPORT int
 anyk_disk_attach(const char *devpath, const char *hostpath, unsigned flags)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tool.h"
+#include "tools/image.h"
 
 static int cmd_help(int argc, char **argv);
 int cmd_mkfs(int argc, char **argv); /* cmd_mkfs.c */
@@ -43,6 +44,8 @@ static const struct tool_cmd commands[] = {
 	  "-O takes mke2fs feature names (^ to clear). With -U and --timestamp\n"
 	  "(or SOURCE_DATE_EPOCH) the image is the same bytes on every run.",
 	  cmd_mkfs },
+	IMG_ROW(ls),
+	IMG_ROW(stat),
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -74,6 +74,25 @@ ANYK_API void anyk_proc_release(struct anyk_proc *p);
  * "p2", ... Returns 0 or -1 with errno. */
 ANYK_API int anyk_disk_attach(const char *devpath, const char *hostpath, unsigned flags);
 ANYK_API int anyk_disk_detach(const char *devpath);
+/* The index-th partition (0, 1, ... in table order) of the disk attached at
+ * devpath: -1 with errno ENOENT past the last one (or when the disk has no
+ * partition table), ENODEV when no disk is attached there. */
+#define ANYK_PART_MBR 1
+#define ANYK_PART_GPT 2
+struct anyk_partinfo {
+	int scheme;             /* ANYK_PART_MBR or ANYK_PART_GPT */
+	unsigned number;        /* as Linux numbers it; devpath ends "p<number>" */
+	uint64_t start, size;   /* bytes */
+	uint8_t mbrtype;        /* MBR: the type byte */
+	uint8_t extended;       /* MBR: the extended partition's container */
+	uint8_t bootable;       /* MBR: the active flag */
+	uint8_t typeguid[16];   /* GPT: as stored on disk (mixed-endian) */
+	uint8_t guid[16];       /* GPT: the partition's unique GUID, as stored */
+	uint64_t attrs;         /* GPT: attribute bits */
+	char name[112];         /* GPT: the name in UTF-8 */
+	char devpath[64];       /* its block device node, "/dev/sd0p1" */
+};
+ANYK_API int anyk_disk_partinfo(const char *devpath, int index, struct anyk_partinfo *out);
 
 /* Make a new ext2, ext3 or ext4 file system on the block device at devpath
  * (which nothing may have open). Fields left 0 or NULL get the defaults of

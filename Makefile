@@ -37,6 +37,12 @@ KCFLAGS := $(COMMON) -ffreestanding -fno-stack-protector -D_ANYK_KERNEL -DANYK_V
 # Hosted code: tools, host/posix, tests.
 HCFLAGS := $(COMMON) -D_GNU_SOURCE -DANYK_VERSION=\"$(VERSION)\"
 LDLIBS := -lpthread
+# libfuse3 for "anyk mount", when its development files are there; without
+# them the tool is built without the mount subcommands.
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
+ifneq ($(FUSE_LIBS),)
+FUSE_CFLAGS := -DANYK_HAVE_FUSE $(shell pkg-config --cflags fuse3 2>/dev/null)
+endif
 
 KERN_SRCS := $(sort $(wildcard kern/*.c kern/lib/*.c vfs/*.c fs/*/*.c dev/*.c net/*.c))
 HOST_SRCS := $(sort $(wildcard host/posix/*.c))
@@ -72,9 +78,13 @@ $(KERN_OBJS): $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
 
-$(HOST_OBJS) $(TOOL_OBJS): $(B)/obj/%.o: %.c
+$(HOST_OBJS): $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
+
+$(TOOL_OBJS): $(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HCFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
 
 $(KOBJ_INTERNAL): $(KERN_OBJS) $(HOST_OBJS)
 	@mkdir -p $(dir $@)
@@ -96,7 +106,7 @@ $(LIB_SO): $(KERN_OBJS) $(HOST_OBJS) mk/anyk.map
 
 $(TOOL): $(TOOL_OBJS) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(LDLIBS)
+	$(CC) $(SANFLAGS) -o $@ $(TOOL_OBJS) $(LIB_A) $(FUSE_LIBS) $(LDLIBS)
 
 $(PC): mk/anyk.pc.in
 	@mkdir -p $(dir $@)

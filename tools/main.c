@@ -11,6 +11,8 @@
 
 static int cmd_help(int argc, char **argv);
 int cmd_mkfs(int argc, char **argv); /* cmd_mkfs.c */
+int cmd_mount(int argc, char **argv); /* cmd_mount.c */
+int cmd_umount(int argc, char **argv); /* cmd_mount.c */
 
 static const struct tool_cmd commands[] = {
 	{ "version", "",
@@ -46,6 +48,22 @@ static const struct tool_cmd commands[] = {
 	  cmd_mkfs },
 	IMG_ROW(ls),
 	IMG_ROW(stat),
+#ifdef ANYK_HAVE_FUSE
+	{ "mount", "[-f] [-d] [-o OPTIONS] IMAGE[@PART] DIR",
+	  "Serve an ext2/3/4 image on DIR through FUSE, with the anyk kernel.\n"
+	  "IMAGE@N serves partition N of a partitioned image. The server runs in\n"
+	  "the background until 'anyk umount DIR' (or a SIGINT or SIGTERM); -f\n"
+	  "keeps it in the foreground, -d too and shows every request.\n"
+	  "Options: ro, uid=N and gid=N (report every file as theirs),\n"
+	  "timeout=SECONDS (attribute cache, default 1), and FUSE's own\n"
+	  "(allow_other, allow_root, auto_unmount, ...). The host kernel checks\n"
+	  "permissions (default_permissions is always on). An image the driver\n"
+	  "cannot write is served read-only.",
+	  cmd_mount },
+	{ "umount", "DIR",
+	  "Unmount an anyk mount and wait until its image is synced and closed.",
+	  cmd_umount },
+#endif
 	{ NULL, NULL, NULL, NULL },
 };
 

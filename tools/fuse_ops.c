@@ -1,0 +1,1423 @@
+/*
+ * FUSE low-level operations for "anyk mount", served by the anyk kernel.
+ *
+ * FUSE names files by node ids that live as long as the host kernel's
+ * lookup count; the anyk kernel names them by path. Each node remembers
+ * its parent node and its name, so its path is rebuilt on demand; renames
+ * and unlinks done through the mount move or detach the nodes they touch.
+ * Paths rather than an O_PATH descriptor per node, because the kernel's
+ * descriptor tables stop at ANYK_OPEN_MAX and the host may keep many more
+ * nodes alive. A node is found again by the kernel's inode number, so
+ * hard links share one node, as they share one inode.
+ *
+ * Open files and directories are anyk descriptors. When one process
+ * context's table is full, more contexts are made (all in the same root),
+ * and the descriptor is used from the context that owns it.
+ *
+ * Locking: ns_lock is taken shared by every request that resolves paths
+ * and exclusive by those that remove or move names (unlink, rmdir,
+ * rename), so a path is never built from names that are changing under
+ * it. node_lock, inside it, guards the node table. Permissions are the
+ * host kernel's (the mount always has default_permissions); the anyk
+ * kernel acts as root, and what a caller creates is then given to the
+ * caller.
+ */
+#ifdef ANYK_HAVE_FUSE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <stdio.h> /* RENAME_NOREPLACE */
+#include <unistd.h>
+
+#include "anyk/anyk.h"
+#include "tools/fuse_ops.h"
+
+#define HASH_SIZE 65536           /* buckets of the inode-number hash */
+#define NODE_MAX (4u * 1024 * 1024) /* live nodes before lookups fail */
+#define PROC_MAX 64               /* contexts for descriptors: 64 x 1024 */
+#define DIRBUF 65536              /* getdents buffer per open directory */
+#define IO_MAX (1u << 20)         /* largest read or write request */
+
+struct node {
+	struct node *hnext;   /* hash chain, while hashed */
+	struct node *anext, *aprev; /* every node, to free them at the end */
+	struct node *parent;  /* NULL for the root and for detached nodes */
+	char *name;           /* the name in parent; NULL when detached */
+	uint64_t kino;        /* the anyk kernel's inode number */
+	uint64_t nlookup;     /* the host kernel's references */
+	uint64_t nchild;      /* nodes whose parent this is */
+	uint64_t gen;
+	anyk_mode_t type;     /* S_IFMT bits: a reused number is a new node */
+	int hashed;
+};
+
+struct fh {
+	struct anyk_proc *proc; /* the context that owns fd */
+	int fd;
+	/* Directories: entries read ahead from the kernel, and the cookie of
+	 * the last one handed to the host. */
+	pthread_mutex_t lock;
+	char *buf;
+	size_t len, at;
+	int64_t pos;
+};
+
+static struct fuseops_config cfg;
+static pthread_rwlock_t ns_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t node_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct node *hash[HASH_SIZE];
+static struct node root;
+static struct node *all_nodes;
+static uint64_t nnodes, next_gen = 1;
+
+static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct anyk_proc *procs[PROC_MAX]; /* procs[0]: the initial context */
+static int nprocs = 1, proc_hint;
+
+/* --- nodes ------------------------------------------------------------------ */
+
+static struct node *
+ino_node(fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? &root : (struct node *)(uintptr_t)ino;
+}
+
+static fuse_ino_t
+node_ino(struct node *n)
+{
+	return n == &root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+static struct node **
+hash_head(uint64_t kino)
+{
+	return &hash[(kino * 0x9E3779B97F4A7C15ull) >> 48];
+}
+
+static void
+node_unhash(struct node *n)
+{
+	struct node **pp;
+
+	if (!n->hashed)
+		return;
+	for (pp = hash_head(n->kino); *pp != NULL; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			break;
+		}
+	}
+	n->hashed = 0;
+}
+
+/* Free n and, then, the ancestors it alone kept. node_lock held. */
+static void
+node_maybe_free(struct node *n)
+{
+	struct node *p;
+
+	while (n != NULL && n != &root && n->nlookup == 0 && n->nchild == 0) {
+		node_unhash(n);
+		p = n->parent;
+		if (n->aprev != NULL)
+			n->aprev->anext = n->anext;
+		else
+			all_nodes = n->anext;
+		if (n->anext != NULL)
+			n->anext->aprev = n->aprev;
+		free(n->name);
+		free(n);
+		nnodes--;
+		if (p != NULL)
+			p->nchild--;
+		n = p;
+	}
+}
+
+/* Take n off its name: the name is gone, or now names another inode. */
+static void
+node_detach(struct node *n)
+{
+	struct node *p = n->parent;
+
+	if (n == &root || p == NULL)
+		return;
+	free(n->name);
+	n->name = NULL;
+	n->parent = NULL;
+	p->nchild--;
+	node_maybe_free(p);
+}
+
+/* Give n the name (p, name); 0 or ENOMEM. */
+static int
+node_setname(struct node *n, struct node *p, const char *name)
+{
+	char *s;
+
+	if (n == &root || (n->parent == p && n->name != NULL && strcmp(n->name, name) == 0))
+		return 0;
+	s = strdup(name);
+	if (s == NULL)
+		return ENOMEM;
+	p->nchild++; /* before the detach, which could free p otherwise */
+	node_detach(n);
+	n->name = s;
+	n->parent = p;
+	return 0;
+}
+
+static struct node *
+node_find(uint64_t kino, anyk_mode_t type)
+{
+	struct node *n;
+
+	for (n = *hash_head(kino); n != NULL; n = n->hnext)
+		if (n->kino == kino && n->type == type)
+			return n;
+	return NULL;
+}
+
+/* The node named name in p with the kernel's inode st, one more lookup
+ * on it. */
+static int
+node_get(struct node *p, const char *name, const struct anyk_stat *st, struct node **np)
+{
+	anyk_mode_t type = st->st_mode & ANYK_S_IFMT;
+	struct node *n;
+	int error = 0;
+
+	pthread_mutex_lock(&node_lock);
+	if (root.kino == st->st_ino && type == ANYK_S_IFDIR) {
+		n = &root;
+	} else if ((n = node_find(st->st_ino, type)) != NULL) {
+		error = node_setname(n, p, name);
+	} else if (nnodes >= NODE_MAX) {
+		error = ENFILE;
+	} else if ((n = calloc(1, sizeof(*n))) == NULL ||
+		   (n->name = strdup(name)) == NULL) {
+		free(n);
+		error = ENOMEM;
+	} else {
+		n->kino = st->st_ino;
+		n->type = type;
+		n->gen = next_gen++;
+		n->parent = p;
+		p->nchild++;
+		n->hnext = *hash_head(n->kino);
+		*hash_head(n->kino) = n;
+		n->hashed = 1;
+		n->anext = all_nodes;
+		if (all_nodes != NULL)
+			all_nodes->aprev = n;
+		all_nodes = n;
+		nnodes++;
+	}
+	if (!error) {
+		n->nlookup++;
+		*np = n;
+	}
+	pthread_mutex_unlock(&node_lock);
+	return error;
+}
+
+static void
+node_forget(struct node *n, uint64_t count)
+{
+	pthread_mutex_lock(&node_lock);
+	if (n != &root) {
+		n->nlookup = count > n->nlookup ? 0 : n->nlookup - count;
+		node_maybe_free(n);
+	}
+	pthread_mutex_unlock(&node_lock);
+}
+
+/*
+ * The kernel path of n, with "/name" after it if name is not NULL, into
+ * buf (ANYK_PATH_MAX bytes). ENOENT for a node whose name was removed,
+ * ENAMETOOLONG past the kernel's limit. ns_lock held.
+ */
+static int
+node_path(struct node *n, const char *name, char *buf)
+{
+	size_t end = ANYK_PATH_MAX - 1, len;
+	struct node *m;
+	int error = 0;
+
+	buf[end] = '\0';
+	if (name != NULL) {
+		len = strlen(name);
+		if (len > ANYK_NAME_MAX)
+			return ENAMETOOLONG;
+		end -= len;
+		memcpy(buf + end, name, len);
+		buf[--end] = '/';
+	}
+	pthread_mutex_lock(&node_lock);
+	for (m = n; m != &root; m = m->parent) {
+		if (m->parent == NULL) {
+			error = ENOENT;
+			break;
+		}
+		len = strlen(m->name);
+		if (len + 1 >= end) {
+			error = ENAMETOOLONG;
+			break;
+		}
+		end -= len;
+		memcpy(buf + end, m->name, len);
+		buf[--end] = '/';
+	}
+	pthread_mutex_unlock(&node_lock);
+	if (error)
+		return error;
+	if (buf[end] == '\0') /* the root itself */
+		buf[--end] = '/';
+	memmove(buf, buf + end, ANYK_PATH_MAX - end);
+	return 0;
+}
+
+/* --- replies ---------------------------------------------------------------- */
+
+static void
+stat_host(const struct anyk_stat *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->st_ino;
+	st->st_mode = a->st_mode;
+	st->st_nlink = a->st_nlink;
+	st->st_uid = cfg.set_uid ? cfg.uid : a->st_uid;
+	st->st_gid = cfg.set_gid ? cfg.gid : a->st_gid;
+	st->st_rdev = makedev(ANYK_MAJOR(a->st_rdev), ANYK_MINOR(a->st_rdev));
+	st->st_size = a->st_size;
+	st->st_blksize = a->st_blksize;
+	st->st_blocks = a->st_blocks;
+	st->st_atim.tv_sec = a->st_atim.tv_sec;
+	st->st_atim.tv_nsec = a->st_atim.tv_nsec;
+	st->st_mtim.tv_sec = a->st_mtim.tv_sec;
+	st->st_mtim.tv_nsec = a->st_mtim.tv_nsec;
+	st->st_ctim.tv_sec = a->st_ctim.tv_sec;
+	st->st_ctim.tv_nsec = a->st_ctim.tv_nsec;
+}
+
+static int
+err_now(void)
+{
+	return errno != 0 ? errno : EIO;
+}
+
+/* Look name up in p (ns_lock held) and fill e for a reply; counts one
+ * lookup on success. */
+static int
+do_lookup(struct node *p, const char *name, struct fuse_entry_param *e)
+{
+	char path[ANYK_PATH_MAX];
+	struct anyk_stat st;
+	struct node *n;
+	int error;
+
+	memset(e, 0, sizeof(*e));
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return ENOENT; /* only asked for by NFS export, which is off */
+	error = node_path(p, name, path);
+	if (error)
+		return error;
+	if (anyk_sys_lstat(path, &st) != 0)
+		return err_now();
+	error = node_get(p, name, &st, &n);
+	if (error)
+		return error;
+	e->ino = node_ino(n);
+	e->generation = n->gen;
+	stat_host(&st, &e->attr);
+	e->attr_timeout = cfg.timeout;
+	e->entry_timeout = cfg.timeout;
+	return 0;
+}
+
+static void
+reply_entry_or_err(fuse_req_t req, int error, const struct fuse_entry_param *e)
+{
+	struct fuse_entry_param neg;
+
+	if (error == ENOENT) {
+		/* A negative entry: nothing changes the image but this mount,
+		 * and the host drops it when it creates the name. */
+		memset(&neg, 0, sizeof(neg));
+		neg.entry_timeout = cfg.timeout;
+		fuse_reply_entry(req, &neg);
+	} else if (error) {
+		fuse_reply_err(req, error);
+	} else if (fuse_reply_entry(req, e) == -ENOENT) {
+		/* The request was interrupted: the host never saw the lookup. */
+		node_forget(ino_node(e->ino), 1);
+	}
+}
+
+/* --- descriptors in process contexts -------------------------------------- */
+
+static anyk_mode_t umask_zero(void);
+
+/* Open path with anyk flags in a context with room for a descriptor. */
+static int
+fh_open(const char *path, int flags, anyk_mode_t mode, struct fh **fhp)
+{
+	struct anyk_proc *old, *p;
+	struct fh *fh;
+	int i, start, fd = -1, error = EMFILE;
+
+	fh = calloc(1, sizeof(*fh));
+	if (fh == NULL)
+		return ENOMEM;
+	pthread_mutex_lock(&proc_lock);
+	start = proc_hint;
+	pthread_mutex_unlock(&proc_lock);
+	for (i = 0; error == EMFILE; i++) {
+		pthread_mutex_lock(&proc_lock);
+		if (i >= nprocs && nprocs < PROC_MAX) {
+			/* Every table was full: one more context. */
+			p = anyk_proc_create(NULL, 0);
+			if (p != NULL) {
+				procs[nprocs++] = p;
+				old = anyk_proc_switch(p);
+				umask_zero();
+				anyk_proc_switch(old);
+			}
+		}
+		if (i >= nprocs) {
+			pthread_mutex_unlock(&proc_lock);
+			break;
+		}
+		p = procs[(start + i) % nprocs];
+		pthread_mutex_unlock(&proc_lock);
+		old = anyk_proc_switch(p);
+		fd = anyk_sys_open(path, flags | ANYK_O_CLOEXEC, mode);
+		error = fd < 0 ? err_now() : 0;
+		anyk_proc_switch(old);
+		if (!error) {
+			pthread_mutex_lock(&proc_lock);
+			proc_hint = (start + i) % nprocs;
+			pthread_mutex_unlock(&proc_lock);
+		}
+	}
+	if (error) {
+		free(fh);
+		return error;
+	}
+	fh->proc = p;
+	fh->fd = fd;
+	pthread_mutex_init(&fh->lock, NULL);
+	*fhp = fh;
+	return 0;
+}
+
+static struct fh *
+fi_fh(struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+static void
+fh_close(struct fh *fh)
+{
+	struct anyk_proc *old = anyk_proc_switch(fh->proc);
+
+	anyk_sys_close(fh->fd);
+	anyk_proc_switch(old);
+	pthread_mutex_destroy(&fh->lock);
+	free(fh->buf);
+	free(fh);
+}
+
+static anyk_mode_t
+umask_zero(void)
+{
+	/* The host kernel applied the caller's umask already. */
+	return anyk_sys_umask(0);
+}
+
+/* Host open(2) flags to anyk's. O_APPEND is left out: the host kernel
+ * computes the end of file itself and sends the offset to write at. */
+static int
+open_flags(int f)
+{
+	int a = 0;
+
+	switch (f & O_ACCMODE) {
+	case O_RDONLY: a = ANYK_O_RDONLY; break;
+	case O_WRONLY: a = ANYK_O_WRONLY; break;
+	default: a = ANYK_O_RDWR; break;
+	}
+	if (f & O_CREAT)
+		a |= ANYK_O_CREAT;
+	if (f & O_EXCL)
+		a |= ANYK_O_EXCL;
+	if (f & O_TRUNC)
+		a |= ANYK_O_TRUNC;
+	if (f & O_DIRECTORY)
+		a |= ANYK_O_DIRECTORY;
+	if (f & O_NOFOLLOW)
+		a |= ANYK_O_NOFOLLOW;
+	if (f & O_NOATIME)
+		a |= ANYK_O_NOATIME;
+	if ((f & O_SYNC) == O_SYNC)
+		a |= ANYK_O_SYNC;
+	else if (f & O_DSYNC)
+		a |= ANYK_O_DSYNC;
+	return a;
+}
+
+/* --- requests ------------------------------------------------------------- */
+
+static void
+op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = IO_MAX;
+	conn->max_readahead = IO_MAX;
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Writes go through to the kernel at once: the host's page cache
+	 * then never holds data the image does not. */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+static void
+op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = do_lookup(ino_node(parent), name, &e);
+	pthread_rwlock_unlock(&ns_lock);
+	reply_entry_or_err(req, error, &e);
+}
+
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	node_forget(ino_node(ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void
+op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		node_forget(ino_node(forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Stat the node: through the open descriptor if there is one (the name
+ * may be gone), else by path. ns_lock held when fh is NULL. */
+static int
+stat_node(fuse_ino_t ino, struct fh *fh, struct anyk_stat *st)
+{
+	char path[ANYK_PATH_MAX];
+	struct anyk_proc *old;
+	int r, error;
+
+	if (fh != NULL) {
+		old = anyk_proc_switch(fh->proc);
+		r = anyk_sys_fstat(fh->fd, st);
+		error = r != 0 ? err_now() : 0;
+		anyk_proc_switch(old);
+		return error;
+	}
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error && anyk_sys_lstat(path, st) != 0)
+		error = err_now();
+	return error;
+}
+
+static void
+reply_attr_of(fuse_req_t req, fuse_ino_t ino, struct fh *fh)
+{
+	struct anyk_stat ast;
+	struct stat st;
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = stat_node(ino, fh, &ast);
+	pthread_rwlock_unlock(&ns_lock);
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
+	stat_host(&ast, &st);
+	fuse_reply_attr(req, &st, cfg.timeout);
+}
+
+static void
+op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	reply_attr_of(req, ino, fi != NULL ? fi_fh(fi) : NULL);
+}
+
+static void
+op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+	   struct fuse_file_info *fi)
+{
+	struct fh *fh = fi != NULL ? fi_fh(fi) : NULL;
+	char path[ANYK_PATH_MAX];
+	struct anyk_timespec ts[2];
+	struct anyk_proc *old = NULL;
+	anyk_uid_t uid;
+	anyk_gid_t gid;
+	int r = 0, error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	if (fh != NULL)
+		old = anyk_proc_switch(fh->proc);
+	error = fh != NULL ? 0 : node_path(ino_node(ino), NULL, path);
+	if (error)
+		goto out;
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		r = fh != NULL ? anyk_sys_fchmod(fh->fd, attr->st_mode & 07777)
+			       : anyk_sys_fchmodat(ANYK_AT_FDCWD, path, attr->st_mode & 07777, 0);
+		if (r != 0)
+			goto fail;
+	}
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (anyk_uid_t)-1;
+		gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (anyk_gid_t)-1;
+		r = fh != NULL ? anyk_sys_fchown(fh->fd, uid, gid)
+			       : anyk_sys_fchownat(ANYK_AT_FDCWD, path, uid, gid,
+						   ANYK_AT_SYMLINK_NOFOLLOW);
+		if (r != 0)
+			goto fail;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		r = fh != NULL ? anyk_sys_ftruncate(fh->fd, attr->st_size)
+			       : anyk_sys_truncate(path, attr->st_size);
+		if (r != 0)
+			goto fail;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		ts[0].tv_sec = attr->st_atim.tv_sec;
+		ts[0].tv_nsec = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? ANYK_UTIME_NOW
+				: (to_set & FUSE_SET_ATTR_ATIME) ? attr->st_atim.tv_nsec
+								 : ANYK_UTIME_OMIT;
+		ts[1].tv_sec = attr->st_mtim.tv_sec;
+		ts[1].tv_nsec = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? ANYK_UTIME_NOW
+				: (to_set & FUSE_SET_ATTR_MTIME) ? attr->st_mtim.tv_nsec
+								 : ANYK_UTIME_OMIT;
+		r = fh != NULL ? anyk_sys_futimens(fh->fd, ts)
+			       : anyk_sys_utimensat(ANYK_AT_FDCWD, path, ts,
+						    ANYK_AT_SYMLINK_NOFOLLOW);
+		if (r != 0)
+			goto fail;
+	}
+	goto out;
+fail:
+	error = err_now();
+out:
+	if (fh != NULL)
+		anyk_proc_switch(old);
+	pthread_rwlock_unlock(&ns_lock);
+	if (error)
+		fuse_reply_err(req, error);
+	else
+		reply_attr_of(req, ino, fh);
+}
+
+static void
+op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	char path[ANYK_PATH_MAX], buf[ANYK_PATH_MAX];
+	anyk_ssize_t n = -1;
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error) {
+		n = anyk_sys_readlink(path, buf, sizeof(buf) - 1);
+		if (n < 0)
+			error = err_now();
+	}
+	pthread_rwlock_unlock(&ns_lock);
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
+	buf[n] = '\0';
+	fuse_reply_readlink(req, buf);
+}
+
+/*
+ * After creating path in parent for the caller: the anyk kernel acted as
+ * root, so the new object is handed to the caller's uid and, unless the
+ * directory's set-group-ID bit chose the group, gid. The mode is put back
+ * if the kernel's chown cleared set-id bits the caller asked for.
+ */
+static int
+give_to_caller(fuse_req_t req, const char *parentpath, const char *path)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct anyk_stat pst, st, nst;
+	anyk_gid_t gid = ctx->gid;
+
+	if (ctx->uid == 0 && ctx->gid == 0)
+		return 0;
+	if (anyk_sys_lstat(parentpath, &pst) != 0 || anyk_sys_lstat(path, &st) != 0)
+		return err_now();
+	if (pst.st_mode & ANYK_S_ISGID)
+		gid = (anyk_gid_t)-1;
+	if (anyk_sys_fchownat(ANYK_AT_FDCWD, path, ctx->uid, gid, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+		return err_now();
+	if (!ANYK_S_ISLNK(st.st_mode) && anyk_sys_lstat(path, &nst) == 0 &&
+	    nst.st_mode != st.st_mode &&
+	    anyk_sys_fchmodat(ANYK_AT_FDCWD, path, st.st_mode & 07777, 0) != 0)
+		return err_now();
+	return 0;
+}
+
+enum mkkind { MK_NOD, MK_DIR, MK_LNK };
+
+static void
+do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
+	mode_t mode, dev_t rdev, const char *target)
+{
+	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
+	struct fuse_entry_param e;
+	struct node *p = ino_node(parent);
+	int r, error;
+
+	memset(&e, 0, sizeof(e));
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(p, NULL, ppath);
+	if (!error)
+		error = node_path(p, name, path);
+	if (error)
+		goto out;
+	if (kind == MK_DIR)
+		r = anyk_sys_mkdir(path, mode & 07777);
+	else if (kind == MK_LNK)
+		r = anyk_sys_symlink(target, path);
+	else
+		r = anyk_sys_mknod(path, mode, ANYK_MAKEDEV(major(rdev), minor(rdev)));
+	if (r != 0) {
+		error = err_now();
+		goto out;
+	}
+	error = give_to_caller(req, ppath, path);
+	if (!error)
+		error = do_lookup(p, name, &e);
+out:
+	pthread_rwlock_unlock(&ns_lock);
+	if (error)
+		fuse_reply_err(req, error);
+	else
+		reply_entry_or_err(req, 0, &e);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	do_make(req, parent, name, MK_NOD, mode, rdev, NULL);
+}
+
+static void
+op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	do_make(req, parent, name, MK_DIR, mode, 0, NULL);
+}
+
+static void
+op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	do_make(req, parent, name, MK_LNK, 0, 0, link);
+}
+
+/*
+ * The name (p, name) is about to go, or to name something else: the node
+ * that carries it loses it, and leaves the table when the inode goes with
+ * its last name. ns_lock held exclusive.
+ */
+static void
+name_removed(struct node *p, const char *name, const struct anyk_stat *st)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&node_lock);
+	n = node_find(st->st_ino, st->st_mode & ANYK_S_IFMT);
+	if (n != NULL && n->parent == p && strcmp(n->name, name) == 0) {
+		if (ANYK_S_ISDIR(st->st_mode) || st->st_nlink <= 1)
+			node_unhash(n);
+		n->nlookup++; /* keep n through the detach */
+		node_detach(n);
+		n->nlookup--;
+		node_maybe_free(n);
+	}
+	pthread_mutex_unlock(&node_lock);
+}
+
+static void
+do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
+{
+	char path[ANYK_PATH_MAX];
+	struct node *p = ino_node(parent);
+	struct anyk_stat st;
+	int error;
+
+	pthread_rwlock_wrlock(&ns_lock);
+	error = node_path(p, name, path);
+	if (!error && anyk_sys_lstat(path, &st) != 0)
+		error = err_now();
+	if (!error && anyk_sys_unlinkat(ANYK_AT_FDCWD, path, flags) != 0)
+		error = err_now();
+	if (!error)
+		name_removed(p, name, &st);
+	pthread_rwlock_unlock(&ns_lock);
+	fuse_reply_err(req, error);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, 0);
+}
+
+static void
+op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	do_remove(req, parent, name, ANYK_AT_REMOVEDIR);
+}
+
+static void
+op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+	  const char *newname, unsigned int flags)
+{
+	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX];
+	struct node *p = ino_node(parent), *np = ino_node(newparent), *n;
+	struct anyk_stat sst, tst;
+	int error, have_target = 0;
+
+	/* RENAME_NOREPLACE is checked here under the exclusive lock, which
+	 * every request that creates names excludes; RENAME_EXCHANGE and
+	 * whiteouts the kernel cannot do. */
+	if (flags & ~(unsigned int)RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_rwlock_wrlock(&ns_lock);
+	error = node_path(p, name, from);
+	if (!error)
+		error = node_path(np, newname, to);
+	if (!error && anyk_sys_lstat(from, &sst) != 0)
+		error = err_now();
+	if (error)
+		goto out;
+	if (anyk_sys_lstat(to, &tst) == 0)
+		have_target = 1;
+	else if (errno != ENOENT) {
+		error = err_now();
+		goto out;
+	}
+	if (have_target && (flags & RENAME_NOREPLACE)) {
+		error = EEXIST;
+		goto out;
+	}
+	if (anyk_sys_rename(from, to) != 0) {
+		error = err_now();
+		goto out;
+	}
+	if (have_target && tst.st_ino != sst.st_ino)
+		name_removed(np, newname, &tst);
+	pthread_mutex_lock(&node_lock);
+	n = node_find(sst.st_ino, sst.st_mode & ANYK_S_IFMT);
+	if (n != NULL && n->parent == p && strcmp(n->name, name) == 0 &&
+	    node_setname(n, np, newname) != 0) {
+		/* Out of memory: the node is lost, not wrong. */
+		n->nlookup++;
+		node_detach(n);
+		n->nlookup--;
+		node_maybe_free(n);
+	}
+	pthread_mutex_unlock(&node_lock);
+out:
+	pthread_rwlock_unlock(&ns_lock);
+	fuse_reply_err(req, error);
+}
+
+static void
+op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX];
+	struct fuse_entry_param e;
+	int error;
+
+	memset(&e, 0, sizeof(e));
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, from);
+	if (!error)
+		error = node_path(ino_node(newparent), newname, to);
+	if (!error && anyk_sys_link(from, to) != 0)
+		error = err_now();
+	if (!error)
+		error = do_lookup(ino_node(newparent), newname, &e);
+	pthread_rwlock_unlock(&ns_lock);
+	if (error)
+		fuse_reply_err(req, error);
+	else
+		reply_entry_or_err(req, 0, &e);
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[ANYK_PATH_MAX];
+	struct fh *fh = NULL;
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error)
+		error = fh_open(path, open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL),
+				0, &fh);
+	pthread_rwlock_unlock(&ns_lock);
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	/* Only this mount changes the image, and the host drops the pages
+	 * of what it writes or truncates: cached pages stay true. */
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_close(fh);
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	  struct fuse_file_info *fi)
+{
+	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
+	struct fuse_entry_param e;
+	struct node *p = ino_node(parent);
+	struct fh *fh = NULL;
+	int error;
+
+	memset(&e, 0, sizeof(e));
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(p, NULL, ppath);
+	if (!error)
+		error = node_path(p, name, path);
+	if (!error)
+		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777, &fh);
+	if (!error)
+		error = give_to_caller(req, ppath, path);
+	if (!error)
+		error = do_lookup(p, name, &e);
+	pthread_rwlock_unlock(&ns_lock);
+	if (error) {
+		if (fh != NULL)
+			fh_close(fh);
+		fuse_reply_err(req, error);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->keep_cache = 1;
+	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		fh_close(fh);
+		node_forget(ino_node(e.ino), 1);
+	}
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct anyk_proc *old;
+	anyk_ssize_t n;
+	char *buf;
+	int error = 0;
+
+	if (size > IO_MAX)
+		size = IO_MAX;
+	buf = malloc(size ? size : 1);
+	if (buf == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	old = anyk_proc_switch(fh->proc);
+	n = anyk_sys_pread(fh->fd, buf, size, off);
+	if (n < 0)
+		error = err_now();
+	anyk_proc_switch(old);
+	if (error)
+		fuse_reply_err(req, error);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void
+op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	 struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct anyk_proc *old;
+	anyk_ssize_t n;
+	size_t done = 0;
+	int error = 0;
+
+	old = anyk_proc_switch(fh->proc);
+	while (done < size) {
+		n = anyk_sys_pwrite(fh->fd, buf + done, size - done, off + (off_t)done);
+		if (n <= 0) {
+			error = n < 0 ? err_now() : EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	anyk_proc_switch(old);
+	if (done == 0 && error)
+		fuse_reply_err(req, error);
+	else
+		fuse_reply_write(req, done);
+}
+
+static void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* Writes reached the kernel when they were answered. */
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fh_close(fi_fh(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct anyk_proc *old;
+	int r, error;
+
+	old = anyk_proc_switch(fh->proc);
+	r = datasync ? anyk_sys_fdatasync(fh->fd) : anyk_sys_fsync(fh->fd);
+	error = r != 0 ? err_now() : 0;
+	anyk_proc_switch(old);
+	fuse_reply_err(req, error);
+}
+
+static void
+op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char path[ANYK_PATH_MAX];
+	struct fh *fh = NULL;
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error)
+		error = fh_open(path, ANYK_O_RDONLY | ANYK_O_DIRECTORY, 0, &fh);
+	pthread_rwlock_unlock(&ns_lock);
+	if (!error && (fh->buf = malloc(DIRBUF)) == NULL) {
+		fh_close(fh);
+		error = ENOMEM;
+	}
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_close(fh);
+}
+
+/* One entry for readdirplus: looked up (one count) unless "." or "..". */
+static int
+plus_entry(struct node *dir, const struct anyk_dirent *d, struct fuse_entry_param *e)
+{
+	int error;
+
+	if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) {
+		memset(e, 0, sizeof(*e));
+		e->attr.st_ino = d->d_ino;
+		e->attr.st_mode = (mode_t)d->d_type << 12;
+		return 0;
+	}
+	pthread_rwlock_rdlock(&ns_lock);
+	error = do_lookup(dir, d->d_name, e);
+	pthread_rwlock_unlock(&ns_lock);
+	return error;
+}
+
+static void
+do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	   struct fuse_file_info *fi, int plus)
+{
+	struct fh *fh = fi_fh(fi);
+	struct fuse_entry_param e;
+	const struct anyk_dirent *d;
+	struct anyk_proc *old;
+	struct stat st;
+	anyk_ssize_t n;
+	size_t used = 0, want;
+	char *out;
+	int error = 0;
+
+	if (size > IO_MAX)
+		size = IO_MAX;
+	out = malloc(size ? size : 1);
+	if (out == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fh->lock);
+	old = anyk_proc_switch(fh->proc);
+	if (off != fh->pos) {
+		/* The host went back (rewinddir, seekdir): start over at the
+		 * kernel's cookie. */
+		if (anyk_sys_lseek(fh->fd, off, ANYK_SEEK_SET) < 0) {
+			error = err_now();
+			goto out;
+		}
+		fh->len = fh->at = 0;
+		fh->pos = off;
+	}
+	for (;;) {
+		if (fh->at >= fh->len) {
+			n = anyk_sys_getdents(fh->fd, fh->buf, DIRBUF);
+			if (n < 0)
+				error = err_now();
+			if (n <= 0)
+				break;
+			fh->len = (size_t)n;
+			fh->at = 0;
+		}
+		d = (const struct anyk_dirent *)(fh->buf + fh->at);
+		if (d->d_reclen == 0 || d->d_reclen > fh->len - fh->at) {
+			error = EIO;
+			break;
+		}
+		if (plus) {
+			error = plus_entry(ino_node(ino), d, &e);
+			if (error == ENOENT) {
+				/* Gone since it was read: leave it out. */
+				error = 0;
+				fh->at += d->d_reclen;
+				fh->pos = d->d_off;
+				continue;
+			}
+			if (error)
+				break;
+			want = fuse_add_direntry_plus(req, out + used, size - used,
+						      d->d_name, &e, d->d_off);
+			if (want > size - used) {
+				if (e.ino != 0)
+					node_forget(ino_node(e.ino), 1);
+				break;
+			}
+		} else {
+			memset(&st, 0, sizeof(st));
+			st.st_ino = d->d_ino;
+			st.st_mode = (mode_t)d->d_type << 12;
+			want = fuse_add_direntry(req, out + used, size - used, d->d_name,
+						 &st, d->d_off);
+			if (want > size - used)
+				break;
+		}
+		used += want;
+		fh->at += d->d_reclen;
+		fh->pos = d->d_off;
+	}
+out:
+	anyk_proc_switch(old);
+	pthread_mutex_unlock(&fh->lock);
+	/* What was gathered goes out; an error only if there is nothing. */
+	if (error && used == 0)
+		fuse_reply_err(req, error);
+	else
+		fuse_reply_buf(req, out, used);
+	free(out);
+}
+
+static void
+op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void
+op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void
+op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	fh_close(fi_fh(fi));
+	fuse_reply_err(req, 0);
+}
+
+static void
+op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	op_fsync(req, ino, datasync, fi);
+}
+
+static void
+op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct anyk_statvfs a;
+	struct statvfs st;
+
+	/* Every node is on the one file system: ask at its root. */
+	if (anyk_sys_statvfs("/", &a) != 0) {
+		fuse_reply_err(req, err_now());
+		return;
+	}
+	memset(&st, 0, sizeof(st));
+	st.f_bsize = a.f_bsize;
+	st.f_frsize = a.f_frsize;
+	st.f_blocks = a.f_blocks;
+	st.f_bfree = a.f_bfree;
+	st.f_bavail = a.f_bavail;
+	st.f_files = a.f_files;
+	st.f_ffree = a.f_ffree;
+	st.f_favail = a.f_favail;
+	st.f_fsid = a.f_fsid;
+	st.f_namemax = a.f_namemax;
+	fuse_reply_statfs(req, &st);
+}
+
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+	    size_t size, int flags)
+{
+	char path[ANYK_PATH_MAX];
+	int aflags = 0, error;
+
+	if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (flags & XATTR_CREATE)
+		aflags |= ANYK_XATTR_CREATE;
+	if (flags & XATTR_REPLACE)
+		aflags |= ANYK_XATTR_REPLACE;
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error && anyk_sys_lsetxattr(path, name, value, size, aflags) != 0)
+		error = err_now();
+	pthread_rwlock_unlock(&ns_lock);
+	fuse_reply_err(req, error);
+}
+
+/* getxattr and listxattr: size 0 asks how much is needed. */
+static void
+reply_xattr_call(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	char path[ANYK_PATH_MAX];
+	anyk_ssize_t n = -1;
+	char *buf = NULL;
+	int error;
+
+	if (size > 0 && (buf = malloc(size)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error) {
+		n = name != NULL ? anyk_sys_lgetxattr(path, name, buf, size)
+				 : anyk_sys_llistxattr(path, buf, size);
+		if (n < 0)
+			error = err_now();
+	}
+	pthread_rwlock_unlock(&ns_lock);
+	if (error)
+		fuse_reply_err(req, error);
+	else if (size == 0)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
+}
+
+static void
+op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	reply_xattr_call(req, ino, name, size);
+}
+
+static void
+op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	reply_xattr_call(req, ino, NULL, size);
+}
+
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	char path[ANYK_PATH_MAX];
+	int error;
+
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error && anyk_sys_lremovexattr(path, name) != 0)
+		error = err_now();
+	pthread_rwlock_unlock(&ns_lock);
+	fuse_reply_err(req, error);
+}
+
+static void
+op_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	char path[ANYK_PATH_MAX];
+	int amask = 0, error;
+
+	/* Only reached without default_permissions, which the mount always
+	 * has; answered as root would be. */
+	if (mask & R_OK)
+		amask |= ANYK_R_OK;
+	if (mask & W_OK)
+		amask |= ANYK_W_OK;
+	if (mask & X_OK)
+		amask |= ANYK_X_OK;
+	pthread_rwlock_rdlock(&ns_lock);
+	error = node_path(ino_node(ino), NULL, path);
+	if (!error && anyk_sys_faccessat(ANYK_AT_FDCWD, path, amask, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+		error = err_now();
+	pthread_rwlock_unlock(&ns_lock);
+	fuse_reply_err(req, error);
+}
+
+static void
+op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct anyk_proc *old;
+	anyk_off_t r;
+	int w, error = 0;
+
+	switch (whence) {
+	case SEEK_SET: w = ANYK_SEEK_SET; break;
+	case SEEK_CUR: w = ANYK_SEEK_CUR; break;
+	case SEEK_END: w = ANYK_SEEK_END; break;
+	case SEEK_DATA: w = ANYK_SEEK_DATA; break;
+	case SEEK_HOLE: w = ANYK_SEEK_HOLE; break;
+	default:
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	old = anyk_proc_switch(fh->proc);
+	r = anyk_sys_lseek(fh->fd, off, w);
+	if (r < 0)
+		error = err_now();
+	anyk_proc_switch(old);
+	if (error)
+		fuse_reply_err(req, error);
+	else
+		fuse_reply_lseek(req, r);
+}
+
+static void
+op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+	     struct fuse_file_info *fi)
+{
+	/* The kernel has no fallocate: say so rather than ENOSYS, which
+	 * the host would remember for the whole mount. */
+	fuse_reply_err(req, EOPNOTSUPP);
+}
+
+const struct fuse_lowlevel_ops fuseops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.release = op_release,
+	.fsync = op_fsync,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.fsyncdir = op_fsyncdir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.access = op_access,
+	.create = op_create,
+	.lseek = op_lseek,
+	.fallocate = op_fallocate,
+};
+
+/* --- set-up ----------------------------------------------------------------- */
+
+int
+fuseops_init(const struct fuseops_config *c)
+{
+	struct anyk_stat st;
+
+	cfg = *c;
+	if (anyk_sys_lstat("/", &st) != 0)
+		return err_now();
+	memset(&root, 0, sizeof(root));
+	root.kino = st.st_ino;
+	root.type = ANYK_S_IFDIR;
+	root.nlookup = 1;
+	umask_zero();
+	return 0;
+}
+
+void
+fuseops_fini(void)
+{
+	struct node *n, *next;
+	int k;
+
+	/* The host released every open file before the session ended;
+	 * the contexts close whatever an aborted connection left. */
+	for (k = 1; k < nprocs; k++)
+		anyk_proc_release(procs[k]);
+	nprocs = 1;
+	for (n = all_nodes; n != NULL; n = next) {
+		next = n->anext;
+		free(n->name);
+		free(n);
+	}
+	all_nodes = NULL;
+	nnodes = 0;
+	memset(hash, 0, sizeof(hash));
+}
+
+#else
+typedef int fuse_ops_unused; /* ISO C wants something in the file */
+#endif /* ANYK_HAVE_FUSE */

@@ -1,0 +1,31 @@
+/*
+ * The FUSE low-level operations of "anyk mount": each request from the
+ * host kernel becomes anyk system calls on the file system mounted in the
+ * anyk kernel. cmd_mount.c sets the kernel up (disk, mount, chroot into
+ * the mounted file system) and runs the session; this interface is what
+ * the two share.
+ */
+#ifndef ANYK_TOOLS_FUSE_OPS_H
+#define ANYK_TOOLS_FUSE_OPS_H
+
+#ifdef ANYK_HAVE_FUSE
+
+#define FUSE_USE_VERSION 34
+#include <fuse_lowlevel.h>
+
+struct fuseops_config {
+	int set_uid, set_gid; /* report every file as owned by uid/gid */
+	uid_t uid;
+	gid_t gid;
+	double timeout;       /* entry and attribute timeout, seconds */
+};
+
+/* Before the session starts, with the kernel's root the file system's
+ * root: the root node, the descriptor pool. 0 or an errno value. */
+int fuseops_init(const struct fuseops_config *cfg);
+/* After the session: close what is left open, free the nodes. */
+void fuseops_fini(void);
+extern const struct fuse_lowlevel_ops fuseops;
+
+#endif /* ANYK_HAVE_FUSE */
+#endif /* ANYK_TOOLS_FUSE_OPS_H */

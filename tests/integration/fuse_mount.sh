@@ -1,0 +1,284 @@
+#!/bin/sh
+# anyk mount: an ext4 image made by mke2fs -d is served through FUSE by the
+# anyk kernel and compared with what Linux shows of the same image on a
+# loop mount (names, every lstat field, contents, xattrs), or with the
+# source tree where loop mounts are not allowed. Then a write workload
+# through the mount, unmounted and checked by e2fsck; SIGTERM to an idle
+# server unmounts cleanly; a second mount of a busy image is refused.
+# Needs /dev/fuse and root or fusermount3; says "skip" otherwise.
+set -u
+B=${B:-build}
+ANYK=$B/bin/anyk
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+T=20 # seconds any one step may take
+
+skip_all() { echo "skip - fuse_mount: $1"; exit 77; }
+[ -x "$ANYK" ] || skip_all "$ANYK not built"
+"$ANYK" help mount >/dev/null 2>&1 || skip_all "the tool was built without libfuse3"
+[ -c /dev/fuse ] || skip_all "no /dev/fuse"
+[ -r /dev/fuse ] && [ -w /dev/fuse ] || skip_all "/dev/fuse not usable by this user"
+if [ "$(id -u)" != 0 ] && ! command -v fusermount3 >/dev/null 2>&1; then
+	skip_all "neither root nor fusermount3"
+fi
+for t in mke2fs e2fsck; do
+	command -v $t >/dev/null 2>&1 || skip_all "$t not installed"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-fuse.XXXXXX") || exit 1
+mnt=$tmp/mnt
+loop=$tmp/loop
+mkdir -p "$mnt" "$loop"
+bgpid=""
+cleanup() {
+	[ -n "$bgpid" ] && kill -TERM "$bgpid" 2>/dev/null
+	for d in "$mnt" "$loop"; do
+		if mountpoint -q "$d" 2>/dev/null; then
+			fusermount3 -uz "$d" 2>/dev/null || umount -l "$d" 2>/dev/null
+		fi
+	done
+	[ -n "$bgpid" ] && wait "$bgpid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+failed=0
+
+pass() { echo "ok - $1"; }
+fail() {
+	echo "not ok - $1"
+	failed=1
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -30 | sed 's/^/#   /'
+	return 0
+}
+check() { # NAME COMMAND...: pass if the command succeeds
+	name=$1; shift
+	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
+}
+
+mount_img() { # ARGS...: anyk mount, bounded
+	timeout -k 5 $T "$ANYK" mount "$@"
+}
+umount_img() {
+	timeout -k 5 $T "$ANYK" umount "$mnt"
+}
+
+# --- a tree with every kind of file -------------------------------------------
+src=$tmp/src
+mkdir -p "$src/dir/sub/deeper" "$src/empty" "$src/many"
+echo "hello through fuse" >"$src/hello.txt"
+head -c 3000000 /dev/urandom >"$src/big.bin"
+printf 'x' | dd of="$src/sparse" bs=1 seek=5000000 conv=notrunc status=none
+ln -s hello.txt "$src/link"
+ln -s /no/such/target "$src/dangling"
+ln "$src/hello.txt" "$src/dir/hardlink"
+echo deep >"$src/dir/sub/deeper/file"
+chmod 4750 "$src/dir/sub/deeper/file"
+chmod 1777 "$src/empty"
+mkfifo "$src/fifo"
+i=0
+while [ $i -lt 300 ]; do
+	echo $i >"$src/many/file-with-a-longish-name-$i"
+	i=$((i + 1))
+done
+touch -d '2001-02-03 04:05:06.123456789' "$src/hello.txt"
+if [ "$(id -u)" = 0 ]; then
+	chown 1234:5678 "$src/dir/sub"
+	mknod "$src/chardev" c 1 3
+fi
+have_xattr=0
+if command -v setfattr >/dev/null 2>&1 && command -v getfattr >/dev/null 2>&1 &&
+    setfattr -n user.color -v blue "$src/hello.txt" 2>/dev/null; then
+	setfattr -n user.dir -v yes "$src/dir"
+	head -c 600 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/val"
+	setfattr -n user.big -v "0x$(cat "$tmp/val")" "$src/big.bin"
+	have_xattr=1
+fi
+img=$tmp/img
+if ! mke2fs -q -F -t ext4 -d "$src" "$img" 64M >"$tmp/mke2fs.log" 2>&1; then
+	fail "mke2fs -d" "$(cat "$tmp/mke2fs.log")"
+	exit 1
+fi
+
+# listing DIR: one line per name with the lstat fields FUSE carries
+listing() {
+	(cd "$1" && find . -path ./lost+found -prune -o -printf \
+	    '%p %y %m %U %G %s %n %i %T@ %A@ %C@ %l\n' | LC_ALL=C sort)
+}
+listing_nosize() { # for the source tree: no inode numbers, dir sizes, ctimes
+	(cd "$1" && find . -path ./lost+found -prune -o ! -path . -printf \
+	    '%p %y %m %U %G %n %T@ %l\n' | LC_ALL=C sort |
+	    sed 's/^\(\S* d \S* \S* \S*\) \S*/\1 -/')
+}
+xattrs() {
+	(cd "$1" && find . -path ./lost+found -prune -o -print | LC_ALL=C sort |
+	    while read -r f; do
+		getfattr -h -d -m 'user\.' -e hex "$f" 2>/dev/null
+	    done)
+}
+contents() { # compare every regular file of $1 and $2
+	(cd "$1" && find . -path ./lost+found -prune -o -type f -print) | while read -r f; do
+		cmp "$1/$f" "$2/$f" || echo "differs: $f"
+	done
+}
+
+# --- read-only: the same as Linux's view ----------------------------------------
+check "mount -o ro" mount_img -o ro "$img" "$mnt"
+if mountpoint -q "$mnt"; then
+	ref=""
+	if [ "$(id -u)" = 0 ] && timeout $T mount -o loop,ro "$img" "$loop" 2>/dev/null; then
+		ref=$loop
+	fi
+	if [ -n "$ref" ]; then
+		listing "$ref" >"$tmp/want"
+		listing "$mnt" >"$tmp/got"
+		check "lstat fields of every name match a Linux loop mount" \
+		    diff "$tmp/want" "$tmp/got"
+		check "contents match the loop mount" sh -c "[ -z \"\$( (cd '$ref' && find . -path ./lost+found -prune -o -type f -print) | while read -r f; do cmp '$ref/'\"\$f\" '$mnt/'\"\$f\" >/dev/null || echo \"\$f\"; done)\" ]"
+		if [ $have_xattr = 1 ]; then
+			xattrs "$ref" >"$tmp/xwant"
+			xattrs "$mnt" >"$tmp/xgot"
+			check "xattrs match the loop mount" diff "$tmp/xwant" "$tmp/xgot"
+		fi
+		timeout $T umount "$loop"
+	else
+		echo "skip - loop mount comparison (not root or no loop devices); comparing with the source tree"
+		listing_nosize "$src" >"$tmp/want"
+		listing_nosize "$mnt" >"$tmp/got"
+		check "names, types, modes, owners, links and mtimes match the source" \
+		    diff "$tmp/want" "$tmp/got"
+	fi
+	out=$(contents "$src" "$mnt")
+	if [ -z "$out" ]; then pass "contents match the source tree"; else fail "contents match the source tree" "$out"; fi
+	if [ $have_xattr = 1 ]; then
+		xattrs "$src" | grep -v '^# file: \.$' >"$tmp/xsrc"
+		xattrs "$mnt" | grep -v '^# file: \.$' >"$tmp/xmnt"
+		check "xattrs match the source tree" diff "$tmp/xsrc" "$tmp/xmnt"
+	else
+		echo "skip - xattrs (no setfattr/getfattr or no user xattrs on $tmp)"
+	fi
+	check "readlink" test "$(readlink "$mnt/link")" = hello.txt
+	check "a big directory lists all 300 names" test "$(ls "$mnt/many" | wc -l)" = 300
+	if command -v python3 >/dev/null 2>&1; then
+		check "SEEK_DATA / SEEK_HOLE on a sparse file" python3 -c "
+import os, sys
+fd = os.open('$mnt/sparse', os.O_RDONLY)
+h = os.lseek(fd, 0, os.SEEK_HOLE)
+d = os.lseek(fd, 0, os.SEEK_DATA)
+sys.exit(0 if h == 0 and 4096 <= d <= 5000000 else 1)"
+	fi
+	out=$(touch "$mnt/new" 2>&1)
+	check "writes to a read-only mount fail with EROFS" sh -c "echo '$out' | grep -q 'Read-only'"
+	out=$(mount_img -o ro "$img" "$tmp/src" 2>&1)
+	if [ $? != 0 ] && echo "$out" | grep -q "in use"; then
+		pass "a second mount of the same image is refused"
+	else
+		fail "a second mount of the same image is refused" "$out"
+	fi
+	check "anyk umount" umount_img
+	check "unmounted" sh -c "! mountpoint -q '$mnt'"
+fi
+check "e2fsck -fn clean after a read-only mount" e2fsck -fn "$img"
+
+# --- read-write -----------------------------------------------------------------
+out=$(mount_img "$img" "$mnt" 2>&1)
+if [ $? != 0 ] || ! mountpoint -q "$mnt"; then
+	fail "mount read-write" "$out"
+elif grep -q " $mnt fuse[^ ]* ro[ ,]" /proc/mounts || echo "$out" | grep -q "read-only"; then
+	echo "skip - write workload: the ext2 driver served the image read-only ($out)"
+	umount_img
+else
+	pass "mount read-write"
+	w=$mnt/work
+	check "mkdir -p" mkdir -p "$w/a/b/c"
+	check "create and write" sh -c "head -c 2500000 /dev/urandom >'$tmp/data' && cp '$tmp/data' '$w/data'"
+	check "read back what was written" cmp "$tmp/data" "$w/data"
+	check "append" sh -c "echo tail >>'$w/data' && echo tail >>'$tmp/data' && cmp '$tmp/data' '$w/data'"
+	check "rename a file" mv "$w/data" "$w/a/b/moved"
+	check "rename a directory" mv "$w/a" "$w/renamed"
+	check "the file follows its directory" cmp "$tmp/data" "$w/renamed/b/moved"
+	check "symlink" ln -s renamed/b/moved "$w/sym"
+	check "read through the symlink" cmp "$tmp/data" "$w/sym"
+	check "hard link" ln "$w/renamed/b/moved" "$w/hard"
+	check "link count 2" test "$(stat -c %h "$w/hard")" = 2
+	check "chmod" sh -c "chmod 640 '$w/hard' && test \$(stat -c %a '$w/renamed/b/moved') = 640"
+	check "chown" sh -c "chown 42:43 '$w/hard' && test \"\$(stat -c '%u %g' '$w/hard')\" = '42 43'"
+	check "utimens" sh -c "touch -d '2010-01-01 00:00:00' '$w/hard' && test \$(stat -c %Y '$w/hard') = \$(date -d '2010-01-01 00:00:00' +%s)"
+	check "truncate down" sh -c "truncate -s 1000 '$w/hard' && test \$(stat -c %s '$w/renamed/b/moved') = 1000"
+	check "truncate up" sh -c "truncate -s 100000 '$w/hard' && test \$(stat -c %s '$w/hard') = 100000"
+	check "unlink one of two names" rm "$w/renamed/b/moved"
+	check "the other name stays" test "$(stat -c %h "$w/hard")" = 1
+	check "rename over an existing file" sh -c "echo a >'$w/x' && echo b >'$w/y' && mv '$w/x' '$w/y' && test \$(cat '$w/y') = a && ! test -e '$w/x'"
+	check "rmdir a non-empty directory fails" sh -c "! rmdir '$w/renamed' 2>/dev/null"
+	check "rm -r" rm -r "$w/renamed"
+	check "mkfifo" mkfifo "$w/fifo"
+	check "unlinked open file stays readable" sh -c "exec 3<'$w/hard'; rm '$w/hard'; head -c 3 <&3 >/dev/null"
+	if command -v python3 >/dev/null 2>&1; then
+		check "RENAME_NOREPLACE refuses an existing target" python3 -c "
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.renameat2(-100, b'$w/fifo', -100, b'$w/y', 1)
+sys.exit(0 if r == -1 and ctypes.get_errno() == 17 else 1)"
+	fi
+	i=0
+	while [ $i -lt 200 ]; do
+		echo $i >"$w/n$i"
+		i=$((i + 1))
+	done
+	check "200 creates" test "$(ls "$w" | grep -c "^n[0-9]")" = 200
+	check "200 unlinks" sh -c "rm '$w'/n* && test -z \"\$(ls '$w' | grep '^n[0-9]')\""
+	if [ $have_xattr = 1 ]; then
+		if setfattr -n user.k -v v "$w/y" 2>"$tmp/xerr"; then
+			check "setxattr, getxattr" test "$(getfattr --only-values -n user.k "$w/y")" = v
+			check "removexattr" setfattr -x user.k "$w/y"
+		elif grep -q "not supported" "$tmp/xerr"; then
+			echo "skip - setxattr: the kernel's ext2 driver does not write xattrs yet"
+		else
+			fail "setxattr" "$(cat "$tmp/xerr")"
+		fi
+	fi
+	check "df through the mount" df "$mnt"
+	check "sync" sync "$mnt/work/y"
+	check "anyk umount after writing" umount_img
+	out=$(e2fsck -fn "$img" 2>&1)
+	if [ $? = 0 ]; then pass "e2fsck -fn clean after the write workload"; else fail "e2fsck -fn clean after the write workload" "$out"; fi
+	if [ "$(id -u)" = 0 ] && timeout $T mount -o loop,ro "$img" "$loop" 2>/dev/null; then
+		check "Linux sees what was written" sh -c "test \"\$(cat '$loop/work/y')\" = a && test \$(stat -c %s '$loop/work/sym') = 15 && test -p '$loop/work/fifo'"
+		timeout $T umount "$loop"
+	fi
+fi
+
+# --- SIGTERM to an idle server ------------------------------------------------------
+timeout -k 5 60 "$ANYK" mount -f "$img" "$mnt" 2>"$tmp/fg.err" &
+bgpid=$!
+n=0
+while ! mountpoint -q "$mnt" && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+if mountpoint -q "$mnt"; then
+	pass "mount -f"
+	echo data >"$mnt/after-term" 2>/dev/null
+	kill -TERM "$bgpid"
+	wait "$bgpid"
+	rc=$?
+	bgpid=""
+	check "SIGTERM: the server exits 0" test $rc = 0
+	check "SIGTERM: unmounted" sh -c "! mountpoint -q '$mnt'"
+	out=$(e2fsck -fn "$img" 2>&1)
+	if [ $? = 0 ]; then pass "SIGTERM: e2fsck -fn clean"; else fail "SIGTERM: e2fsck -fn clean" "$out"; fi
+else
+	fail "mount -f" "$(cat "$tmp/fg.err")"
+fi
+
+# --- errors -------------------------------------------------------------------------
+head -c 1048576 /dev/zero >"$tmp/zero"
+out=$(mount_img "$tmp/zero" "$mnt" 2>&1)
+if [ $? != 0 ] && echo "$out" | grep -q "no ext2"; then
+	pass "an image without a file system is refused"
+else
+	fail "an image without a file system is refused" "$out"
+fi
+out=$(mount_img "$img" 2>&1)
+check "a missing DIR is a usage error" test $? = 2
+exit $failed

@@ -264,6 +264,9 @@ if mountpoint -q "$mnt"; then
 	rc=$?
 	bgpid=""
 	check "SIGTERM: the server exits 0" test $rc = 0
+	if grep -qE 'Sanitizer|runtime error' "$tmp/fg.err"; then
+		fail "the foreground server's stderr is clean" "$(cat "$tmp/fg.err")"
+	fi
 	check "SIGTERM: unmounted" sh -c "! mountpoint -q '$mnt'"
 	out=$(e2fsck -fn "$img" 2>&1)
 	if [ $? = 0 ]; then pass "SIGTERM: e2fsck -fn clean"; else fail "SIGTERM: e2fsck -fn clean" "$out"; fi

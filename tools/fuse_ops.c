@@ -49,8 +49,8 @@
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
 	struct node *anext, *aprev; /* every node, to free them at the end */
-	struct node *parent;  /* NULL for the root and for detached nodes */
-	char *name;           /* the name in parent; NULL when detached */
+	struct alias *names;  /* names known for it, the newest first */
+	unsigned nnames;
 	uint64_t kino;        /* the anyk kernel's inode number */
 	uint64_t nlookup;     /* the host kernel's references */
 	uint64_t nchild;      /* nodes whose parent this is */
@@ -58,6 +58,14 @@ struct node {
 	anyk_mode_t type;     /* S_IFMT bits: a reused number is a new node */
 	int hashed;
 };
+
+/* One name of a node: hard links give an inode several. */
+struct alias {
+	struct alias *next;
+	struct node *parent;
+	char name[];
+};
+#define ALIAS_MAX 8 /* names remembered per node; the oldest are dropped */
 
 struct fh {
 	struct anyk_proc *proc; /* the context that owns fd */
@@ -118,60 +126,95 @@ node_unhash(struct node *n)
 	n->hashed = 0;
 }
 
-/* Free n and, then, the ancestors it alone kept. node_lock held. */
+static void node_maybe_free(struct node *n);
+
+/* Drop the alias *ap of n. node_lock held. */
 static void
-node_maybe_free(struct node *n)
+alias_drop(struct node *n, struct alias **ap)
 {
-	struct node *p;
+	struct alias *a = *ap;
+	struct node *p = a->parent;
 
-	while (n != NULL && n != &root && n->nlookup == 0 && n->nchild == 0) {
-		node_unhash(n);
-		p = n->parent;
-		if (n->aprev != NULL)
-			n->aprev->anext = n->anext;
-		else
-			all_nodes = n->anext;
-		if (n->anext != NULL)
-			n->anext->aprev = n->aprev;
-		free(n->name);
-		free(n);
-		nnodes--;
-		if (p != NULL)
-			p->nchild--;
-		n = p;
-	}
-}
-
-/* Take n off its name: the name is gone, or now names another inode. */
-static void
-node_detach(struct node *n)
-{
-	struct node *p = n->parent;
-
-	if (n == &root || p == NULL)
-		return;
-	free(n->name);
-	n->name = NULL;
-	n->parent = NULL;
+	*ap = a->next;
+	n->nnames--;
+	free(a);
 	p->nchild--;
 	node_maybe_free(p);
 }
 
-/* Give n the name (p, name); 0 or ENOMEM. */
-static int
-node_setname(struct node *n, struct node *p, const char *name)
+/* Free n and the ancestors it alone kept, once nothing refers to it.
+ * node_lock held. */
+static void
+node_maybe_free(struct node *n)
 {
-	char *s;
+	if (n == &root || n->nlookup != 0 || n->nchild != 0)
+		return;
+	node_unhash(n);
+	if (n->aprev != NULL)
+		n->aprev->anext = n->anext;
+	else
+		all_nodes = n->anext;
+	if (n->anext != NULL)
+		n->anext->aprev = n->aprev;
+	nnodes--;
+	n->nlookup = 1; /* not again, from below */
+	while (n->names != NULL)
+		alias_drop(n, &n->names);
+	free(n);
+}
 
-	if (n == &root || (n->parent == p && n->name != NULL && strcmp(n->name, name) == 0))
+static struct alias **
+alias_find(struct node *n, struct node *p, const char *name)
+{
+	struct alias **ap;
+
+	for (ap = &n->names; *ap != NULL; ap = &(*ap)->next)
+		if ((*ap)->parent == p && strcmp((*ap)->name, name) == 0)
+			return ap;
+	return NULL;
+}
+
+/* The name (p, name) of n is gone. n must be held (nlookup or a caller's
+ * count) so that it is not freed here. */
+static void
+node_delname(struct node *n, struct node *p, const char *name)
+{
+	struct alias **ap = alias_find(n, p, name);
+
+	if (ap != NULL)
+		alias_drop(n, ap);
+}
+
+/* (p, name) is a name of n, now the one its path is built from; 0 or
+ * ENOMEM. */
+static int
+node_addname(struct node *n, struct node *p, const char *name)
+{
+	struct alias **ap, *a;
+	size_t len = strlen(name);
+
+	if (n == &root)
 		return 0;
-	s = strdup(name);
-	if (s == NULL)
-		return ENOMEM;
-	p->nchild++; /* before the detach, which could free p otherwise */
-	node_detach(n);
-	n->name = s;
-	n->parent = p;
+	ap = alias_find(n, p, name);
+	if (ap != NULL) {
+		a = *ap;
+		*ap = a->next;
+	} else {
+		a = malloc(sizeof(*a) + len + 1);
+		if (a == NULL)
+			return ENOMEM;
+		memcpy(a->name, name, len + 1);
+		a->parent = p;
+		p->nchild++;
+		n->nnames++;
+	}
+	a->next = n->names;
+	n->names = a;
+	if (n->nnames > ALIAS_MAX) {
+		for (ap = &n->names; (*ap)->next != NULL; ap = &(*ap)->next)
+			;
+		alias_drop(n, ap);
+	}
 	return 0;
 }
 
@@ -199,19 +242,18 @@ node_get(struct node *p, const char *name, const struct anyk_stat *st, struct no
 	if (root.kino == st->st_ino && type == ANYK_S_IFDIR) {
 		n = &root;
 	} else if ((n = node_find(st->st_ino, type)) != NULL) {
-		error = node_setname(n, p, name);
+		error = node_addname(n, p, name);
 	} else if (nnodes >= NODE_MAX) {
 		error = ENFILE;
-	} else if ((n = calloc(1, sizeof(*n))) == NULL ||
-		   (n->name = strdup(name)) == NULL) {
+	} else if ((n = calloc(1, sizeof(*n))) == NULL) {
+		error = ENOMEM;
+	} else if (node_addname(n, p, name) != 0) {
 		free(n);
 		error = ENOMEM;
 	} else {
 		n->kino = st->st_ino;
 		n->type = type;
 		n->gen = next_gen++;
-		n->parent = p;
-		p->nchild++;
 		n->hnext = *hash_head(n->kino);
 		*hash_head(n->kino) = n;
 		n->hashed = 1;
@@ -262,18 +304,18 @@ node_path(struct node *n, const char *name, char *buf)
 		buf[--end] = '/';
 	}
 	pthread_mutex_lock(&node_lock);
-	for (m = n; m != &root; m = m->parent) {
-		if (m->parent == NULL) {
+	for (m = n; m != &root; m = m->names->parent) {
+		if (m->names == NULL) {
 			error = ENOENT;
 			break;
 		}
-		len = strlen(m->name);
+		len = strlen(m->names->name);
 		if (len + 1 >= end) {
 			error = ENAMETOOLONG;
 			break;
 		}
 		end -= len;
-		memcpy(buf + end, m->name, len);
+		memcpy(buf + end, m->names->name, len);
 		buf[--end] = '/';
 	}
 	pthread_mutex_unlock(&node_lock);
@@ -751,11 +793,11 @@ name_removed(struct node *p, const char *name, const struct anyk_stat *st)
 
 	pthread_mutex_lock(&node_lock);
 	n = node_find(st->st_ino, st->st_mode & ANYK_S_IFMT);
-	if (n != NULL && n->parent == p && strcmp(n->name, name) == 0) {
+	if (n != NULL) {
 		if (ANYK_S_ISDIR(st->st_mode) || st->st_nlink <= 1)
 			node_unhash(n);
-		n->nlookup++; /* keep n through the detach */
-		node_detach(n);
+		n->nlookup++; /* keep n through the drop */
+		node_delname(n, p, name);
 		n->nlookup--;
 		node_maybe_free(n);
 	}
@@ -836,11 +878,11 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		name_removed(np, newname, &tst);
 	pthread_mutex_lock(&node_lock);
 	n = node_find(sst.st_ino, sst.st_mode & ANYK_S_IFMT);
-	if (n != NULL && n->parent == p && strcmp(n->name, name) == 0 &&
-	    node_setname(n, np, newname) != 0) {
-		/* Out of memory: the node is lost, not wrong. */
+	if (n != NULL && alias_find(n, p, name) != NULL) {
 		n->nlookup++;
-		node_detach(n);
+		/* Out of memory: the node loses the name, it is not wrong. */
+		(void)node_addname(n, np, newname);
+		node_delname(n, p, name);
 		n->nlookup--;
 		node_maybe_free(n);
 	}
@@ -1410,7 +1452,12 @@ fuseops_fini(void)
 	nprocs = 1;
 	for (n = all_nodes; n != NULL; n = next) {
 		next = n->anext;
-		free(n->name);
+		while (n->names != NULL) {
+			struct alias *a = n->names;
+
+			n->names = a->next;
+			free(a);
+		}
 		free(n);
 	}
 	all_nodes = NULL;

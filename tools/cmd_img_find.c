@@ -190,6 +190,12 @@ cmd_img_find(int argc, char **argv)
 			paths[np++].arg = a;
 			continue;
 		}
+		if (strcmp(a, "-name") != 0 && strcmp(a, "-type") != 0 && strcmp(a, "-size") != 0 &&
+		    strcmp(a, "-newer") != 0 && strcmp(a, "-maxdepth") != 0 &&
+		    strcmp(a, "-mindepth") != 0 && strcmp(a, "-o") != 0) {
+			free(paths);
+			return err_usage(&cmd, "unknown test '%s'", a);
+		}
 		if (i + 1 >= argc) {
 			free(paths);
 			return err_usage(&cmd, "missing argument to '%s'", a);

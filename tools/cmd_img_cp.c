@@ -695,8 +695,11 @@ copy_one(struct cp *c, struct img_path *sp, struct img_path *dp, int dest_is_dir
 	if (ep_lstat(c, sp, sp->path, &st, !c->r) != 0)
 		return img_err(sp, NULL, errno);
 	path_last(name, sizeof(name), sp->path);
-	if (dest_is_dir) {
-		if (strcmp(name, "/") == 0 || strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
+	if (dest_is_dir && strcmp(name, "/") == 0) {
+		/* An image's root has no name: its contents go into DEST. */
+		dpath = xstrdup(dp->path);
+	} else if (dest_is_dir) {
+		if (strcmp(name, "..") == 0 || strcmp(name, ".") == 0)
 			return img_errmsg(sp, NULL, "cannot copy into a directory under this name");
 		dpath = path_join(dp->path, name);
 	} else {

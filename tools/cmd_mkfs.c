@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tool.h"
@@ -111,11 +112,30 @@ out:
 	return status;
 }
 
+/* A progress line on a terminal, at most a few times a second. */
+static void
+show_progress(void *arg, const struct hostcopy_stats *st)
+{
+	static struct timespec last;
+	struct timespec now;
+	char b[16];
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (arg == NULL && (now.tv_sec - last.tv_sec) * 1000000000L + (now.tv_nsec - last.tv_nsec) < 200000000L)
+		return;
+	last = now;
+	fmt_human(b, sizeof(b), st->bytes);
+	fprintf(stderr, "\ranyk: mkfs: copied %llu files, %s%s", (unsigned long long)st->files, b,
+	    arg != NULL ? "\n" : "");
+}
+
 /* Copy the host tree dir into the root of the file system just made. */
 static int
-populate(const char *dir, const char *image, const char *fstype)
+populate(const char *dir, const char *image, const char *fstype, int quiet)
 {
-	int status = EXIT_OK;
+	struct hostcopy_opts ho = { 0, NULL, NULL, NULL };
+	struct hostcopy_stats hs;
+	int status = EXIT_OK, tty = !quiet && isatty(2);
 
 	if ((anyk_sys_mkdir("/mnt", 0755) != 0 && errno != EEXIST) ||
 	    (anyk_sys_mkdir(MKFS_MNT, 0755) != 0 && errno != EEXIST))
@@ -124,8 +144,12 @@ populate(const char *dir, const char *image, const char *fstype)
 		return err_msg(image, "cannot mount the new %s file system read-write to copy %s into it: %s",
 		    fstype, dir, strerror(errno));
 	/* hostcopy reports each failure with its host path. */
-	if (hostcopy_in(dir, MKFS_MNT, NULL, NULL) != 0)
+	if (tty)
+		ho.progress = show_progress;
+	if (hostcopy_in(dir, MKFS_MNT, &ho, &hs) != 0)
 		status = EXIT_FAIL;
+	if (tty)
+		show_progress("end", &hs);
 	if (anyk_sys_unmount(MKFS_MNT, 0) != 0 && status == EXIT_OK)
 		status = err_msg(image, "cannot unmount after copying %s: %s", dir, strerror(errno));
 	return status;
@@ -273,7 +297,7 @@ cmd_mkfs(int argc, char **argv)
 		else if (msg[0] != '\0' && !quiet)
 			fprintf(stderr, "anyk: mkfs: %s\n", msg);
 		if (status == EXIT_OK && dir != NULL)
-			status = populate(dir, image, o.fstype);
+			status = populate(dir, image, o.fstype, quiet);
 		if (anyk_disk_detach(MKFS_DEV) != 0 && status == EXIT_OK)
 			status = err_path(image);
 	}

@@ -161,6 +161,8 @@ install: all
 	install -m 755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/
 	if [ -d docs/man ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	  for m in docs/man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; true; fi
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 contrib/bash-completion/anyk $(DESTDIR)$(PREFIX)/share/bash-completion/completions/anyk
 
 clean:
 	rm -rf build

@@ -280,19 +280,21 @@ int
 ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 {
 	uint32_t i = find(ip, from);
+	/* Directory and symlink blocks were metadata, cached (ext2_bforget). */
+	bool meta = ANYK_S_ISDIR(ip->i_mode) || ANYK_S_ISLNK(ip->i_mode);
 	int error = 0;
 
 	if (i < ip->i_next && ip->i_ext[i].e_lblk < from) {
 		struct ext2_ext *x = &ip->i_ext[i];
 		uint32_t keep = (uint32_t)(from - x->e_lblk);
 
-		error = ext2_bfree(em, x->e_pblk + keep, x->e_len - keep, false);
+		error = ext2_bfree(em, x->e_pblk + keep, x->e_len - keep, meta);
 		ip->i_blocks512 -= (uint64_t)(x->e_len - keep) << (em->em_sb.s_bshift - 9);
 		x->e_len = keep;
 		i++;
 	}
 	for (uint32_t j = i; j < ip->i_next && !error; j++) {
-		error = ext2_bfree(em, ip->i_ext[j].e_pblk, ip->i_ext[j].e_len, false);
+		error = ext2_bfree(em, ip->i_ext[j].e_pblk, ip->i_ext[j].e_len, meta);
 		ip->i_blocks512 -= (uint64_t)ip->i_ext[j].e_len << (em->em_sb.s_bshift - 9);
 	}
 	ip->i_next = i;

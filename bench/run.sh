@@ -1,17 +1,26 @@
 #!/bin/sh
-# Run every benchmark program and record its output, with the machine and
-# the commit it was measured on, in bench/results/<name>.txt.
+# Run every benchmark and record its output, with the machine and the commit
+# it was measured on, in bench/results/<name>.txt. A benchmark is a program
+# built from bench/<name>.c or a script bench/<name>.sh (run with B and
+# BENCH_ARGS); a program with a script of the same name is that script's
+# helper and is not run on its own. BENCH_ARGS=--quick for shorter runs;
+# BENCH_ONLY="ext2 fuse" runs only those.
 set -u
 B=${B:-build}
 mkdir -p bench/results
-for b in "$B"/bench/*; do
-	[ -x "$b" ] || continue
-	name=$(basename "$b")
+for b in "$B"/bench/* bench/*.sh; do
+	[ -x "$b" ] || [ "${b%.sh}" != "$b" ] || continue
+	name=$(basename "$b" .sh)
+	case $b in *.sh) ;; *) [ -e bench/$name.sh ] && continue ;; esac
+	case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	out=bench/results/$name.txt
 	{
 		echo "# $name — $(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 		echo "# machine: $(nproc) cpus, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-		"$b" ${BENCH_ARGS:-}
+		case $b in
+		*.sh) B=$B sh "$b" ${BENCH_ARGS:-} ;;
+		*) "$b" ${BENCH_ARGS:-} ;;
+		esac
 	} > "$out.tmp" 2>&1 && mv "$out.tmp" "$out" || { cat "$out.tmp"; rm -f "$out.tmp"; echo "bench: $name failed"; continue; }
 	cat "$out"
 done

@@ -1,3 +1,6 @@
+# (local is not POSIX, but dash, bash, busybox sh and ksh all have it; it
+# keeps these helpers from clobbering their callers' t0 and img.)
+#
 # Shared by the file system benchmark scripts (bench/ext2.sh, image.sh,
 # fuse.sh): anchors installed on demand, images made the same way for every
 # contender, mounts that are always cleaned up, cache drops, timing, and
@@ -64,17 +67,17 @@ add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print "n/a"; else printf "%.2fx", a / b }'; }
 mibs() { awk -v m="$1" -v s="$2" 'BEGIN { if (s <= 0) print "n/a"; else printf "%.0f MiB/s", m / s }'; }
 
-# fresh_image PATH SIZE: the same ext4 image for every contender, made by the
-# anchor's mke2fs with tables initialised now, so that no contender pays for
-# (or races with) lazy initialisation later.
+# fresh_image PATH SIZE [DIR]: the same ext4 image for every contender, made
+# by the anchor's mke2fs (filled from DIR if given) with tables initialised
+# now, so that no contender pays for (or races with) lazy initialisation.
 fresh_image() {
 	rm -f "$1"
 	truncate -s "$2" "$1" &&
-	mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 "$1" >/dev/null
+	mke2fs -q -F -t ext4 -E lazy_itable_init=0,lazy_journal_init=0 ${3:+-d "$3"} "$1" >/dev/null
 }
 
 wait_mounted() {
-	i=0
+	local i=0
 	while ! mountpoint -q "$1"; do
 		i=$((i + 1))
 		[ $i -gt 300 ] && { echo "bench: $1 did not mount" >&2; return 1; }
@@ -86,7 +89,7 @@ wait_mounted() {
 # run in the foreground under /usr/bin/time so their peak RSS is known after
 # they exit ($WORK/rss.DIRNAME).
 mount_as() {
-	kind=$1 img=$2 dir=$3 rss=$WORK/rss.$(basename "$3")
+	local kind=$1 img=$2 dir=$3 rss=$WORK/rss.$(basename "$3")
 	mkdir -p "$dir"
 	rm -f "$rss"
 	case $kind in
@@ -108,7 +111,7 @@ mount_as() {
 # it has written everything back and exited. Sets UNMOUNT_SEC (not printed:
 # a command substitution would lose the change to MOUNTS).
 unmount_as() {
-	kind=$1 dir=$2 t0=$(now) pid=-
+	local kind=$1 dir=$2 t0=$(now) pid=- keep="" m i
 	for m in $MOUNTS; do
 		[ "${m%%:*}" = "$dir" ] && pid=${m#*:}
 	done
@@ -126,7 +129,6 @@ unmount_as() {
 		done
 		wait "$pid" 2>/dev/null
 	fi
-	keep=""
 	for m in $MOUNTS; do
 		[ "${m%%:*}" = "$dir" ] || keep="$keep $m"
 	done

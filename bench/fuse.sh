@@ -1,0 +1,118 @@
+#!/bin/sh
+# FUSE benchmarks: the anyk FUSE mount (anyk mount) against fuse2fs and the
+# Linux kernel's loop mount of the same kind of ext4 image, all driven by the
+# same host programs:
+#
+#   tar       tar c of a tree (a copy of /usr/include made into the image by
+#             mke2fs -d) piped to /dev/null
+#   seqio     dd bs=1M count=1024 conv=fsync, then dd back to /dev/null
+#   meta      100,000 files (100 directories x 1,000): create, stat, unlink
+#             (build/bench/ext2 host DIR ...)
+#
+# Run by bench/run.sh (make bench); --quick shrinks every workload ~10x.
+# Needs root (mounts, cache drops); what cannot be had is skipped with a note.
+NAME=fuse
+. "$(dirname "$0")/lib/common.sh"
+
+FILES=100000 MIB=1024 TREE=/usr/include IMGSIZE=4G
+[ $QUICK = 1 ] && FILES=10000 MIB=128 TREE=/usr/include/linux
+for f in "$HELPER" "$ANYK"; do
+	[ -x "$f" ] || { echo "bench fuse: $f is missing (make bench builds it)"; exit 1; }
+done
+have mke2fs e2fsprogs || exit 1
+is_root && can_fuse || { echo "bench fuse: needs root and /dev/fuse; skipped"; exit 0; }
+
+CONTENDERS=anykfuse
+if can_loop; then CONTENDERS="$CONTENDERS kernel"; else note "no loop mounts: kernel anchor skipped"; fi
+if have fuse2fs fuse2fs; then CONTENDERS="$CONTENDERS fuse2fs"; fi
+
+STAGE=$WORK/stage
+mkdir -p "$STAGE"
+cp -a "$TREE" "$STAGE/tree" || exit 1
+entries=$(find "$STAGE/tree" | wc -l) size=$(du -sm "$STAGE/tree" | cut -f1)
+M=$WORK/mnt
+
+# phase CONTENDER PHASE: one cold, timed phase on a fresh mount; sets T
+# (seconds, with the unmount) and R (the server's peak RSS in KiB, or -).
+phase() {
+	drop_caches
+	mount_as $1 "$IMG" "$M" || exit 1
+	t0=$(now)
+	case $2 in
+	tar) tar cf - -C "$M" tree | cat >/dev/null ;;
+	seqwrite) dd if="$WORK/pattern" of="$M/big" bs=1M count=$MIB conv=fsync 2>/dev/null ;;
+	seqread) dd if="$M/big" of=/dev/null bs=1M 2>/dev/null ;;
+	*) "$HELPER" host "$M" $2 $FILES >/dev/null ;;
+	esac
+	st=$?
+	T=$(elapsed "$t0" "$(now)")
+	unmount_as $1 "$M"
+	T=$(add "$T" "$UNMOUNT_SEC")
+	[ $st = 0 ] || { note "$1 $2 failed"; T=""; }
+	R=-
+	[ $1 != kernel ] && R=$(server_rss "$M")
+}
+
+# dd reads its 1 MiB blocks from a file, not /dev/zero, so that no layer
+# sees zeros it could skip: one random MiB repeated, in tmpfs when there is
+# room so that the cache drops do not send dd to the disk for it.
+PAT=$WORK
+shm=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 { print $4 }')
+if [ -n "$shm" ] && [ "$shm" -gt $((MIB * 1024 * 3)) ]; then
+	PAT=$(mktemp -d /dev/shm/anyk-bench-pat.XXXXXX) && EXTRA_DIRS=$PAT
+else
+	note "the dd source lives on disk: the write phase also reads it"
+fi
+head -c 1048576 /dev/urandom >"$PAT/pattern.1"
+i=0
+while [ $i -lt $MIB ]; do cat "$PAT/pattern.1"; i=$((i + 1)); done >"$PAT/pattern"
+ln -s "$PAT/pattern" "$WORK/pattern" 2>/dev/null
+
+for c in $CONTENDERS; do
+	IMG=$WORK/$c.img
+	fresh_image "$IMG" $IMGSIZE "$STAGE" || exit 1
+	for p in tar seqwrite seqread create stat unlink; do
+		phase $c $p
+		eval "T_${c}_$p=$T M_${c}_$p=$R"
+	done
+	if ! e2fsck -fn "$IMG" >"$WORK/fsck.out" 2>&1; then
+		note "e2fsck found problems in the image $c left: $(grep -v '^e2fsck\|^Pass' "$WORK/fsck.out" | head -3 | tr '\n' ' ')"
+	fi
+	grep -qi 'sanitizer\|error' "$WORK/$c.err" 2>/dev/null && note "$c server said: $(head -2 "$WORK/$c.err" | tr '\n' ' ')"
+	rm -f "$IMG"
+done
+
+get() { eval "echo \${$1_$2_$3:-}"; }
+peak() { # CONTENDER: the largest RSS over its phases
+	m=0
+	for p in tar seqwrite seqread create stat unlink; do
+		v=$(get M $1 $p)
+		case $v in ''|-|n/a) ;; *) [ "$v" -gt $m ] && m=$v ;; esac
+	done
+	[ $m = 0 ] && echo "-" || awk -v k=$m 'BEGIN { printf "%.1f MiB", k / 1024 }'
+}
+
+header
+echo "# anykfuse: anyk mount -f IMAGE DIR (default options: attribute timeout 1 s);"
+echo "# fuse2fs: fuse2fs -f IMAGE DIR -o rw,fakeroot; kernel: mount -o loop. Caches"
+echo "# $CACHES. tar reads $entries entries, $size MiB (a copy of $TREE put into each"
+echo "# image by mke2fs -d). RSS: the server's peak over all phases."
+printf '%s' "$NOTES"
+for p in tar seqwrite seqread create stat unlink meta; do
+	if [ $p = meta ]; then
+		for c in $CONTENDERS; do
+			eval "T_${c}_meta=$(add "$(add "$(get T $c create)" "$(get T $c stat)")" "$(get T $c unlink)")"
+		done
+	fi
+	a=$(get T anykfuse $p) k=$(get T kernel $p) f=$(get T fuse2fs $p)
+	case $p in
+	tar) what="tar c of $entries entries, $size MiB" ;;
+	seq*) what="$p $MIB MiB (dd bs=1M)" ;;
+	meta) what="create+stat+unlink $FILES files" ;;
+	*) what="$p $FILES files" ;;
+	esac
+	extra=""
+	case $p in seq*) extra=" [anyk $(mibs $MIB "$a"), kernel $(mibs $MIB "${k:-0}"), fuse2fs $(mibs $MIB "${f:-0}")]" ;; esac
+	echo "fuse $what: anyk mount $a s | kernel loop ${k:-n/a} s | fuse2fs ${f:-n/a} s | vs fuse2fs $(ratio "$f" "$a") (target >= 2x) | vs kernel $(ratio "$k" "$a") (target >= 0.8x)$extra"
+done
+echo "fuse server peak rss: anyk mount $(peak anykfuse) | fuse2fs $(peak fuse2fs)"

@@ -69,7 +69,7 @@ KOBJ := $(B)/obj/anyk.o
 TOOL := $(B)/bin/anyk
 PC := $(B)/lib/pkgconfig/anyk.pc
 
-.PHONY: all check check-freestanding check-exports demo bench install clean deps tests fuzz
+.PHONY: all check check-freestanding check-exports demo bench install clean deps tests fuzz fuzz-ext2 fuzz-lib fuzz-build
 all: $(LIB_A) $(LIB_SO) $(TOOL) $(PC)
 
 -include $(KERN_OBJS:.o=.d) $(HOST_OBJS:.o=.d) $(TOOL_OBJS:.o=.d)
@@ -163,6 +163,30 @@ install: all
 	  for m in docs/man/*.1; do [ -f "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(PREFIX)/share/man/man1/; done; true; fi
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 contrib/bash-completion/anyk $(DESTDIR)$(PREFIX)/share/bash-completion/completions/anyk
+
+# --- fuzzers ---------------------------------------------------------------
+# tests/fuzz/NAME_fuzz.c against a libanyk built by clang with coverage and
+# ASan+UBSan (objects in build/fuzz); "make fuzz-ext2 FUZZ_SECONDS=3600".
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,build/fuzz/bin/%,$(wildcard tests/fuzz/*_fuzz.c))
+
+fuzz-lib:
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) B=build/fuzz SANFLAGS='$(FUZZ_SAN)' build/fuzz/lib/libanyk.a
+
+build/fuzz/bin/%: tests/fuzz/%.c fuzz-lib $(wildcard tests/integration/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $@ $< build/fuzz/lib/libanyk.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-ext2:
+	@FUZZ_CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/ext2_fuzz.sh
+
+fuzz:
+	@for f in tests/fuzz/*_fuzz.sh; do FUZZ_CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) sh $$f || exit 1; done
 
 clean:
 	rm -rf build

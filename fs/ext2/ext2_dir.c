@@ -173,15 +173,23 @@ linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 int
 ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
 {
-	int error;
+	bool dot = namelen == 1 && name[0] == '.';
+	bool dotdot = namelen == 2 && name[0] == '.' && name[1] == '.';
+	int error = EAGAIN;
 
 	if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX)) {
 		error = ext2_htree_lookup(em, dp, name, namelen, inop);
-		if (error != EAGAIN)
-			return error;
-		/* ext2_htree_lookup said why; the entries are still there. */
+		/* On EAGAIN ext2_htree_lookup said why; the entries are
+		 * still there. */
 	}
-	return linear_lookup(em, dp, name, namelen, inop);
+	if (error == EAGAIN)
+		error = linear_lookup(em, dp, name, namelen, inop);
+	/* Only "." and the root's ".." may name the directory itself: any
+	 * other such entry would have the VFS lock a vnode it holds. */
+	if (error == 0 && *inop == dp->i_ino && !dot && !(dotdot && dp->i_ino == EXT2_ROOT_INO))
+		error = ext2_corrupt(em, "directory inode %u: entry \"%.*s\" names the directory itself",
+				     dp->i_ino, (int)MIN(namelen, 64), name);
+	return error;
 }
 
 static uint8_t

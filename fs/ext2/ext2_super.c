@@ -9,6 +9,8 @@
 #include "fs/ext2/ext2.h"
 
 #define WHY(...) ksnprintf(why, whylen, __VA_ARGS__)
+/* Block ranges [a, a + an) and [b, b + bn) share a block. */
+#define OVERLAPS(a, an, b, bn) ((a) < (b) + (bn) && (b) < (a) + (an))
 
 int
 ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen)
@@ -178,7 +180,8 @@ ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, stru
 	      char *why, size_t whylen)
 {
 	bool wide = (sb->s_incompat & INCOMPAT_64BIT) && sb->s_desc_size >= EXT2_MIN_DESC_SIZE_64BIT;
-	uint64_t gstart, gend, itblocks;
+	uint64_t gstart, gend, itblocks, gdblk, gdn;
+	uint32_t off;
 
 	if (sb->s_rocompat & RO_COMPAT_METADATA_CSUM || sb->s_rocompat & RO_COMPAT_GDT_CSUM) {
 		uint16_t want = ext2_gd_csum(sb, group, raw), have = le16dec(raw + GD_CHECKSUM);
@@ -223,6 +226,26 @@ ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, stru
 		WHY("group %u metadata outside its range (bitmaps %llu %llu, table %llu)", group,
 		    (unsigned long long)g->g_block_bitmap, (unsigned long long)g->g_inode_bitmap,
 		    (unsigned long long)g->g_inode_table);
+		return EUCLEAN;
+	}
+	/* Nor may they overlap each other or the descriptors: a write would
+	 * then change one structure through another, and the allocator,
+	 * holding a bitmap's buffer while it updates the descriptor, would
+	 * wait for itself. */
+	gdblk = ext2_gd_location(sb, group, &off);
+	gdn = 1;
+	if (!(sb->s_incompat & INCOMPAT_META_BG)) {
+		gdblk = (uint64_t)sb->s_first_data_block + 1;
+		gdn = ((uint64_t)sb->s_ngroups * sb->s_desc_size + sb->s_bsize - 1) / sb->s_bsize;
+	}
+	if (OVERLAPS(g->g_block_bitmap, 1, g->g_inode_bitmap, 1) ||
+	    OVERLAPS(g->g_block_bitmap, 1, g->g_inode_table, itblocks) ||
+	    OVERLAPS(g->g_inode_bitmap, 1, g->g_inode_table, itblocks) ||
+	    OVERLAPS(g->g_block_bitmap, 1, gdblk, gdn) || OVERLAPS(g->g_inode_bitmap, 1, gdblk, gdn) ||
+	    OVERLAPS(g->g_inode_table, itblocks, gdblk, gdn)) {
+		WHY("group %u metadata overlaps (bitmaps %llu %llu, table %llu, descriptors %llu)", group,
+		    (unsigned long long)g->g_block_bitmap, (unsigned long long)g->g_inode_bitmap,
+		    (unsigned long long)g->g_inode_table, (unsigned long long)gdblk);
 		return EUCLEAN;
 	}
 	if (g->g_itable_unused > sb->s_inodes_per_group)

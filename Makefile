@@ -122,7 +122,7 @@ $(B)/tests/posix/%: tests/posix/%.c $(LIB_A) $(wildcard tests/posix/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) $(LDLIBS)
 
-$(B)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/integration/*.h)
+$(B)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/integration/*.h) $(wildcard tools/*.c tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) $(LDLIBS)
 

@@ -39,8 +39,9 @@ static const struct tool_cmd commands[] = {
 	{ "help", "[COMMAND]", "Show the commands, or the help of one.",
 	  cmd_help },
 	{ "mkfs", "-t ext2|ext3|ext4 [-b BSIZE] [-I ISIZE] [-N INODES] [-L LABEL] [-U UUID]\n"
-	  "       [-O FEATURES] [-q] [--timestamp T] IMAGE [SIZE]",
-	  "Make an ext2, ext3 or ext4 file system in a host image file.\n"
+	  "       [-O FEATURES] [-q] [--timestamp T] [-d DIR] IMAGE [SIZE]",
+	  "Make an ext2, ext3 or ext4 file system in a host image file,\n"
+	  "optionally populated from the host directory DIR (-d).\n"
 	  "The image is created or resized to SIZE (k, m, g, t suffixes) and\n"
 	  "emptied; defaults and features are those of Debian 12's mke2fs.\n"
 	  "-O takes mke2fs feature names (^ to clear). With -U and --timestamp\n"

@@ -11,6 +11,7 @@ mkdir -p bench/results
 for b in "$B"/bench/* bench/*.sh; do
 	[ -x "$b" ] || [ "${b%.sh}" != "$b" ] || continue
 	name=$(basename "$b" .sh)
+	[ "$b" = bench/run.sh ] && continue
 	case $b in *.sh) ;; *) [ -e bench/$name.sh ] && continue ;; esac
 	case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	out=bench/results/$name.txt
@@ -21,6 +22,6 @@ for b in "$B"/bench/* bench/*.sh; do
 		*.sh) B=$B sh "$b" ${BENCH_ARGS:-} ;;
 		*) "$b" ${BENCH_ARGS:-} ;;
 		esac
-	} > "$out.tmp" 2>&1 && mv "$out.tmp" "$out" || { cat "$out.tmp"; rm -f "$out.tmp"; echo "bench: $name failed"; continue; }
+	} > "$out.tmp.$$" 2>&1 && mv "$out.tmp.$$" "$out" || { cat "$out.tmp.$$"; rm -f "$out.tmp.$$"; echo "bench: $name failed"; continue; }
 	cat "$out"
 done

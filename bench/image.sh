@@ -23,6 +23,19 @@ shm=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 { print $4 }')
 [ -n "$shm" ] && [ "$shm" -gt 2000000 ] && SRC=$(mktemp -d /dev/shm/anyk-bench-src.XXXXXX) && EXTRA_DIRS=$SRC
 mkdir -p "$SRC/stage"
 cp -a "$TREE" "$SRC/stage/dir" || exit 1
+# anyk cp leaves out, by design, symbolic links that lead outside the copy
+# (absolute or climbing out); drop them so every contender copies the same.
+dropped=0
+find "$SRC/stage/dir" -type l >"$WORK/links"
+while IFS= read -r l; do
+	case $(readlink "$l") in
+	/*) rm -f "$l"; dropped=$((dropped + 1)) ;;
+	*) case $(realpath -m "$(dirname "$l")/$(readlink "$l")") in
+		"$SRC/stage/dir"/*) ;;
+		*) rm -f "$l"; dropped=$((dropped + 1)) ;;
+		esac ;;
+	esac
+done <"$WORK/links"
 entries=$(find "$SRC/stage/dir" | wc -l) size=$(du -sm "$SRC/stage/dir" | cut -f1)
 OUT=$WORK/out M=$WORK/mnt
 mkdir -p "$M"
@@ -112,7 +125,8 @@ in_debugfs="" in_kernel=""
 [ $DEBUGFS = 1 ] && { copy_in debugfs; in_debugfs=$T; }
 [ $LOOP = 1 ] && { copy_in kernel; in_kernel=$T; }
 
-echo "# method: the tree ($entries entries, $size MiB, a copy of $TREE) sits in"
+echo "# method: the tree ($entries entries, $size MiB, a copy of $TREE less $dropped symbolic"
+echo "# links that lead outside it, which anyk cp leaves out by design) sits in"
 echo "# tmpfs. Out: one ext4 image made by mke2fs -d, copied into an empty host directory"
 echo "# by each contender. In: a fresh image per contender (mke2fs -t ext4 -E"
 echo "# lazy_itable_init=0,lazy_journal_init=0, $IMGSIZE), the image file fsynced at the"
@@ -122,6 +136,7 @@ echo "# mount -o loop + cp -a + umount. debugfs write keeps less than cp -a and 
 echo "# -p do (no times), so it does a little less work."
 echo "# Copies are compared with diff -r; images are checked with e2fsck -fn. Ratios are"
 echo "# anchor time / anyk time: above 1 means anyk is faster."
+load_note
 printf '%s' "$NOTES"
 echo "image out ($entries entries, $size MiB): anyk cp -rp $out_anyk s | debugfs rdump ${out_debugfs:-n/a} s | loop mount + cp -a ${out_kernel:-n/a} s | vs debugfs $(ratio "$out_debugfs" "$out_anyk") (target > 1x) | vs loop $(ratio "$out_kernel" "$out_anyk") (target >= 0.8x)"
 echo "image in ($entries entries, $size MiB): anyk cp -rp $in_anyk s | debugfs mkdir/write ${in_debugfs:-n/a} s | loop mount + cp -a ${in_kernel:-n/a} s | vs debugfs $(ratio "$in_debugfs" "$in_anyk") (target > 1x) | vs loop $(ratio "$in_kernel" "$in_anyk") (target >= 0.8x)"

@@ -17,6 +17,7 @@ for _a in "$@"; do
 	[ "$_a" = --quick ] && QUICK=1
 done
 WORK=$(mktemp -d "${BENCH_TMP:-/var/tmp}/anyk-bench-$NAME.XXXXXX") || exit 1
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 EXTRA_DIRS=""  # removed at exit too (a source tree in /dev/shm)
 MOUNTS=""  # "dir:pid" pairs, newest first (pid - for the kernel's)
 NOTES=""
@@ -89,7 +90,8 @@ wait_mounted() {
 # run in the foreground under /usr/bin/time so their peak RSS is known after
 # they exit ($WORK/rss.DIRNAME).
 mount_as() {
-	local kind=$1 img=$2 dir=$3 rss=$WORK/rss.$(basename "$3")
+	local kind="$1" img="$2" dir="$3" rss
+	rss="$WORK/rss.$(basename "$3")"
 	mkdir -p "$dir"
 	rm -f "$rss"
 	case $kind in
@@ -111,7 +113,8 @@ mount_as() {
 # it has written everything back and exited. Sets UNMOUNT_SEC (not printed:
 # a command substitution would lose the change to MOUNTS).
 unmount_as() {
-	local kind=$1 dir=$2 t0=$(now) pid=- keep="" m i
+	local kind="$1" dir="$2" t0 pid=- keep="" m i
+	t0=$(now)
 	for m in $MOUNTS; do
 		[ "${m%%:*}" = "$dir" ] && pid=${m#*:}
 	done
@@ -151,4 +154,9 @@ header() {
 	echo "# anyk reads and writes the image through the host's page cache (no O_DIRECT),"
 	echo "# as a loop device does: the cache drop makes both start cold. Ratios are"
 	echo "# anchor time / anyk time: above 1 means anyk is faster."
+	load_note
+}
+load_note() {
+	echo "# load average at the start: $LOAD0; at the end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+	echo "# (above ~0.5 other work shared the $(nproc) cpus and the disk: numbers are noisier)"
 }

@@ -1,6 +1,7 @@
 /*
  * libFuzzer harness for the ext2/ext3/ext4 driver: the input is a small
- * disk image (padded with zeros to a multiple of 4 KiB, at most 256 KiB).
+ * disk image, cut to or padded with zeros to 256 KiB (the seed corpus keeps
+ * its images without their zero tails).
  * It is placed in a memfd, attached through its /proc/self/fd path (the
  * public API attaches host files), mounted read-only and walked in full,
  * then mounted read-write, changed and walked again. Nothing must crash,
@@ -22,7 +23,6 @@
 #include "tests/integration/ext2_hostile.h"
 
 #define IMG_MAX (256 * 1024)
-#define IMG_MIN (8 * 1024)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -85,10 +85,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t n = size < IMG_MAX ? size : IMG_MAX;
-	size_t padded = (n + 4095) & ~(size_t)4095;
+	size_t padded = IMG_MAX;
 
-	if (padded < IMG_MIN)
-		padded = IMG_MIN;
 	memcpy(img, data, n);
 	memset(img + n, 0, padded - n);
 	mount_and_walk(padded, false);

@@ -358,16 +358,10 @@ ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char 
 		error = namei_parent(tofd, to, 0, &nd);
 	if (error)
 		goto out;
-	if (vp->v_type == VDIR) {
-		error = EPERM;
-		goto out;
-	}
+	/* Checks in Linux's order: an existing name first, then the mount,
+	 * then permission on the directory, then what is being linked. */
 	if (nd.ni_isroot || nd.ni_isdot) {
 		error = EEXIST;
-		goto out;
-	}
-	if (nd.ni_dvp->v_mount != vp->v_mount) {
-		error = EXDEV;
 		goto out;
 	}
 	cred = curcred_hold();
@@ -377,7 +371,14 @@ ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char 
 		vrele(tvp);
 		error = EEXIST;
 	} else if (error == ENOENT) {
-		error = nd.ni_slash ? ENOENT : vfs_access(nd.ni_dvp, cred, VWRITE | VEXEC);
+		if (nd.ni_slash)
+			error = ENOENT;
+		else if (nd.ni_dvp->v_mount != vp->v_mount)
+			error = EXDEV;
+		else
+			error = vfs_access(nd.ni_dvp, cred, VWRITE | VEXEC);
+		if (!error && vp->v_type == VDIR)
+			error = EPERM;
 		if (!error) {
 			vn_lock_nested(vp);
 			error = VOP_GETATTR(vp, &va);
@@ -497,15 +498,26 @@ ANYK_API int anyk_sys_rmdir(const char *path)
  * with the rename lock held, so no directory moves meanwhile. *belowp (if
  * anc was found above vp) receives the child of anc on the way, referenced.
  */
+/* Deeper than any directory tree a path can reach: ".." walks stop here. */
+#define RENAME_MAXDEPTH 65536
+
 static int rename_ancestor(struct vnode *anc, struct vnode *vp, bool *isanc, struct vnode **belowp)
 {
 	struct vnode *cur = vp, *parent, *prev = NULL;
+	unsigned depth = 0;
 	int error = 0;
 
 	*isanc = false;
 	*belowp = NULL;
 	vref(cur);
 	for (;;) {
+		/* A corrupt file system can make ".." go round in a cycle. */
+		if (++depth > RENAME_MAXDEPTH) {
+			klog(LOG_ERR, "rename: no root above a directory after %u levels of \"..\"; "
+			     "the file system is corrupt", RENAME_MAXDEPTH);
+			error = EUCLEAN;
+			break;
+		}
 		if (cur == anc) {
 			*isanc = true;
 			*belowp = prev;

@@ -895,6 +895,7 @@ static void t_link(void)
 	OK(S->link("f", "d/h"), "link into a subdir");
 	IS(nlink_of("f"), 3, "nlink 3");
 	ERR(S->link("d", "d2"), EPERM, "link a directory");
+	ERR(S->link("d", "f"), EEXIST, "link a directory onto an existing name: EEXIST before EPERM");
 	ERR(S->link("f", "g"), EEXIST, "link over an existing name");
 	ERR(S->link("nope", "z"), ENOENT, "link missing");
 	ERR(S->link("f", "nope/z"), ENOENT, "link into a missing dir");

@@ -13,6 +13,7 @@ static int cmd_help(int argc, char **argv);
 int cmd_mkfs(int argc, char **argv); /* cmd_mkfs.c */
 int cmd_mount(int argc, char **argv); /* cmd_mount.c */
 int cmd_umount(int argc, char **argv); /* cmd_mount.c */
+IMG_CMD_DECL(tar); /* cmd_img_tar.c */
 
 static const struct tool_cmd commands[] = {
 	{ "version", "",
@@ -64,6 +65,7 @@ static const struct tool_cmd commands[] = {
 	IMG_ROW(df),
 	IMG_ROW(info),
 	IMG_ROW(check),
+	IMG_ROW(tar),
 #ifdef ANYK_HAVE_FUSE
 	{ "mount", "[-f] [-d] [-o OPTIONS] IMAGE[@PART] DIR",
 	  "Serve an ext2/3/4 image on DIR through FUSE, with the anyk kernel.\n"

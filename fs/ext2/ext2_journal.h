@@ -107,4 +107,70 @@ uint32_t ext2_jblock_tail_csum(uint32_t seed, const uint8_t *blk, uint32_t bsize
 uint32_t ext2_jcommit_csum(uint32_t seed, const uint8_t *blk, uint32_t bsize);
 uint32_t ext2_jdata_csum(uint32_t seed, uint32_t sequence, const uint8_t *blk, uint32_t bsize);
 
+/*
+ * Transactions (ext2_jtrans.c): ordered-mode metadata journaling of
+ * read-write mounts. Every change to a metadata block happens inside a
+ * handle; the handles of a running transaction all commit together.
+ *
+ *   ext2_jbegin(em, n, &h)   before changing up to n distinct metadata
+ *                            blocks (jdirty + jrevoke count), after taking
+ *                            every vnode lock the change needs and while
+ *                            holding no buffer. May block for a commit or
+ *                            a checkpoint when the log is full. h is NULL
+ *                            (and every call below a no-op) when em has no
+ *                            open journal. A thread may nest handles: an
+ *                            inner begin never blocks and returns the same
+ *                            handle; every begin needs its end.
+ *   ext2_jdirty(h, bp)       while holding bp (between bread/getblk and
+ *                            bdwrite): bp joins the transaction, pinned
+ *                            until it commits. Its contents when the
+ *                            transaction closes are what is logged. Call
+ *                            it before or right after changing b_data,
+ *                            never after releasing bp; then bdwrite(bp).
+ *   ext2_jrevoke(h, blk)     metadata block blk is freed by this handle:
+ *                            earlier logged copies must not be replayed
+ *                            over it. Replaces ext2_bforget for journaled
+ *                            mounts (the cached copy is written out when
+ *                            the transaction commits). A freed block may
+ *                            be reused as file data only after that.
+ *   ext2_jend(h)             the handle's changes are complete.
+ *   ext2_jcommit(em, wait)   commit the running transaction (fsync, sync):
+ *                            wait: durable when it returns; else started
+ *                            in the background. File data the
+ *                            transaction's metadata points to must have
+ *                            been written (bdev_writev returned) before
+ *                            the handle ended: the commit flushes the
+ *                            device before its commit block (ordered mode).
+ *   ext2_jopen / ext2_jclose at mount (after ext2_rw_setup: the journal
+ *                            must be empty, as recovery leaves it) and at
+ *                            unmount (before the final bsync): close
+ *                            commits, writes everything home, empties the
+ *                            log and clears needs_recovery.
+ * Never call jcommit, jcheckpoint or a non-nested jbegin while holding a
+ * handle (EDEADLK). Lock order: vnode locks > em_lock > the journal's lock
+ * (jdirty and jrevoke may be called under em_lock); buffers are held only
+ * briefly and never across jbegin.
+ */
+struct ext2_jhandle;
+
+int ext2_jopen(struct ext2_mount *em);
+int ext2_jclose(struct ext2_mount *em);
+int ext2_jbegin(struct ext2_mount *em, uint32_t nblocks, struct ext2_jhandle **hp);
+int ext2_jdirty(struct ext2_jhandle *h, struct buf *bp);
+int ext2_jrevoke(struct ext2_jhandle *h, uint64_t blk);
+int ext2_jend(struct ext2_jhandle *h);
+int ext2_jcommit(struct ext2_mount *em, bool wait);
+/* Commit, write every committed block home and empty the log. */
+int ext2_jcheckpoint(struct ext2_mount *em);
+
+/* The journal's state, for tests and statistics. */
+struct ext2_jinfo {
+	uint32_t ji_first, ji_maxlen; /* the log: journal blocks first..maxlen-1 */
+	uint32_t ji_head;             /* where the next transaction goes */
+	uint32_t ji_used;             /* log blocks not yet checkpointed */
+	uint32_t ji_next_seq;         /* sequence of the next commit */
+	uint64_t ji_commits, ji_checkpoints, ji_wraps;
+};
+int ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji);
+
 #endif /* ANYK_FS_EXT2_JOURNAL_H */

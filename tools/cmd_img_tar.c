@@ -195,8 +195,11 @@ put_file(struct tar *t, struct tar_out *o, const char *kpath, const char *name, 
 		e->sparse = 1;
 		/* A hole at the end: the map says where the file ends. */
 		if (e->nmap == 0 || e->map[e->nmap - 1].off + e->map[e->nmap - 1].len < e->size) {
-			size_t cap = e->nmap + 1;
-			e->map = grow(e->map, &cap, e->nmap, sizeof(*e->map));
+			e->map = realloc(e->map, (e->nmap + 1) * sizeof(*e->map));
+			if (e->map == NULL) {
+				fprintf(stderr, "anyk: out of memory\n");
+				exit(EXIT_FAIL);
+			}
 			e->map[e->nmap].off = e->size;
 			e->map[e->nmap].len = 0;
 			e->nmap++;

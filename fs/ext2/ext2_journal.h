@@ -147,9 +147,12 @@ uint32_t ext2_jdata_csum(uint32_t seed, uint32_t sequence, const uint8_t *blk, u
  *                            commits, writes everything home, empties the
  *                            log and clears needs_recovery.
  * Never call jcommit, jcheckpoint or a non-nested jbegin while holding a
- * handle (EDEADLK). Lock order: vnode locks > em_lock > the journal's lock
- * (jdirty and jrevoke may be called under em_lock); buffers are held only
- * briefly and never across jbegin.
+ * handle (EDEADLK), em_lock or a buffer. A handle holder must not wait for
+ * a vnode lock (take them all before jbegin): a blocked jbegin may hold
+ * one while it waits for the open handles to end. Lock order: vnode locks
+ * > em_lock > the journal's lock (jdirty and jrevoke may be called under
+ * em_lock). jbegin's n must be honest: a transaction is bounded by the
+ * sum of its handles' n, and the log by that.
  */
 struct ext2_jhandle;
 

@@ -91,6 +91,7 @@ struct ext2_journal {
 	struct jtrans *j_cp_head, *j_cp_tail;
 	bool j_barrier;
 	int j_error;           /* the journal failed: no more changes */
+	bool j_overused;       /* said once that a handle overran its credits */
 	uint32_t j_head, j_used, j_next_seq;
 	uint64_t j_commits, j_checkpoints, j_wraps;
 
@@ -866,10 +867,18 @@ jentry(struct ext2_jhandle *h, uint64_t blk, bool revoked, struct jblk **bpp)
 		t->t_nrevoke++;
 	else
 		t->t_nlog++;
-	if (h->h_credits > 0)
+	if (h->h_credits > 0) {
 		h->h_credits--;
-	else
-		t->t_reserved++; /* beyond what jbegin reserved: the log's slack */
+	} else {
+		/* Beyond what jbegin reserved: the log's slack pays, and a
+		 * caller that keeps doing this can overrun the log. */
+		t->t_reserved++;
+		if (!h->h_j->j_overused) {
+			h->h_j->j_overused = true;
+			klog(LOG_WARN, "ext2 %s: journal: a handle changed more blocks than it reserved",
+			     h->h_j->j_em->em_name);
+		}
+	}
 	*bpp = b;
 	return 0;
 }

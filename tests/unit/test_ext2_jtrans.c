@@ -376,6 +376,41 @@ test_threads(void)
 	free(p);
 }
 
+/* Commits nobody waits for: asked for (jcommit without wait) and, once,
+ * the periodic one of a transaction left alone. */
+static void
+test_background(bool periodic)
+{
+	struct ext2_jinfo ji0, ji;
+	int idx[1] = { 60 };
+	uint32_t val[1] = { 7000 };
+
+	ext2_jinfo(em, &ji0);
+	T_EQ(txn(1, idx, val), 0, "a transaction");
+	want[60] = val[0];
+	T_EQ(ext2_jcommit(em, false), 0, "commit without waiting");
+	for (int i = 0; i < 300; i++) {
+		ext2_jinfo(em, &ji);
+		if (ji.ji_commits > ji0.ji_commits)
+			break;
+		usleep(10000);
+	}
+	T_OK(ji.ji_commits > ji0.ji_commits, "... commits in the background");
+	if (!periodic)
+		return;
+	ji0 = ji;
+	val[0] = 7001;
+	T_EQ(txn(1, idx, val), 0, "a transaction left alone");
+	want[60] = val[0];
+	for (int i = 0; i < 150; i++) {
+		ext2_jinfo(em, &ji);
+		if (ji.ji_commits > ji0.ji_commits)
+			break;
+		usleep(100000);
+	}
+	T_OK(ji.ji_commits > ji0.ji_commits, "... is committed within about 5 s");
+}
+
 static void
 one(const char *name, const char *mkfs)
 {
@@ -407,6 +442,7 @@ one(const char *name, const char *mkfs)
 	test_commit_and_revoke();
 	test_wrap();
 	test_threads();
+	test_background(strstr(name, "ext3") != NULL);
 
 	T_EQ(ext2_jclose(em), 0, "close the journal");
 	T_EQ(anyk_sys_unmount("/mnt", 0), 0, "unmount");

@@ -271,6 +271,19 @@ int ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name,
 int ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp);
 int ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent);
 void ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk);
+/* A leaf block, held, its entries checked; a new zeroed block at the end. */
+int ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
+int ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const char *name, size_t len,
+		      uint32_t ino, uint8_t ft);
+int ext2_dir_newblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t *lblkp, struct buf **bpp);
+
+/* ext2_dxwrite.c: keeping the hash index; EAGAIN: no usable index. */
+int ext2_dx_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
+		uint8_t ft);
+int ext2_dx_make(struct ext2_mount *em, struct ext2_inode *dp);
+int ext2_dx_leaves(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint64_t *leaves,
+		   uint32_t max, uint32_t *np);
+void ext2_dx_root_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk);
 
 /* ext2_release.c */
 /* Free everything of an inode whose last link and reference are gone. */

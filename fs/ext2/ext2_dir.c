@@ -177,7 +177,8 @@ ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 	bool dotdot = namelen == 2 && name[0] == '.' && name[1] == '.';
 	int error = EAGAIN;
 
-	if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX)) {
+	/* "." and ".." sit in the index root, ahead of the index. */
+	if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
 		error = ext2_htree_lookup(em, dp, name, namelen, inop);
 		/* On EAGAIN ext2_htree_lookup said why; the entries are
 		 * still there. */

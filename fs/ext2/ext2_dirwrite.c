@@ -6,11 +6,12 @@
  * first block of a new directory. Every changed block gets its checksum
  * tail recomputed on metadata_csum file systems.
  *
- * Hash-indexed (htree) directories: the first change drops the index
- * instead of maintaining it. The index blocks are rewritten as empty
- * directory blocks (with checksum tails where needed), which leaves a valid
- * linear directory that e2fsck accepts (and e2fsck -D can index again);
- * lookups then scan linearly. Maintaining the index is future work.
+ * Hash-indexed (htree) directories: names are added through the index
+ * (ext2_dxwrite.c), which a one-block directory gets when it overflows, and
+ * found through it for removal and renaming. An index that cannot be
+ * maintained is dropped: its blocks are rewritten as empty directory
+ * blocks, which leaves a valid linear directory (e2fsck -D can index it
+ * again).
  *
  * The caller holds the directory's vnode lock exclusively.
  */
@@ -91,8 +92,8 @@ ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk
 }
 
 /* Read a directory block for changing it, checking its entries chain. */
-static int
-block_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
+int
+ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
 {
 	uint32_t end = entries_end(em), pos = 0;
 	const uint8_t *blk;
@@ -164,9 +165,8 @@ unindex(struct ext2_mount *em, struct ext2_inode *dp)
 	return ext2_inode_write(em, dp);
 }
 
-static int
-append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
-	     uint8_t ft)
+int
+ext2_dir_newblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t *lblkp, struct buf **bpp)
 {
 	uint64_t lblk = dp->i_size >> em->em_sb.s_bshift;
 	struct ext2_map map;
@@ -186,16 +186,37 @@ append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	if (error)
 		return EIO;
 	memset(bp->b_data, 0, em->em_bsize);
+	dp->i_size += em->em_bsize;
+	error = ext2_inode_write(em, dp);
+	if (error) {
+		brelse(bp);
+		return error;
+	}
+	*lblkp = lblk;
+	*bpp = bp;
+	return 0;
+}
+
+static int
+append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino,
+	     uint8_t ft)
+{
+	uint64_t lblk;
+	struct buf *bp;
+	int error;
+
+	error = ext2_dir_newblock(em, dp, &lblk, &bp);
+	if (error)
+		return error;
 	put_entry(em, bp->b_data, ino, entries_end(em), name, len, ft);
 	ext2_dirblock_settail(em, dp, bp->b_data);
 	bdwrite(bp);
-	dp->i_size += em->em_bsize;
-	return ext2_inode_write(em, dp);
+	return 0;
 }
 
 /* Try to place the entry in block lblk: 0, or ENOSPC if it has no room. */
-static int
-add_in_block(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const char *name, size_t len,
+int
+ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const char *name, size_t len,
 	     uint32_t ino, uint8_t ft)
 {
 	uint32_t need = REC_LEN(len), end = entries_end(em), pos = 0;
@@ -203,7 +224,7 @@ add_in_block(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const 
 	uint8_t *blk;
 	int error;
 
-	error = block_get(em, dp, lblk, &bp);
+	error = ext2_dirblock_get(em, dp, lblk, &bp);
 	if (error)
 		return error;
 	blk = bp->b_data;
@@ -236,9 +257,13 @@ ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	if (len == 0 || len > ANYK_NAME_MAX)
 		return len == 0 ? ENOENT : ENAMETOOLONG;
 	if (dp->i_flags & EXT2_INDEX_FL) {
+		error = ext2_dx_add(em, dp, name, len, ino, ft);
+		if (error != EAGAIN)
+			return error;
 		error = unindex(em, dp);
 		if (error)
 			return error;
+		nblocks = dp->i_size >> em->em_sb.s_bshift;
 	}
 	/* Start where the last entry went: a growing directory has room only
 	 * in its last block, and scanning from the start every time would
@@ -247,45 +272,112 @@ ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	for (uint64_t i = 0; i < nblocks; i++) {
 		uint64_t lblk = (start + i) % nblocks;
 
-		error = add_in_block(em, dp, lblk, name, len, ino, ft);
+		error = ext2_dirblock_add(em, dp, lblk, name, len, ino, ft);
 		if (error != ENOSPC) {
 			if (!error)
 				dp->i_goal_dir = lblk;
 			return error;
 		}
 	}
+	if (nblocks == 1 && (em->em_sb.s_compat & COMPAT_DIR_INDEX)) {
+		/* One full block: index the directory, as Linux does. */
+		error = ext2_dx_make(em, dp);
+		if (!error)
+			return ext2_dx_add(em, dp, name, len, ino, ft);
+		if (error != EAGAIN)
+			return error;
+	}
 	dp->i_goal_dir = nblocks;
 	return append_block(em, dp, name, len, ino, ft);
 }
 
-/* Find name: the block (held) and the positions of the entry and the one
- * before it in the block (UINT32_MAX if first). */
+/* Index blocks of an indexed directory: its root and interior nodes. */
+static bool
+is_dx_block(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk)
+{
+	if (!(dp->i_flags & EXT2_INDEX_FL))
+		return false;
+	return lblk == 0 || (le32dec(blk + DE_INODE) == 0 && rec_get(em, blk) == em->em_bsize);
+}
+
+/* Look for name in one block: its position and that of the entry before
+ * it (UINT32_MAX if first). */
+static bool
+search_block(struct ext2_mount *em, const uint8_t *blk, const char *name, size_t len, uint32_t *posp,
+	     uint32_t *prevp)
+{
+	uint32_t end = entries_end(em), pos, prev = UINT32_MAX;
+
+	for (pos = 0; pos < end; prev = pos, pos += rec_get(em, blk + pos)) {
+		const uint8_t *p = blk + pos;
+		if (le32dec(p + DE_INODE) != 0 && name_len(em, p) == len && memcmp(p + DE_NAME, name, len) == 0) {
+			*posp = pos;
+			*prevp = prev;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Find name: the block (held), its number, and the positions of the entry
+ * and the one before it in the block (UINT32_MAX if first). */
 static int
 find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, struct buf **bpp,
-	   uint32_t *posp, uint32_t *prevp)
+	   uint64_t *lblkp, uint32_t *posp, uint32_t *prevp)
 {
-	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
-	uint32_t end = entries_end(em);
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift, leaves[16];
+	uint32_t nleaves = 0;
 	struct buf *bp;
 	int error;
 
-	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
-		uint32_t pos, prev = UINT32_MAX;
-		const uint8_t *blk;
-
-		error = block_get(em, dp, lblk, &bp);
-		if (error)
+	if (dp->i_flags & EXT2_INDEX_FL) {
+		if (len == 2 && name[0] == '.' && name[1] == '.') {
+			/* In the root, ahead of the index. */
+			error = ext2_dir_readblock(em, dp, 0, &bp);
+			if (error)
+				return error;
+			if (name_len(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN) != 2) {
+				brelse(bp);
+				return ext2_corrupt(em, "directory inode %u: no \"..\" in the index root", dp->i_ino);
+			}
+			*bpp = bp;
+			*lblkp = 0;
+			*posp = EXT2_DIR_ENTRY_MIN;
+			*prevp = 0;
+			return 0;
+		}
+		error = ext2_dx_leaves(em, dp, name, len, leaves, ARRAY_SIZE(leaves), &nleaves);
+		if (error && error != EAGAIN)
 			return error;
-		blk = bp->b_data;
-		for (pos = 0; pos < end; prev = pos, pos += rec_get(em, blk + pos)) {
-			const uint8_t *p = blk + pos;
-			if (le32dec(p + DE_INODE) != 0 && name_len(em, p) == len &&
-			    memcmp(p + DE_NAME, name, len) == 0) {
+		for (uint32_t i = 0; i < nleaves; i++) {
+			error = ext2_dirblock_get(em, dp, leaves[i], &bp);
+			if (error)
+				return error;
+			if (search_block(em, bp->b_data, name, len, posp, prevp)) {
 				*bpp = bp;
-				*posp = pos;
-				*prevp = prev;
+				*lblkp = leaves[i];
 				return 0;
 			}
+			brelse(bp);
+		}
+		/* Not where the index says: look everywhere before giving up. */
+	}
+	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+		error = ext2_dir_readblock(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		if (is_dx_block(em, dp, lblk, bp->b_data)) {
+			brelse(bp);
+			continue;
+		}
+		brelse(bp);
+		error = ext2_dirblock_get(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		if (search_block(em, bp->b_data, name, len, posp, prevp)) {
+			*bpp = bp;
+			*lblkp = lblk;
+			return 0;
 		}
 		brelse(bp);
 	}
@@ -296,16 +388,16 @@ int
 ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len)
 {
 	uint32_t pos, prev;
+	uint64_t lblk;
 	struct buf *bp;
 	uint8_t *blk;
 	int error;
 
-	if (dp->i_flags & EXT2_INDEX_FL) {
-		error = unindex(em, dp);
-		if (error)
-			return error;
-	}
-	error = find_entry(em, dp, name, len, &bp, &pos, &prev);
+	if (len == 0 || len > ANYK_NAME_MAX)
+		return len == 0 ? ENOENT : ENAMETOOLONG;
+	if ((dp->i_flags & EXT2_INDEX_FL) && ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')))
+		return EINVAL;
+	error = find_entry(em, dp, name, len, &bp, &lblk, &pos, &prev);
 	if (error)
 		return error;
 	blk = bp->b_data;
@@ -324,23 +416,24 @@ int
 ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t len, uint32_t ino, uint8_t ft)
 {
 	uint32_t pos, prev;
+	uint64_t lblk;
 	struct buf *bp;
 	uint8_t *blk;
 	int error;
 
-	if (dp->i_flags & EXT2_INDEX_FL) {
-		error = unindex(em, dp);
-		if (error)
-			return error;
-	}
-	error = find_entry(em, dp, name, len, &bp, &pos, &prev);
+	if (len == 0 || len > ANYK_NAME_MAX)
+		return len == 0 ? ENOENT : ENAMETOOLONG;
+	error = find_entry(em, dp, name, len, &bp, &lblk, &pos, &prev);
 	if (error)
 		return error;
 	blk = bp->b_data;
 	le32enc(blk + pos + DE_INODE, ino);
 	if (em->em_filetype)
 		blk[pos + DE_FILE_TYPE] = ft;
-	ext2_dirblock_settail(em, dp, blk);
+	if ((dp->i_flags & EXT2_INDEX_FL) && lblk == 0)
+		ext2_dx_root_settail(em, dp, blk);
+	else
+		ext2_dirblock_settail(em, dp, blk);
 	bdwrite(bp);
 	return 0;
 }
@@ -354,15 +447,22 @@ ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 	int error;
 
 	*emptyp = true;
-	if (dp->i_flags & EXT2_INDEX_FL) {
-		/* An indexed directory has far more than "." and "..". */
-		*emptyp = false;
-		return 0;
-	}
 	for (uint64_t lblk = 0; lblk < nblocks && *emptyp; lblk++) {
 		const uint8_t *blk;
 
-		error = block_get(em, dp, lblk, &bp);
+		if (dp->i_flags & EXT2_INDEX_FL) {
+			bool dx;
+
+			/* Names after a removal may be anywhere; the index holds none. */
+			error = ext2_dir_readblock(em, dp, lblk, &bp);
+			if (error)
+				return error;
+			dx = is_dx_block(em, dp, lblk, bp->b_data);
+			brelse(bp);
+			if (dx)
+				continue;
+		}
+		error = ext2_dirblock_get(em, dp, lblk, &bp);
 		if (error)
 			return error;
 		blk = bp->b_data;

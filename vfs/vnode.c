@@ -1,7 +1,8 @@
 /*
  * The vnode cache: one vnode per (mount, key), reference counting, the
  * transition to inactive and reclaim, and a bounded LRU of unreferenced
- * vnodes kept for reuse (param ANYK_VNODES, default 4096).
+ * vnodes kept for reuse (param ANYK_VNODES, default 16384, less under a
+ * small ANYK_MEMLIMIT).
  *
  * Scheme. vcache_lock guards the hash table, the LRU, every v_state and
  * the per-mount vnode lists. v_usecount is atomic:
@@ -55,6 +56,8 @@ static uint64_t vnode_rehash(struct hnode *n)
 
 int vcache_init(void)
 {
+	uint64_t def;
+
 	vcache_order = 10;
 	vcache_buckets = kmem_zalloc(&M_VNODE, sizeof(struct hnode *) << vcache_order);
 	if (vcache_buckets == NULL)
@@ -64,7 +67,14 @@ int vcache_init(void)
 	cv_init(&vcache_cv);
 	dlist_init(&vcache_lru);
 	vcache_nfree = 0;
-	vcache_maxfree = param_u64("ANYK_VNODES", 4096);
+	/* Unreferenced vnodes kept for reuse: enough that a stat after a close
+	 * of a recent file finds its inode in memory (a metadata workload over
+	 * tens of thousands of files), fewer under a small memory limit (about
+	 * one vnode and its file system node per 8 KiB of the limit). */
+	def = 16384;
+	if (kmem_limit() != 0 && kmem_limit() / 8192 < def)
+		def = kmem_limit() / 8192;
+	vcache_maxfree = param_u64("ANYK_VNODES", def);
 	if (vcache_maxfree < 16)
 		vcache_maxfree = 16;
 	return 0;

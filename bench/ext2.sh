@@ -116,9 +116,15 @@ populate() { # TOOL: sets PT (seconds, with the image fsynced) and PM (peak RSS 
 	fi
 	rm -f "$img"
 }
-populate anyk
-pa=$PT pam=$PM
-populate mke2fs
-pm=$PT pmm=$PM
+# Best of two rounds, alternating: the timed fsync of a 2 GiB image makes a
+# single round swing with the host disk's write-back.
+min() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "") print b; else if (b == "" || a < b) print a; else print b }'; }
+pa="" pm=""
+for r in 1 2; do
+	populate anyk
+	[ -n "$PT" ] && pa=$(min "$pa" "$PT") pam=$PM
+	populate mke2fs
+	[ -n "$PT" ] && pm=$(min "$pm" "$PT") pmm=$PM
+done
 printf '%s' "$NOTES" | grep populate
-echo "populate $srcfiles entries, $srcsize MiB (first $POP files of /usr) into a $POPSIZE image: anyk mkfs -d $pa s (rss $(kib_mib "$pam")) | mke2fs -d ${pm:-n/a} s (rss $(kib_mib "$pmm")) | ratio $(ratio "$pm" "$pa") (target >= 1x)"
+echo "populate $srcfiles entries, $srcsize MiB (first $POP files of /usr) into a $POPSIZE image, best of 2: anyk mkfs -d ${pa:-n/a} s (rss $(kib_mib "$pam")) | mke2fs -d ${pm:-n/a} s (rss $(kib_mib "$pmm")) | ratio $(ratio "$pm" "$pa") (target >= 1x)"

@@ -212,6 +212,13 @@ int ext2_readlink(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,
 		  size_t *sizep);
 int ext2_listxattr(struct ext2_mount *em, struct ext2_inode *ip, char *buf, size_t *sizep);
+int ext2_xattr_ns_split(const char *name, uint8_t *indexp, const char **suffixp);
+typedef int (*ext2_xattr_fn)(void *ctx, uint8_t index, const char *name, uint32_t namelen, const uint8_t *value,
+			     uint32_t size);
+int ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn fn, void *ctx);
+/* ext2_xattr_w.c: value NULL removes; flags 1 create only, 2 replace only. */
+int ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, const void *value, size_t size,
+		  int flags);
 
 /* --- the write path (read-write mounts) --- */
 
@@ -288,6 +295,8 @@ void ext2_dx_root_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t 
 /* ext2_release.c */
 /* Free everything of an inode whose last link and reference are gone. */
 int ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip);
+/* Give back the inode's share of its attribute block. */
+int ext2_xattr_block_release(struct ext2_mount *em, struct ext2_inode *ip);
 
 extern const struct vnodeops ext2_vnodeops;
 

@@ -6,8 +6,8 @@
  */
 #include "fs/ext2/ext2.h"
 
-static int
-release_xattr_block(struct ext2_mount *em, struct ext2_inode *ip)
+int
+ext2_xattr_block_release(struct ext2_mount *em, struct ext2_inode *ip)
 {
 	uint64_t blk = ip->i_file_acl;
 	struct buf *bp;
@@ -50,7 +50,7 @@ ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip)
 	if (ext2_has_blockmap(em, ip))
 		error = ext2_truncate(em, ip, 0);
 	if (!error)
-		error = release_xattr_block(em, ip);
+		error = ext2_xattr_block_release(em, ip);
 	if (error)
 		return error;
 	ext2_now(&now);

@@ -582,17 +582,26 @@ ext2_vop_write(struct vnode *vp, struct uio *uio, int ioflag)
 	return ext2_write(em, VTOI(vp), uio, ioflag);
 }
 
-/* Extended attributes are read-only until their write side exists. */
 static int
 ext2_setxattr_vop(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
 {
-	return VFSTOEXT2(vp->v_mount)->em_rdonly ? EROFS : ENOTSUP;
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (buf == NULL && size != 0)
+		return EINVAL;
+	return ext2_setxattr(em, VTOI(vp), name, buf == NULL ? "" : buf, size, flags);
 }
 
 static int
 ext2_removexattr_vop(struct vnode *vp, const char *name)
 {
-	return VFSTOEXT2(vp->v_mount)->em_rdonly ? EROFS : ENOTSUP;
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+
+	if (em->em_rdonly)
+		return EROFS;
+	return ext2_setxattr(em, VTOI(vp), name, NULL, 0, 0);
 }
 
 const struct vnodeops ext2_vnodeops = {

@@ -327,3 +327,45 @@ ext2_listxattr(struct ext2_mount *em, struct ext2_inode *ip, char *buf, size_t *
 	*sizep = len;
 	return 0;
 }
+
+int
+ext2_xattr_ns_split(const char *name, uint8_t *indexp, const char **suffixp)
+{
+	return ns_split(name, indexp, suffixp);
+}
+
+/* Every attribute of the inode, the body's first, to fn (the write side
+ * rebuilds the whole set). Stops at fn's first error. */
+int
+ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn fn, void *ctx)
+{
+	struct xattr_region r;
+	struct xattr_ent e;
+	struct buf *bp;
+	size_t pos;
+	int error;
+
+	if (inode_region(ip, &r)) {
+		pos = 0;
+		while ((error = region_next(em, ip, &r, &pos, &e)) == 0) {
+			if (e.ea_inode)
+				return ENOTSUP;
+			error = fn(ctx, e.index, e.name, e.namelen, e.value, e.size);
+			if (error)
+				return error;
+		}
+		if (error != ENOENT)
+			return error;
+	}
+	error = block_region(em, ip, &bp, &r);
+	if (error || bp == NULL)
+		return error;
+	pos = 0;
+	while ((error = region_next(em, ip, &r, &pos, &e)) == 0) {
+		error = e.ea_inode ? ENOTSUP : fn(ctx, e.index, e.name, e.namelen, e.value, e.size);
+		if (error)
+			break;
+	}
+	brelse(bp);
+	return error == ENOENT ? 0 : error;
+}

@@ -236,6 +236,14 @@ anyk_hyp_fsync(int fd)
 	return r != 0 ? hposix_error(errno) : 0;
 }
 
+void
+anyk_hyp_prefetch(int fd, int64_t off, int64_t len)
+{
+	/* Starts the host's read-ahead of the range without waiting for it. */
+	if (fd >= 0 && off >= 0 && len > 0)
+		(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 int
 anyk_hyp_ftruncate(int fd, uint64_t size)
 {

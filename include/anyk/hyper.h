@@ -143,6 +143,12 @@ int anyk_hyp_preadv(int fd, const struct anyk_iovec *iov, int cnt, int64_t off, 
 int anyk_hyp_pwritev(int fd, const struct anyk_iovec *iov, int cnt, int64_t off, size_t *donep);
 /* Make written data durable (a flush barrier). */
 int anyk_hyp_fsync(int fd);
+/* A hint: bytes [off, off + len) of the handle will be read soon, so the
+ * host may start reading them into its own cache. It must not wait for that
+ * I/O and may ignore the hint (an empty function is a correct host). The
+ * block layer uses it for read-ahead, so that file data still moves in one
+ * copy from the host into the caller's buffer. */
+void anyk_hyp_prefetch(int fd, int64_t off, int64_t len);
 /* Set the file's size (host files only; the kernel uses it for images). */
 int anyk_hyp_ftruncate(int fd, uint64_t size);
 

@@ -356,6 +356,27 @@ err_now(void)
 	return errno != 0 ? errno : EIO;
 }
 
+/* The node for (p, name), whose inode st is, one lookup counted on it,
+ * into e for a reply. */
+static int
+entry_of(struct node *p, const char *name, const struct anyk_stat *st,
+	 struct fuse_entry_param *e)
+{
+	struct node *n;
+	int error;
+
+	memset(e, 0, sizeof(*e));
+	error = node_get(p, name, st, &n);
+	if (error)
+		return error;
+	e->ino = node_ino(n);
+	e->generation = n->gen;
+	stat_host(st, &e->attr);
+	e->attr_timeout = cfg.timeout;
+	e->entry_timeout = cfg.timeout;
+	return 0;
+}
+
 /* Look name up in p (ns_lock held) and fill e for a reply; counts one
  * lookup on success. */
 static int
@@ -363,7 +384,6 @@ do_lookup(struct node *p, const char *name, struct fuse_entry_param *e)
 {
 	char path[ANYK_PATH_MAX];
 	struct anyk_stat st;
-	struct node *n;
 	int error;
 
 	memset(e, 0, sizeof(*e));
@@ -374,15 +394,7 @@ do_lookup(struct node *p, const char *name, struct fuse_entry_param *e)
 		return error;
 	if (anyk_sys_lstat(path, &st) != 0)
 		return err_now();
-	error = node_get(p, name, &st, &n);
-	if (error)
-		return error;
-	e->ino = node_ino(n);
-	e->generation = n->gen;
-	stat_host(&st, &e->attr);
-	e->attr_timeout = cfg.timeout;
-	e->entry_timeout = cfg.timeout;
-	return 0;
+	return entry_of(p, name, &st, e);
 }
 
 static void
@@ -947,6 +959,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
 	struct fuse_entry_param e;
 	struct node *p = ino_node(parent);
+	struct anyk_stat st;
 	struct fh *fh = NULL;
 	int error;
 
@@ -959,8 +972,11 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777, &fh);
 	if (!error)
 		error = give_to_caller(req, ppath, path);
+	/* By the new descriptor: the path need not be walked again. */
 	if (!error)
-		error = do_lookup(p, name, &e);
+		error = stat_node(0, fh, &st);
+	if (!error)
+		error = entry_of(p, name, &st, &e);
 	pthread_rwlock_unlock(&ns_lock);
 	if (error) {
 		if (fh != NULL)
@@ -1031,13 +1047,6 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 }
 
 static void
-op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	/* Writes reached the kernel when they were answered. */
-	fuse_reply_err(req, 0);
-}
-
-static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	fh_close(fi_fh(fi));
@@ -1087,8 +1096,10 @@ op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 /* One entry for readdirplus: looked up (one count) unless "." or "..". */
 static int
-plus_entry(struct node *dir, const struct anyk_dirent *d, struct fuse_entry_param *e)
+plus_entry(struct node *dir, struct fh *fh, const struct anyk_dirent *d,
+	   struct fuse_entry_param *e)
 {
+	struct anyk_stat st;
 	int error;
 
 	if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0) {
@@ -1097,8 +1108,13 @@ plus_entry(struct node *dir, const struct anyk_dirent *d, struct fuse_entry_para
 		e->attr.st_mode = (mode_t)d->d_type << 12;
 		return 0;
 	}
+	/* By the open directory, in its context (the caller switched to
+	 * it): no path to build and walk for every entry. */
 	pthread_rwlock_rdlock(&ns_lock);
-	error = do_lookup(dir, d->d_name, e);
+	if (anyk_sys_fstatat(fh->fd, d->d_name, &st, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+		error = err_now();
+	else
+		error = entry_of(dir, d->d_name, &st, e);
 	pthread_rwlock_unlock(&ns_lock);
 	return error;
 }
@@ -1152,7 +1168,7 @@ do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 		}
 		if (plus) {
-			error = plus_entry(ino_node(ino), d, &e);
+			error = plus_entry(ino_node(ino), fh, d, &e);
 			if (error == ENOENT) {
 				/* Gone since it was read: leave it out. */
 				error = 0;
@@ -1402,7 +1418,9 @@ const struct fuse_lowlevel_ops fuseops = {
 	.open = op_open,
 	.read = op_read,
 	.write = op_write,
-	.flush = op_flush,
+	/* No flush: writes reached the kernel when they were answered, and
+	 * the ENOSYS libfuse answers the first one with tells the host to
+	 * stop sending them, a round trip saved on every close. */
 	.release = op_release,
 	.fsync = op_fsync,
 	.opendir = op_opendir,

@@ -85,6 +85,8 @@ struct ext2_mount {
 	uint32_t em_rsv_gdt;     /* reserved descriptor blocks (resize_inode) */
 	uint32_t em_dir_rotor;   /* where the next top-level directory goes */
 	uint32_t em_gen;         /* inode generations */
+	kmutex_t em_orphan_lock; /* the orphan list, see ext2_orphan.c */
+	struct ext2_inode *em_orphans;
 };
 
 /* ext4 extents of a file, decoded (ext2_extent_w.c). */
@@ -115,6 +117,8 @@ struct ext2_inode {
 	uint8_t *i_raw; /* the whole on-disk inode (in-inode xattrs) */
 	uint32_t i_rawsize;
 	uint32_t i_dtime; /* orphan list: the next orphan's number */
+	bool i_orphan;    /* on the orphan list (ext2_orphan.c) */
+	struct ext2_inode *i_orphan_next;
 	/* Extent files on read-write mounts: the whole map in memory, and the
 	 * tree's node blocks, rewritten from the list by ext2_ext_store. */
 	bool i_extloaded, i_extdirty;
@@ -227,6 +231,7 @@ int ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name
 /* ext2_alloc.c: inodes, group descriptors and the superblock. */
 int ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop);
 int ext2_ifree(struct ext2_mount *em, uint32_t ino, bool isdir);
+int ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep);
 int ext2_gd_write(struct ext2_mount *em, uint32_t group, const uint8_t *bbitmap, const uint8_t *ibitmap);
 int ext2_sb_write(struct ext2_mount *em, bool clean);
 int ext2_rw_setup(struct ext2_mount *em);
@@ -295,6 +300,10 @@ void ext2_dx_root_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t 
 /* ext2_release.c */
 /* Free everything of an inode whose last link and reference are gone. */
 int ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip);
+/* ext2_orphan.c */
+int ext2_orphan_add(struct ext2_mount *em, struct ext2_inode *ip);
+int ext2_orphan_remove(struct ext2_mount *em, struct ext2_inode *ip);
+int ext2_orphan_process(struct ext2_mount *em);
 /* Give back the inode's share of its attribute block. */
 int ext2_xattr_block_release(struct ext2_mount *em, struct ext2_inode *ip);
 

@@ -223,6 +223,29 @@ out:
 	return error;
 }
 
+/* Is the inode marked in use in its bitmap? */
+int
+ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint32_t group, idx;
+	struct buf *bp;
+	int error;
+
+	if (ino == 0 || ino > sb->s_inodes_count)
+		return EINVAL;
+	group = (ino - 1) / sb->s_inodes_per_group;
+	idx = (ino - 1) % sb->s_inodes_per_group;
+	mutex_enter(&em->em_lock);
+	error = ibitmap_get(em, group, &bp);
+	if (!error) {
+		*inusep = bit_test(bp->b_data, idx);
+		brelse(bp);
+	}
+	mutex_exit(&em->em_lock);
+	return error;
+}
+
 /* Write the primary superblock: counts from the groups, the state
  * (clean: what was found at mount; else "not clean" while mounted). */
 int

@@ -45,9 +45,10 @@ int
 ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip)
 {
 	struct anyk_timespec now;
-	int error = 0;
+	int error;
 
-	if (ext2_has_blockmap(em, ip))
+	error = ext2_orphan_remove(em, ip);
+	if (!error && ext2_has_blockmap(em, ip))
 		error = ext2_truncate(em, ip, 0);
 	if (!error)
 		error = ext2_xattr_block_release(em, ip);

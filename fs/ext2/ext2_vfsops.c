@@ -62,8 +62,10 @@ ext2_mount_free(struct ext2_mount *em)
 		return;
 	if (em->em_sbraw != NULL)
 		kmem_free(&ext2_kmem, em->em_sbraw, EXT2_SB_SIZE);
-	if (em->em_lock_init)
+	if (em->em_lock_init) {
 		mutex_destroy(&em->em_lock);
+		mutex_destroy(&em->em_orphan_lock);
+	}
 	if (em->em_bdev != NULL) {
 		/* A read-only journal replay pins its blocks: unpin them first. */
 		ext2_journal_release(em);
@@ -164,6 +166,7 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 	em->em_name = mp->mnt_from;
 	em->em_rdonly = rdonly;
 	mutex_init(&em->em_lock);
+	mutex_init(&em->em_orphan_lock);
 	em->em_lock_init = true;
 	error = bdev_open_path(source, rdonly, &em->em_bdev);
 	if (error) {
@@ -216,6 +219,8 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	if (!rdonly) {
 		error = ext2_rw_setup(em);
+		if (!error)
+			error = ext2_orphan_process(em);
 		if (error)
 			goto out;
 	}

@@ -149,6 +149,16 @@ ext2_reclaim(struct vnode *vp)
 
 /* --- changing the namespace --------------------------------------------------- */
 
+/* The last link is gone: an inode still open elsewhere goes on the orphan
+ * list, so a crash before its last close cannot leak it. */
+static int
+unlinked(struct ext2_mount *em, struct vnode *vp, struct ext2_inode *ip)
+{
+	if (ip->i_nlink > 0 || atomic_load_relaxed(&vp->v_usecount) <= 1)
+		return 0;
+	return ext2_orphan_add(em, ip);
+}
+
 static void
 touch_dir(struct ext2_inode *dp, const struct anyk_timespec *now)
 {
@@ -375,7 +385,9 @@ ext2_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namele
 	if (ip->i_nlink > 0)
 		ip->i_nlink--;
 	ip->i_ctime = now;
-	error = ext2_inode_write(em, ip);
+	error = unlinked(em, vp, ip);
+	if (!error)
+		error = ext2_inode_write(em, ip);
 	if (!error)
 		error = ext2_inode_write(em, dp);
 	return error;
@@ -407,7 +419,9 @@ ext2_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen
 	dir_link_dec(dp);
 	ip->i_nlink = 0;
 	ip->i_ctime = now;
-	error = ext2_inode_write(em, ip);
+	error = unlinked(em, vp, ip);
+	if (!error)
+		error = ext2_inode_write(em, ip);
 	if (!error)
 		error = ext2_inode_write(em, dp);
 	return error;
@@ -488,7 +502,9 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 			tip->i_nlink--;
 		}
 		tip->i_ctime = now;
-		error = ext2_inode_write(em, tip);
+		error = unlinked(em, tvp, tip);
+		if (!error)
+			error = ext2_inode_write(em, tip);
 	} else {
 		error = ext2_dir_add(em, tdp, tname, tnamelen, ip->i_ino, ft);
 	}

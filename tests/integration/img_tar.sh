@@ -170,7 +170,7 @@ only_xattr_msgs() { # file: stderr of an import, allowed to hold xattr refusals 
 tar --format=posix --xattrs --xattrs-include='*' -S --sort=name -C "$tmp/src" -cf "$tmp/host.tar" . 2>"$tmp/err"
 check "GNU tar archives the host tree" '[ -s "$tmp/host.tar" ]' "$(cat "$tmp/err")"
 img=$tmp/in.img
-"$ANYK" mkfs -q -t ext4 "$img" 64M >/dev/null 2>&1
+"$ANYK" mkfs -q -t ext4 -b 4096 "$img" 64M >/dev/null 2>&1
 start=$(date +%s)
 "$ANYK" tar -x "$img:/t" -f "$tmp/host.tar" 2>"$tmp/err"
 rc=$?
@@ -212,7 +212,7 @@ for dialect in gnu pax00 pax01; do
 	mkdir "$tmp/outd"
 	tar $opts --xattrs --sort=name -C "$tmp/src" -cf "$tmp/d.tar" . 2>/dev/null
 	img=$tmp/$dialect.img
-	"$ANYK" mkfs -q -t ext4 "$img" 64M >/dev/null 2>&1
+	"$ANYK" mkfs -q -t ext4 -b 4096 "$img" 64M >/dev/null 2>&1
 	"$ANYK" tar -x "$img:/" -f "$tmp/d.tar" 2>"$tmp/err"
 	rc=$?
 	check "anyk tar -x reads GNU tar $opts" '[ $rc = 0 ] || only_xattr_msgs "$tmp/err"' "rc=$rc $(cat "$tmp/err")"

@@ -44,7 +44,7 @@
 #define NODE_MAX (4u * 1024 * 1024) /* live nodes before lookups fail */
 #define PROC_MAX 64               /* contexts for descriptors: 64 x 1024 */
 #define DIRBUF 65536              /* getdents buffer per open directory */
-#define IO_MAX (1u << 20)         /* largest read or write request */
+#define IO_MAX FUSEOPS_IO_MAX
 
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
@@ -992,6 +992,29 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	}
 }
 
+/*
+ * The calling worker's read buffer, IO_MAX bytes, kept for the thread's
+ * life: a fresh megabyte per request would be mapped, faulted in page by
+ * page and unmapped again each time.
+ */
+static pthread_key_t iobuf_key;
+static int iobuf_made;
+
+static char *
+iobuf(void)
+{
+	char *buf = pthread_getspecific(iobuf_key);
+
+	if (buf == NULL) {
+		buf = malloc(IO_MAX);
+		if (buf != NULL && pthread_setspecific(iobuf_key, buf) != 0) {
+			free(buf);
+			buf = NULL;
+		}
+	}
+	return buf;
+}
+
 static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
@@ -1003,7 +1026,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 
 	if (size > IO_MAX)
 		size = IO_MAX;
-	buf = malloc(size ? size : 1);
+	buf = iobuf();
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1017,7 +1040,6 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 		fuse_reply_err(req, error);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
-	free(buf);
 }
 
 static void
@@ -1449,6 +1471,11 @@ fuseops_init(const struct fuseops_config *c)
 	cfg = *c;
 	if (anyk_sys_lstat("/", &st) != 0)
 		return err_now();
+	if (!iobuf_made) {
+		if (pthread_key_create(&iobuf_key, free) != 0)
+			return ENOMEM;
+		iobuf_made = 1;
+	}
 	memset(&root, 0, sizeof(root));
 	root.kino = st.st_ino;
 	root.type = ANYK_S_IFDIR;

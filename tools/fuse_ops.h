@@ -13,6 +13,9 @@
 #define FUSE_USE_VERSION 34
 #include <fuse_lowlevel.h>
 
+/* The largest read or write request the server takes, bytes. */
+#define FUSEOPS_IO_MAX (1u << 20)
+
 struct fuseops_config {
 	int set_uid, set_gid; /* report every file as owned by uid/gid */
 	uid_t uid;

@@ -330,7 +330,6 @@ serve(struct mount_args *a, int report)
 	char fsname[PATH_MAX + 16], *fargv[5];
 	struct fuse_args args;
 	struct fuse_session *se;
-	struct fuse_loop_config lc;
 	unsigned char ok = 0;
 	int fargc = 0, r, devnull;
 
@@ -382,10 +381,8 @@ serve(struct mount_args *a, int report)
 		if (chdir("/") != 0)
 			(void)0;
 	}
-	memset(&lc, 0, sizeof(lc));
-	lc.clone_fd = 0;
-	lc.max_idle_threads = 8;
-	r = fuse_session_loop_mt(se, &lc);
+	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
+	r = fuse_session_loop(se);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

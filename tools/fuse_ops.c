@@ -45,6 +45,8 @@
 #define PROC_MAX 64               /* contexts for descriptors: 64 x 1024 */
 #define DIRBUF 65536              /* getdents buffer per open directory */
 #define IO_MAX FUSEOPS_IO_MAX
+#define READERS 4                 /* threads for large reads */
+#define READ_INLINE (128u * 1024) /* reads up to this size stay inline */
 
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
@@ -1015,10 +1017,10 @@ iobuf(void)
 	return buf;
 }
 
+/* Read size bytes at off from fh and answer req, in the calling thread. */
 static void
-op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off)
 {
-	struct fh *fh = fi_fh(fi);
 	struct anyk_proc *old;
 	anyk_ssize_t n;
 	char *buf;
@@ -1040,6 +1042,75 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 		fuse_reply_err(req, error);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+}
+
+/*
+ * The session is served by one thread (cmd_mount.c), so that the next
+ * request of a client that waits for each answer finds the thread that
+ * just answered it still running, instead of waking another sleeping
+ * worker each time. Large reads are the exception: the host's read-ahead
+ * sends several at once, and they go to this pool, so that the image is
+ * read in parallel while the session thread goes on. The host holds the
+ * open file until its reads are answered, so fh stays valid.
+ */
+struct rjob {
+	struct rjob *next;
+	fuse_req_t req;
+	struct fh *fh;
+	size_t size;
+	off_t off;
+};
+
+static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
+static struct rjob *rq_head, **rq_tail = &rq_head;
+static int rq_stop, nreaders;
+static pthread_t readers[READERS];
+
+static void *
+reader_main(void *arg)
+{
+	struct rjob *j;
+
+	for (;;) {
+		pthread_mutex_lock(&rq_lock);
+		while (rq_head == NULL && !rq_stop)
+			pthread_cond_wait(&rq_cond, &rq_lock);
+		j = rq_head;
+		if (j != NULL) {
+			rq_head = j->next;
+			if (rq_head == NULL)
+				rq_tail = &rq_head;
+		}
+		pthread_mutex_unlock(&rq_lock);
+		if (j == NULL)
+			return arg; /* stopped, and nothing left */
+		do_read(j->req, j->fh, j->size, j->off);
+		free(j);
+	}
+}
+
+static void
+op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct rjob *j;
+
+	/* A small read is over sooner than a hand-over would take. */
+	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+		do_read(req, fh, size, off);
+		return;
+	}
+	j->next = NULL;
+	j->req = req;
+	j->fh = fh;
+	j->size = size;
+	j->off = off;
+	pthread_mutex_lock(&rq_lock);
+	*rq_tail = j;
+	rq_tail = &j->next;
+	pthread_cond_signal(&rq_cond);
+	pthread_mutex_unlock(&rq_lock);
 }
 
 static void
@@ -1476,6 +1547,11 @@ fuseops_init(const struct fuseops_config *c)
 			return ENOMEM;
 		iobuf_made = 1;
 	}
+	/* Fewer readers, or none, only cost speed: reads then stay inline. */
+	rq_stop = 0;
+	for (nreaders = 0; nreaders < READERS; nreaders++)
+		if (pthread_create(&readers[nreaders], NULL, reader_main, NULL) != 0)
+			break;
 	memset(&root, 0, sizeof(root));
 	root.kino = st.st_ino;
 	root.type = ANYK_S_IFDIR;
@@ -1489,6 +1565,14 @@ fuseops_fini(void)
 {
 	struct node *n, *next;
 	int k;
+
+	pthread_mutex_lock(&rq_lock);
+	rq_stop = 1;
+	pthread_cond_broadcast(&rq_cond);
+	pthread_mutex_unlock(&rq_lock);
+	for (k = 0; k < nreaders; k++)
+		pthread_join(readers[k], NULL);
+	nreaders = 0;
 
 	/* The host released every open file before the session ended;
 	 * the contexts close whatever an aborted connection left. */

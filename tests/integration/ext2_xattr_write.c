@@ -282,6 +282,82 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 	run(cmd);
 }
 
+/* A block shared by two inodes (h_refcount 2, as Linux makes them):
+ * changing one inode's attributes copies the block, the other keeps it. */
+static void
+test_shared(void)
+{
+	const char *what = "shared attribute block";
+	char cmd[1600], buf[200], v[100];
+	unsigned long blk0 = 0, blk1 = 0;
+	FILE *p;
+	int fd;
+
+	memset(v, 'v', sizeof(v));
+	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t ext2 -b 1024 -I 128 %s 8M >/dev/null 2>&1", img, img);
+	if (run(cmd) != 0) {
+		T_SKIP("%s: mke2fs failed", what);
+		return;
+	}
+	anyk_disk_attach("/dev/sd0", img, 0);
+	anyk_sys_mount("/dev/sd0", "/mnt", "ext2", 0, NULL);
+	fd = anyk_sys_open("/mnt/f0", ANYK_O_CREAT | ANYK_O_WRONLY, 0644);
+	anyk_sys_close(fd);
+	fd = anyk_sys_open("/mnt/f1", ANYK_O_CREAT | ANYK_O_WRONLY, 0644);
+	anyk_sys_close(fd);
+	T_OK(anyk_sys_setxattr("/mnt/f0", "user.a", v, sizeof(v), 0) == 0, "%s: set on f0", what);
+	anyk_sys_unmount("/mnt", 0);
+	anyk_disk_detach("/dev/sd0");
+	/* Share f0's block with f1 by hand. */
+	snprintf(cmd, sizeof(cmd), "debugfs -R 'stat /f0' %s 2>/dev/null | sed -n 's/.*File ACL: \\([0-9]*\\).*/\\1/p'",
+		 img);
+	p = popen(cmd, "r");
+	if (fgets(buf, sizeof(buf), p) != NULL)
+		blk0 = strtoul(buf, NULL, 10);
+	pclose(p);
+	snprintf(cmd, sizeof(cmd),
+		 "debugfs -w -R 'sif /f1 file_acl %lu' %s >/dev/null 2>&1 && "
+		 "debugfs -w -R 'sif /f1 blocks 2' %s >/dev/null 2>&1 && "
+		 "printf '\\002' | dd of=%s bs=1 seek=%lu conv=notrunc status=none && "
+		 "e2fsck -fn %s >/dev/null 2>&1",
+		 blk0, img, img, img, blk0 * 1024 + 4, img);
+	if (blk0 == 0 || run(cmd) != 0) {
+		T_SKIP("%s: could not share the block by hand (block %lu)", what, blk0);
+		return;
+	}
+	anyk_disk_attach("/dev/sd0", img, 0);
+	anyk_sys_mount("/dev/sd0", "/mnt", "ext2", 0, NULL);
+	T_OK(anyk_sys_getxattr("/mnt/f1", "user.a", buf, sizeof(buf)) == (anyk_ssize_t)sizeof(v),
+	     "%s: f1 reads the shared attribute", what);
+	T_OK(anyk_sys_setxattr("/mnt/f1", "user.b", "b", 1, 0) == 0 &&
+	     anyk_sys_getxattr("/mnt/f0", "user.b", buf, sizeof(buf)) < 0 && errno == ENODATA &&
+	     anyk_sys_getxattr("/mnt/f0", "user.a", buf, sizeof(buf)) == (anyk_ssize_t)sizeof(v) &&
+	     anyk_sys_getxattr("/mnt/f1", "user.a", buf, sizeof(buf)) == (anyk_ssize_t)sizeof(v),
+	     "%s: a change to f1 leaves f0 as it was", what);
+	anyk_sys_unmount("/mnt", 0);
+	anyk_disk_detach("/dev/sd0");
+	snprintf(cmd, sizeof(cmd), "debugfs -R 'stat /f1' %s 2>/dev/null | sed -n 's/.*File ACL: \\([0-9]*\\).*/\\1/p'",
+		 img);
+	p = popen(cmd, "r");
+	if (fgets(buf, sizeof(buf), p) != NULL)
+		blk1 = strtoul(buf, NULL, 10);
+	pclose(p);
+	T_OK(blk1 != 0 && blk1 != blk0, "%s: f1 has a block of its own (%lu, was %lu)", what, blk1, blk0);
+	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1 || { head -20 %s/fsck.log | sed 's/^/# /'; false; }",
+		 img, top, top);
+	T_OK(run(cmd) == 0, "%s: e2fsck -fn clean after the copy", what);
+	/* Both let go: every block comes back. */
+	anyk_disk_attach("/dev/sd0", img, 0);
+	anyk_sys_mount("/dev/sd0", "/mnt", "ext2", 0, NULL);
+	T_OK(anyk_sys_removexattr("/mnt/f0", "user.a") == 0 && anyk_sys_removexattr("/mnt/f1", "user.a") == 0 &&
+	     anyk_sys_removexattr("/mnt/f1", "user.b") == 0, "%s: all removed", what);
+	anyk_sys_unmount("/mnt", 0);
+	anyk_disk_detach("/dev/sd0");
+	T_OK(run(cmd) == 0, "%s: e2fsck -fn clean after removing everything", what);
+	snprintf(cmd, sizeof(cmd), "debugfs -R 'stat /f1' %s 2>/dev/null | grep -q 'File ACL: 0'", img);
+	T_OK(run(cmd) == 0, "%s: an emptied block is given back", what);
+}
+
 int
 main(void)
 {
@@ -309,6 +385,7 @@ main(void)
 	test_xattrs("ext4", "-O ^has_journal,^metadata_csum -b 1024 -I 256", 0x3456789);
 	test_xattrs("ext2", "-b 1024 -I 128", 0x456789a);
 	test_xattrs("ext3", "-b 4096 -I 256", 0x56789ab);
+	test_shared();
 	T_OK(anyk_fini() == 0, "anyk_fini");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
 	run(cmd);

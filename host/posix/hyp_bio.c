@@ -12,6 +12,7 @@
  * waiting in a completion callback.
  */
 #include "hyp_posix.h"
+#include "hyp_record.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -60,7 +61,10 @@ bio_sync(int fd)
 		r = fsync(fd);
 #endif
 	while (r != 0 && errno == EINTR);
-	return r != 0 ? hposix_error(errno) : 0;
+	if (r != 0)
+		return hposix_error(errno);
+	hrec_flush(fd, HREC_FLUSH_BIO);
+	return 0;
 }
 
 /* Carry out one request and report it: done() is called exactly once. */

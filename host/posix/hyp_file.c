@@ -4,6 +4,7 @@
  * interrupted calls and IOV_MAX limit from the kernel.
  */
 #include "hyp_posix.h"
+#include "hyp_record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,14 @@ anyk_hyp_open(const char *path, int flags, int *fdp)
 #ifdef O_DIRECT
 done:
 #endif
+	if (flags & ANYK_HYP_OPEN_RDWR) {
+		int error = hrec_open(path, fd); /* ANYK_DISK_RECORD */
+
+		if (error) {
+			close(fd);
+			return error;
+		}
+	}
 	*fdp = fd;
 	return 0;
 }
@@ -74,6 +83,7 @@ anyk_hyp_close(int fd)
 {
 	if (fd < 0)
 		return ANYK_EBADF;
+	hrec_close(fd);
 	/* After EINTR the descriptor is gone on Linux and unspecified
 	 * elsewhere; retrying could close someone else's new descriptor. */
 	if (close(fd) != 0 && errno != EINTR)
@@ -222,7 +232,13 @@ int
 anyk_hyp_pwritev(int fd, const struct anyk_iovec *iov, int cnt, int64_t off,
 		 size_t *donep)
 {
-	return rw_loop(fd, iov, cnt, off, donep, true);
+	size_t done = 0;
+	int error = rw_loop(fd, iov, cnt, off, &done, true);
+
+	hrec_write(fd, iov, cnt, off, done);
+	if (donep != NULL)
+		*donep = done;
+	return error;
 }
 
 int
@@ -233,7 +249,10 @@ anyk_hyp_fsync(int fd)
 	do
 		r = fsync(fd);
 	while (r != 0 && errno == EINTR);
-	return r != 0 ? hposix_error(errno) : 0;
+	if (r != 0)
+		return hposix_error(errno);
+	hrec_flush(fd, HREC_FLUSH_FSYNC);
+	return 0;
 }
 
 void
@@ -254,5 +273,8 @@ anyk_hyp_ftruncate(int fd, uint64_t size)
 	do
 		r = ftruncate(fd, (off_t)size);
 	while (r != 0 && errno == EINTR);
-	return r != 0 ? hposix_error(errno) : 0;
+	if (r != 0)
+		return hposix_error(errno);
+	hrec_size(fd, size);
+	return 0;
 }

@@ -15,6 +15,15 @@
  * Buffers are freed by eviction (clean, unreferenced), by binval (the caller
  * guarantees nobody uses the device's buffers) and by the size-change path
  * of buf_get (unreferenced, clean).
+ *
+ * Dirty buffers cannot be evicted, so left alone they would carry the cache
+ * past its bound for as long as a file system keeps writing faster than
+ * periodic write-back ages them (100,000 file creates dirty ~28 MiB of
+ * inode tables and directories in two seconds). Two thresholds keep them in
+ * check: once a quarter of the bound is dirty the write-back work is started
+ * early, and a buffer allocation that finds the cache full with nothing clean
+ * to evict writes dirty buffers back itself, skipping busy and pinned ones
+ * (the allocating thread may hold some), then evicts them.
  */
 #include "vfs/bio.h"
 
@@ -24,6 +33,8 @@ KMEM_TYPE(M_BUF, "bufcache");
 #define CLUSTER_MAX 32            /* buffers per clustered write */
 #define WB_INTERVAL_NS 1000000000ll
 #define WB_AGE_NS 5000000000ll    /* dirty longer than this: write back */
+#define DIRTY_BG_DIV 4            /* write back early past limit/4 dirty */
+#define DIRTY_FG_DIV 8            /* a full cache writes down to limit/8 dirty */
 
 struct bucket {
 	kmutex_t lock;
@@ -37,12 +48,16 @@ static struct dlist lru = DLIST_INIT(lru);
 static kmutex_t dirty_lock;
 static struct rb_tree dirty_tree;
 static bool wb_armed; /* under dirty_lock */
+static bool wb_urgent; /* under dirty_lock: wb_urgent_work is queued */
+static uint64_t dirty_floor; /* under dirty_lock: see wb_hurry_locked */
+static uint32_t fg_flushing; /* atomic: an allocation is writing back */
 static struct callout wb_callout;
 static struct work wb_work;
+static struct work wb_urgent_work;
 static bool bc_ready;
 static struct shutdown_hook bc_hook;
 
-static uint64_t bc_limit, bc_bytes, bc_nbufs, bc_ndirty;
+static uint64_t bc_limit, bc_bytes, bc_nbufs, bc_ndirty, bc_dirtybytes;
 static uint64_t st_hits, st_misses, st_evictions, st_writes, st_clusters;
 
 struct dkey {
@@ -124,13 +139,45 @@ buf_evict_one(void)
 	return true;
 }
 
+static int buf_flush(struct bdev *bd, int64_t cutoff, bool nowait, uint64_t budget);
+static void buf_flush_done(void);
+
+static bool
+buf_over(size_t want)
+{
+	return atomic_load_relaxed(&bc_bytes) + want > atomic_load_relaxed(&bc_limit);
+}
+
+/*
+ * Make room for want bytes: evict clean buffers; when only dirty ones are
+ * left and they are a fair share of the cache, write some back (without
+ * waiting for busy ones: the caller may hold them) and evict those. One
+ * thread at a time does that; others, and a write-back that itself needs
+ * buffers (a disk on a file of another mount), go over the bound a little
+ * rather than wait or recurse.
+ */
 static void
 buf_reclaim(size_t want)
 {
-	while (atomic_load_relaxed(&bc_bytes) + want > atomic_load_relaxed(&bc_limit)) {
-		if (!buf_evict_one())
-			break;
-	}
+	uint64_t limit, dirty, floor;
+
+	while (buf_over(want) && buf_evict_one())
+		;
+	if (!buf_over(want))
+		return;
+	limit = atomic_load_relaxed(&bc_limit);
+	mutex_enter(&dirty_lock);
+	dirty = bc_dirtybytes;
+	floor = dirty_floor;
+	mutex_exit(&dirty_lock);
+	if (dirty < floor + limit / DIRTY_FG_DIV || dirty < limit / DIRTY_BG_DIV ||
+	    __atomic_exchange_n(&fg_flushing, 1, __ATOMIC_ACQUIRE) != 0)
+		return;
+	(void)buf_flush(NULL, INT64_MAX, true, dirty - limit / DIRTY_FG_DIV);
+	buf_flush_done();
+	atomic_store_release(&fg_flushing, 0);
+	while (buf_over(want) && buf_evict_one())
+		;
 }
 
 static struct buf *
@@ -142,9 +189,14 @@ buf_alloc(struct bdev *bd, uint64_t blkno, uint64_t off, size_t size)
 	bp = kmem_zalloc(&M_BUF, sizeof(*bp));
 	if (bp == NULL)
 		return NULL;
-	bp->b_data = kmem_alloc_aligned(&M_BUF, size, MIN(size, (size_t)4096));
+	/* Pointer-aligned, not block-aligned: nothing needs more (transfers
+	 * go through the host's pread/pwrite), and a host allocator pads a
+	 * page-aligned page to two, whose halves then fragment the heap
+	 * between the small allocations of vnodes and inodes (100,000
+	 * creates: 52 MiB resident, 20 MiB of it free heap, against 31 MiB). */
+	bp->b_data = kmem_alloc(&M_BUF, size);
 	if (bp->b_data == NULL && buf_evict_one())
-		bp->b_data = kmem_alloc_aligned(&M_BUF, size, MIN(size, (size_t)4096));
+		bp->b_data = kmem_alloc(&M_BUF, size);
 	if (bp->b_data == NULL) {
 		kmem_free(&M_BUF, bp, sizeof(*bp));
 		return NULL;
@@ -396,6 +448,33 @@ wb_arm_locked(void)
 	}
 }
 
+/*
+ * Past a quarter of the bound dirty: write them all back now rather than
+ * when they are 5 s old (dirty lock held). dirty_floor is what the last
+ * early write-back could not write (pinned by a journal, busy): only as
+ * much again newly dirty starts another, so that a large pinned
+ * transaction does not make every bdwrite walk the dirty tree.
+ */
+static void
+wb_hurry_locked(void)
+{
+	uint64_t step = atomic_load_relaxed(&bc_limit) / DIRTY_BG_DIV;
+
+	if (!wb_urgent && bc_dirtybytes >= step && bc_dirtybytes >= dirty_floor + step) {
+		wb_urgent = true;
+		work_enqueue(&wb_urgent_work);
+	}
+}
+
+/* An early write-back has ended: what is still dirty is its floor. */
+static void
+buf_flush_done(void)
+{
+	mutex_enter(&dirty_lock);
+	dirty_floor = bc_dirtybytes;
+	mutex_exit(&dirty_lock);
+}
+
 /* Mark a busy buffer dirty (bucket lock held). */
 static void
 buf_dirty_locked(struct buf *bp)
@@ -407,7 +486,9 @@ buf_dirty_locked(struct buf *bp)
 	mutex_enter(&dirty_lock);
 	rb_insert(&dirty_tree, &bp->b_dnode);
 	atomic_inc(&bc_ndirty);
+	atomic_add(&bc_dirtybytes, (uint64_t)bp->b_size);
 	wb_arm_locked();
+	wb_hurry_locked();
 	mutex_exit(&dirty_lock);
 }
 
@@ -420,6 +501,9 @@ buf_clean_locked(struct buf *bp)
 	mutex_enter(&dirty_lock);
 	rb_remove(&dirty_tree, &bp->b_dnode);
 	atomic_add(&bc_ndirty, -(uint64_t)1);
+	atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
+	if (dirty_floor > bc_dirtybytes)
+		dirty_floor = bc_dirtybytes;
 	bp->b_flags &= ~B_DIRTY;
 	mutex_exit(&dirty_lock);
 }
@@ -484,9 +568,11 @@ bunpin(struct buf *bp)
 /*
  * Write back dirty buffers: of bd (NULL: all), dirty since before cutoff
  * (INT64_MAX: all), in (device, offset) order, adjacent ones in one write.
+ * nowait: skip busy buffers instead of waiting for them. budget: stop after
+ * about that many bytes (0: no limit).
  */
 static int
-buf_flush(struct bdev *bd, int64_t cutoff)
+buf_flush(struct bdev *bd, int64_t cutoff, bool nowait, uint64_t budget)
 {
 	struct buf *cl[CLUSTER_MAX];
 	struct anyk_iovec iov[CLUSTER_MAX];
@@ -495,9 +581,12 @@ buf_flush(struct bdev *bd, int64_t cutoff)
 	struct buf *bp;
 	struct bucket *bk;
 	int i, k, ncl, nbusy, error = 0, werr;
+	uint64_t written = 0;
 	bool aligned;
 
 	for (;;) {
+		if (budget != 0 && written >= budget)
+			break;
 		/* Pick a run of adjacent eligible dirty buffers. */
 		ncl = 0;
 		mutex_enter(&dirty_lock);
@@ -532,7 +621,7 @@ buf_flush(struct bdev *bd, int64_t cutoff)
 			bp = cl[i];
 			bk = &buckets[bp->b_bucket];
 			mutex_enter(&bk->lock);
-			if (i == 0) {
+			if (i == 0 && !nowait) {
 				while (bp->b_flags & B_BUSY)
 					cv_wait(&bk->cv, &bk->lock);
 			}
@@ -572,6 +661,8 @@ buf_flush(struct bdev *bd, int64_t cutoff)
 		}
 		atomic_add(&st_writes, (uint64_t)nbusy);
 		atomic_inc(&st_clusters);
+		for (i = 0; i < nbusy; i++)
+			written += cl[i]->b_size;
 		if (werr) {
 			klog(LOG_ERR, "%s: write-back error %d at byte %llu", cl[0]->b_bdev->bd_name, werr,
 			     (unsigned long long)cl[0]->b_off);
@@ -600,7 +691,12 @@ buf_flush(struct bdev *bd, int64_t cutoff)
 int
 bsync(struct bdev *bd)
 {
-	return buf_flush(bd, INT64_MAX);
+	int error;
+
+	error = buf_flush(bd, INT64_MAX, false, 0);
+	/* What was dirty past the bound is clean now: give it back. */
+	buf_reclaim(0);
+	return error;
 }
 
 void
@@ -632,6 +728,9 @@ binval(struct bdev *bd)
 			if (bp->b_flags & B_DIRTY) {
 				rb_remove(&dirty_tree, &bp->b_dnode);
 				atomic_add(&bc_ndirty, -(uint64_t)1);
+				atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
+				if (dirty_floor > bc_dirtybytes)
+					dirty_floor = bc_dirtybytes;
 				bp->b_flags &= ~B_DIRTY;
 			}
 			mutex_exit(&dirty_lock);
@@ -659,12 +758,24 @@ bufcache_purge(struct bdev *bd)
 static void
 wb_work_fn(struct work *w)
 {
-	(void)buf_flush(NULL, time_mono_ns() - WB_AGE_NS);
+	(void)buf_flush(NULL, time_mono_ns() - WB_AGE_NS, false, 0);
 	mutex_enter(&dirty_lock);
 	wb_armed = false;
 	if (dirty_tree.count > 0)
 		wb_arm_locked();
 	mutex_exit(&dirty_lock);
+}
+
+/* Too much is dirty: write it all back and let the cache shrink. */
+static void
+wb_urgent_fn(struct work *w)
+{
+	(void)buf_flush(NULL, INT64_MAX, false, 0);
+	buf_flush_done();
+	mutex_enter(&dirty_lock);
+	wb_urgent = false;
+	mutex_exit(&dirty_lock);
+	buf_reclaim(0);
 }
 
 static void
@@ -704,6 +815,7 @@ bufcache_fini(void)
 
 	callout_halt(&wb_callout);
 	work_cancel(&wb_work);
+	work_cancel(&wb_urgent_work);
 	(void)bsync(NULL);
 	/* Whatever is left belongs to devices nobody will use again. */
 	for (i = 0; i < NBUCKET; i++) {
@@ -720,6 +832,8 @@ bufcache_fini(void)
 	}
 	mutex_enter(&dirty_lock);
 	wb_armed = false;
+	wb_urgent = false;
+	dirty_floor = 0;
 	mutex_exit(&dirty_lock);
 }
 
@@ -748,6 +862,7 @@ bufcache_init(void)
 	atomic_store_relaxed(&bc_limit, limit);
 	callout_init(&wb_callout, wb_callout_fn, NULL);
 	work_init(&wb_work, wb_work_fn);
+	work_init(&wb_urgent_work, wb_urgent_fn);
 	bc_hook.name = "bufcache";
 	bc_hook.fn = bufcache_fini;
 	shutdown_hook_register(&bc_hook);

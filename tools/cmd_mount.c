@@ -299,10 +299,11 @@ raise_readahead(const char *dir, unsigned kib)
 	if (f == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		/* id parent major:minor root mountpoint ...; the last wins,
-		 * as the newest mount on the directory is ours. */
+		/* id parent major:minor root mountpoint ... - fstype ...;
+		 * the last wins, as the newest mount on the directory is
+		 * ours. */
 		if (sscanf(line, "%*u %*u %u:%u %*s %4111s", &m1, &m2, mnt) == 3 &&
-		    strcmp(mnt, dir) == 0) {
+		    strcmp(mnt, dir) == 0 && strstr(line, " - fuse") != NULL) {
 			maj = m1;
 			min = m2;
 			found = 1;
@@ -383,6 +384,7 @@ serve(struct mount_args *a, int report)
 	}
 	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
 	r = fuse_session_loop(se);
+	fuseops_drain(); /* queued reads answer through se */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

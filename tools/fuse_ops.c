@@ -1561,9 +1561,8 @@ fuseops_init(const struct fuseops_config *c)
 }
 
 void
-fuseops_fini(void)
+fuseops_drain(void)
 {
-	struct node *n, *next;
 	int k;
 
 	pthread_mutex_lock(&rq_lock);
@@ -1573,6 +1572,19 @@ fuseops_fini(void)
 	for (k = 0; k < nreaders; k++)
 		pthread_join(readers[k], NULL);
 	nreaders = 0;
+}
+
+void
+fuseops_fini(void)
+{
+	struct node *n, *next;
+	int k;
+
+	fuseops_drain();
+	if (iobuf_made) {
+		free(pthread_getspecific(iobuf_key));
+		pthread_setspecific(iobuf_key, NULL);
+	}
 
 	/* The host released every open file before the session ended;
 	 * the contexts close whatever an aborted connection left. */

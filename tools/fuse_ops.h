@@ -26,6 +26,9 @@ struct fuseops_config {
 /* Before the session starts, with the kernel's root the file system's
  * root: the root node, the descriptor pool. 0 or an errno value. */
 int fuseops_init(const struct fuseops_config *cfg);
+/* When the session loop has ended, before the session is destroyed:
+ * answer the reads still queued for the reader threads and stop them. */
+void fuseops_drain(void);
 /* After the session: close what is left open, free the nodes. */
 void fuseops_fini(void);
 extern const struct fuse_lowlevel_ops fuseops;

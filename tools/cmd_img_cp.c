@@ -5,10 +5,16 @@
  * Trees between the host and an image go through hostcopy.c, which keeps
  * types, modes, times, hard links, holes, owners and extended attributes
  * and never writes outside the destination. On the way out one more rule
- * is added here: a symbolic link in the image that is absolute, or whose
- * target climbs out of the copied tree (resolving the image's own links on
- * the way, in the kernel), is left out and reported, so that no later tool
- * on the host can be led outside the destination by following it.
+ * is asked of it (HOSTCOPY_SAFE_LINKS): a symbolic link in the image that is
+ * absolute, or whose target climbs out of the copied tree (resolving the
+ * image's own links on the way, in the kernel), is never made and is
+ * reported, so that no later tool on the host can be led outside the
+ * destination by following it. That is decided per link during the one walk
+ * of the tree; nothing is scanned beforehand or removed afterwards.
+ *
+ * The progress bar's total is counted only when a bar can be shown, and
+ * only once the copy has run long enough for the bar to appear, so short
+ * copies and scripts never pay for a second walk.
  *
  * Single files, and trees from one image to another, are copied here with
  * data ranges only (holes stay holes); each end is an image's own chrooted
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tools/hostcopy.h"
@@ -57,7 +64,13 @@ struct cp {
 	uint64_t done;
 	int status;
 	uint64_t skipped;
+	/* The sources, for the progress bar's total (counted lazily). */
+	const struct img_path *src;
+	int nsrc;
+	int want_total;    /* a bar can be shown and the total is not yet known */
 };
+
+static void maybe_total(struct cp *c);
 
 /* --- one end of a copy: a host path or a path in an image ------------------- */
 
@@ -175,6 +188,7 @@ static void
 tick(struct cp *c, uint64_t n)
 {
 	c->done += n;
+	maybe_total(c);
 	progress_update(&c->prog, c->base + c->done);
 }
 
@@ -432,227 +446,142 @@ copy_tree_kk(struct cp *c, struct kk *k, const struct img_path *sp, const char *
 
 /* --- sizes, for the progress bar ------------------------------------------------------ */
 
-static uint64_t
-tree_bytes(struct cp *c, const struct img_path *p, const char *path, int depth)
-{
-	struct anyk_stat st;
-	uint64_t sum = 0;
-	char **names = NULL, *sub;
-	size_t n = 0, i;
-	struct dirent *de;
-	DIR *d;
+#define TOTAL_DEPTH 256  /* deeper than this is not counted: the bar just ends early */
+#define TOTAL_AFTER 0.5  /* seconds: counted before the bar first appears (at 1 s) */
+#define DIRBUF 8192
 
-	if (ep_lstat(c, p, path, &st, 0) != 0)
-		return 0;
-	if (!ANYK_S_ISDIR(st.st_mode))
-		return ANYK_S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-	if (depth > 200)
-		return 0;
-	if (p->img >= 0) {
-		enter(c, p);
-		if (kdir_names(path, &names, &n) != 0)
-			return 0;
-		for (i = 0; i < n; i++) {
-			sub = path_join(path, names[i]);
-			sum += tree_bytes(c, p, sub, depth + 1);
-			free(sub);
+/* Bytes in regular files below the open kernel directory dfd; closes dfd.
+ * Relative to open directories, one lookup per entry, none for directories'
+ * own names beyond their open. */
+static uint64_t
+kdir_bytes(int dfd, int depth)
+{
+	const struct anyk_dirent *de;
+	struct anyk_stat st;
+	uint64_t sum = 0, *dbuf;
+	size_t off;
+	long n;
+	int sub;
+
+	/* One buffer per level: the walk recurses while one is being read. */
+	dbuf = xmalloc(DIRBUF);
+	while ((n = anyk_sys_getdents(dfd, dbuf, DIRBUF)) > 0) {
+		for (off = 0; off + sizeof(*de) <= (size_t)n; off += de->d_reclen) {
+			de = (const struct anyk_dirent *)((const char *)dbuf + off);
+			if (de->d_reclen < sizeof(*de) || de->d_reclen > (size_t)n - off)
+				break;
+			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+				continue;
+			if (de->d_type == ANYK_DT_DIR) {
+				if (depth >= TOTAL_DEPTH)
+					continue;
+				sub = anyk_sys_openat(dfd, de->d_name, ANYK_O_RDONLY | ANYK_O_DIRECTORY |
+				    ANYK_O_NOFOLLOW | ANYK_O_CLOEXEC, 0);
+				if (sub >= 0)
+					sum += kdir_bytes(sub, depth + 1);
+			} else if ((de->d_type == ANYK_DT_REG || de->d_type == ANYK_DT_UNKNOWN) &&
+			    anyk_sys_fstatat(dfd, de->d_name, &st, ANYK_AT_SYMLINK_NOFOLLOW) == 0 &&
+			    ANYK_S_ISREG(st.st_mode)) {
+				sum += (uint64_t)st.st_size;
+			}
 		}
-		knames_free(names, n);
-		return sum;
 	}
-	d = opendir(path);
-	if (d == NULL)
+	free(dbuf);
+	anyk_sys_close(dfd);
+	return sum;
+}
+
+/* The same on the host. */
+static uint64_t
+hdir_bytes(int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat st;
+	uint64_t sum = 0;
+	DIR *d;
+	int sub;
+
+	d = fdopendir(dfd);
+	if (d == NULL) {
+		close(dfd);
 		return 0;
+	}
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		sub = path_join(path, de->d_name);
-		sum += tree_bytes(c, p, sub, depth + 1);
-		free(sub);
+		if (de->d_type == DT_DIR) {
+			if (depth >= TOTAL_DEPTH)
+				continue;
+			sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0)
+				sum += hdir_bytes(sub, depth + 1);
+		} else if ((de->d_type == DT_REG || de->d_type == DT_UNKNOWN) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+			sum += (uint64_t)st.st_size;
+		}
 	}
 	closedir(d);
 	return sum;
 }
 
-/* --- unsafe symlinks on the way out ------------------------------------------------- */
-
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void
-names_add(struct names *l, const char *s)
+/* One source operand: a file's size, or what its tree holds. Switches
+ * kernel contexts directly and back, so whatever context the copy is in
+ * (img_enter()'s, or hostcopy's own) is as it was. */
+static uint64_t
+src_bytes(struct cp *c, const struct img_path *p)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 16;
-		l->v = realloc(l->v, l->cap * sizeof(char *));
-		if (l->v == NULL) {
-			fprintf(stderr, "anyk: out of memory\n");
-			exit(EXIT_FAIL);
+	struct anyk_proc *was;
+	struct anyk_stat st;
+	struct stat hs;
+	uint64_t sum = 0;
+	int fd;
+
+	if (p->img < 0) {
+		if (lstat(p->path, &hs) != 0)
+			return 0;
+		if (!S_ISDIR(hs.st_mode))
+			return S_ISREG(hs.st_mode) ? (uint64_t)hs.st_size : 0;
+		if (!c->r)
+			return 0;
+		fd = open(p->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return fd >= 0 ? hdir_bytes(fd, 0) : 0;
+	}
+	was = anyk_proc_switch(c->s->img[p->img].proc);
+	if (anyk_sys_stat(p->path, &st) == 0) {
+		if (ANYK_S_ISREG(st.st_mode)) {
+			sum = (uint64_t)st.st_size;
+		} else if (ANYK_S_ISDIR(st.st_mode) && c->r) {
+			fd = anyk_sys_open(p->path, ANYK_O_RDONLY | ANYK_O_DIRECTORY | ANYK_O_CLOEXEC, 0);
+			if (fd >= 0)
+				sum = kdir_bytes(fd, 0);
 		}
 	}
-	l->v[l->n++] = xstrdup(s);
+	anyk_proc_switch(was);
+	return sum;
 }
 
-#define MAXCOMP 512
-
-/*
- * Does a link at rel (relative to root, in the kernel) with this target
- * lead outside root? Resolved component by component in the image, with
- * the image's own links followed (at most ANYK_SYMLOOP_MAX), so a chain of
- * individually harmless links cannot climb out either.
- */
-static int
-escapes(const char *root, const char *rel, const char *target)
+static double
+mono(void)
 {
-	char *stack[MAXCOMP], *work, *comp, *save = NULL, *kpath, *p;
-	char buf[ANYK_PATH_MAX], lt[ANYK_PATH_MAX];
-	struct anyk_stat st;
-	int depth = 0, links = 0, bad = 0, i, pend = 0;
-	anyk_ssize_t n;
-	/* Pending components to process, last first. */
-	char *pending[MAXCOMP * 4];
-	char *owned[64];
-	int nowned = 0;
+	struct timespec ts;
 
-	/* The directory the link is in. */
-	work = xstrdup(rel);
-	p = strrchr(work, '/');
-	if (p != NULL) {
-		*p = '\0';
-		for (comp = strtok_r(work, "/", &save); comp != NULL && depth < MAXCOMP;
-		     comp = strtok_r(NULL, "/", &save))
-			stack[depth++] = comp;
-	}
-	if (target[0] == '/')
-		bad = 1;
-	snprintf(buf, sizeof(buf), "%s", target);
-	owned[nowned++] = xstrdup(buf);
-	{
-		char *t[MAXCOMP];
-		int k = 0;
-		save = NULL;
-		for (comp = strtok_r(owned[0], "/", &save); comp != NULL && k < MAXCOMP;
-		     comp = strtok_r(NULL, "/", &save))
-			t[k++] = comp;
-		while (k > 0)
-			pending[pend++] = t[--k];
-	}
-	while (!bad && pend > 0) {
-		comp = pending[--pend];
-		if (strcmp(comp, ".") == 0)
-			continue;
-		if (strcmp(comp, "..") == 0) {
-			if (depth == 0) {
-				bad = 1;
-				break;
-			}
-			depth--;
-			continue;
-		}
-		if (depth >= MAXCOMP) {
-			bad = 1;
-			break;
-		}
-		stack[depth++] = comp;
-		kpath = xstrdup(root);
-		for (i = 0; i < depth; i++) {
-			p = path_join(kpath, stack[i]);
-			free(kpath);
-			kpath = p;
-		}
-		if (anyk_sys_lstat(kpath, &st) == 0 && ANYK_S_ISLNK(st.st_mode)) {
-			n = anyk_sys_readlink(kpath, lt, sizeof(lt) - 1);
-			if (n < 0 || ++links > ANYK_SYMLOOP_MAX || nowned == 64 || lt[0] == '/') {
-				free(kpath);
-				bad = 1;
-				break;
-			}
-			lt[n] = '\0';
-			depth--;
-			owned[nowned] = xstrdup(lt);
-			{
-				char *t[MAXCOMP];
-				int k = 0;
-				save = NULL;
-				for (comp = strtok_r(owned[nowned], "/", &save); comp != NULL && k < MAXCOMP;
-				     comp = strtok_r(NULL, "/", &save))
-					t[k++] = comp;
-				while (k > 0 && pend < MAXCOMP * 4)
-					pending[pend++] = t[--k];
-			}
-			nowned++;
-		}
-		free(kpath);
-	}
-	for (i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(work);
-	return bad;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Collect the links below kroot (kernel) that escape it, relative paths. */
+/* Count the total once the copy has lasted long enough for a bar. */
 static void
-find_unsafe(const char *kroot, const char *rel, struct names *out, int depth)
+maybe_total(struct cp *c)
 {
-	char **names, *sub, *kp, target[ANYK_PATH_MAX];
-	struct anyk_stat st;
-	size_t n, i;
-	anyk_ssize_t tl;
+	uint64_t total = 0;
+	int i;
 
-	kp = rel[0] ? path_join(kroot, rel) : xstrdup(kroot);
-	if (depth > 2000 || kdir_names(kp, &names, &n) != 0) {
-		free(kp);
+	if (!c->want_total || mono() - c->prog.start < TOTAL_AFTER)
 		return;
-	}
-	for (i = 0; i < n; i++) {
-		sub = rel[0] ? path_join(rel, names[i]) : xstrdup(names[i]);
-		char *full = path_join(kroot, sub);
-		if (anyk_sys_lstat(full, &st) == 0) {
-			if (ANYK_S_ISDIR(st.st_mode)) {
-				find_unsafe(kroot, sub, out, depth + 1);
-			} else if (ANYK_S_ISLNK(st.st_mode)) {
-				tl = anyk_sys_readlink(full, target, sizeof(target) - 1);
-				if (tl >= 0) {
-					target[tl] = '\0';
-					if (escapes(kroot, sub, target))
-						names_add(out, sub);
-				}
-			}
-		}
-		free(full);
-		free(sub);
-	}
-	knames_free(names, n);
-	free(kp);
-}
-
-/* Remove host symlink rel below hostroot without following anything. */
-static void
-remove_host_link(const char *hostroot, const char *rel)
-{
-	char *work = xstrdup(rel), *comp, *next, *save = NULL;
-	struct stat st;
-	int dfd, nfd;
-
-	dfd = open(hostroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	comp = strtok_r(work, "/", &save);
-	while (dfd >= 0 && comp != NULL) {
-		next = strtok_r(NULL, "/", &save);
-		if (next == NULL) {
-			if (fstatat(dfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-				unlinkat(dfd, comp, 0);
-			break;
-		}
-		nfd = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(dfd);
-		dfd = nfd;
-		comp = next;
-	}
-	if (dfd >= 0)
-		close(dfd);
-	free(work);
+	c->want_total = 0;
+	for (i = 0; i < c->nsrc; i++)
+		total += src_bytes(c, &c->src[i]);
+	c->prog.total = total;
 }
 
 /* --- the command ------------------------------------------------------------------- */
@@ -662,6 +591,7 @@ on_progress(void *arg, const struct hostcopy_stats *st)
 {
 	struct cp *c = arg;
 
+	maybe_total(c);
 	progress_update(&c->prog, c->base + st->bytes);
 }
 
@@ -685,7 +615,6 @@ copy_one(struct cp *c, struct img_path *sp, struct img_path *dp, int dest_is_dir
 	struct hostcopy_opts ho;
 	struct hostcopy_stats hs;
 	struct anyk_stat st;
-	struct names unsafe = { NULL, 0, 0 };
 	char name[ANYK_NAME_MAX + 1], *dpath;
 	size_t i;
 	int r = EXIT_OK;
@@ -729,20 +658,9 @@ copy_one(struct cp *c, struct img_path *sp, struct img_path *dp, int dest_is_dir
 				r = EXIT_FAIL;
 		} else if (sp->img >= 0 && dp->img < 0) {
 			enter(c, sp);
-			find_unsafe(sp->path, "", &unsafe, 0);
+			ho.flags |= HOSTCOPY_SAFE_LINKS;
 			if (hostcopy_out(sp->path, dpath, &ho, &hs) != 0)
 				r = EXIT_FAIL;
-			for (i = 0; i < unsafe.n; i++) {
-				remove_host_link(dpath, unsafe.v[i]);
-				char *hp = path_join(dpath, unsafe.v[i]);
-				if (c->prog.shown)
-					fputc('\n', stderr);
-				fprintf(stderr, "anyk: %s: skipped: symbolic link leading outside the destination\n", hp);
-				free(hp);
-				free(unsafe.v[i]);
-				c->skipped++;
-			}
-			free(unsafe.v);
 		} else if (sp->img >= 0 && dp->img >= 0) {
 			r = copy_tree_kk(c, &k, sp, sp->path, dp, dpath, 0);
 			for (i = 0; i < k.nlinks; i++)
@@ -784,7 +702,6 @@ cmd_img_cp(int argc, char **argv)
 	struct anyk_stat st;
 	struct iopts o;
 	struct cp c;
-	uint64_t total = 0;
 	int ch, i, n, pmode = PROGRESS_AUTO, dest_is_dir, status = EXIT_OK;
 
 	memset(&c, 0, sizeof(c));
@@ -830,10 +747,10 @@ cmd_img_cp(int argc, char **argv)
 		status = img_err(dp, NULL, ENOTDIR);
 		goto out;
 	}
-	if (pmode != PROGRESS_OFF)
-		for (i = 0; i < n - 1; i++)
-			total += tree_bytes(&c, &p[i], p[i].path, 0);
-	progress_init(&c.prog, pmode, total);
+	progress_init(&c.prog, pmode, 0);
+	c.src = p;
+	c.nsrc = n - 1;
+	c.want_total = c.prog.mode == PROGRESS_ON;
 	for (i = 0; i < n - 1; i++)
 		if (copy_one(&c, &p[i], dp, dest_is_dir) != EXIT_OK)
 			status = EXIT_FAIL;

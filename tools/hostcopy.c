@@ -33,11 +33,21 @@
 #define XBUF ANYK_XATTR_LIST_MAX    /* one attribute list or value */
 #define FD_WINDOW 48                /* directories kept open per side */
 
-enum { OPEN_ROOT, OPEN_DIR, OPEN_READ, OPEN_CREATE };
+enum { OPEN_ROOT, OPEN_DIR, OPEN_READ };
 
+/* What a directory listing says an entry is, when it says: a regular file
+ * or a directory is then opened straight away, one lookup instead of two. */
+enum { ENT_OTHER, ENT_REG, ENT_DIR };
+
+/* One directory's names: each is a type byte, then the name and its NUL,
+ * packed in one buffer (no allocation per name); v is the sorted view. */
 struct names {
 	char **v;
-	size_t n, cap;
+	size_t n;
+	char *buf;
+	size_t len, bcap;
+	size_t *off;
+	size_t ocap;
 };
 
 /* The operations one side offers; -1 and errno on failure, as syscalls.
@@ -45,6 +55,8 @@ struct names {
 struct side {
 	const char *what;
 	int (*open_at)(int dfd, const char *name, int how);
+	/* A new file for writing, never following or replacing anything. */
+	int (*create_at)(int dfd, const char *name, uint32_t mode);
 	void (*close_fd)(int fd);
 	int (*stat_at)(int dfd, const char *name, struct anyk_stat *st);
 	long (*readlink_at)(int dfd, const char *name, char *buf, size_t n);
@@ -127,11 +139,22 @@ h_open_at(int dfd, const char *name, int how)
 	switch (how) {
 	case OPEN_ROOT: flags = O_CLOEXEC | O_RDONLY | O_DIRECTORY; dfd = AT_FDCWD; break;
 	case OPEN_DIR: flags |= O_RDONLY | O_DIRECTORY; break;
-	case OPEN_READ: flags |= O_RDONLY | O_NOCTTY | O_NONBLOCK; break;
-	default: flags |= O_WRONLY | O_CREAT | O_EXCL; break;
+	default: flags |= O_RDONLY | O_NOCTTY | O_NONBLOCK; break;
 	}
 	do
-		fd = openat(dfd, name, flags, 0600);
+		fd = openat(dfd, name, flags);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+static int
+h_create_at(int dfd, const char *name, uint32_t mode)
+{
+	int fd;
+
+	do
+		fd = openat(dfd, name, O_CLOEXEC | O_NOFOLLOW | O_WRONLY | O_CREAT | O_EXCL,
+		    (mode_t)(mode & 0777));
 	while (fd < 0 && errno == EINTR);
 	return fd;
 }
@@ -172,24 +195,69 @@ h_readlink_at(int dfd, const char *name, char *buf, size_t n)
 }
 
 static int
-names_add(struct names *nl, const char *name, size_t len)
+names_add(struct names *nl, const char *name, size_t len, int type)
 {
-	char **nv;
+	size_t *no, nc;
+	char *nb;
 
-	if (nl->n == nl->cap) {
-		nl->cap = nl->cap ? nl->cap * 2 : 16;
-		nv = realloc(nl->v, nl->cap * sizeof(*nv));
-		if (nv == NULL)
+	if (nl->n == nl->ocap) {
+		nc = nl->ocap ? nl->ocap * 2 : 64;
+		no = realloc(nl->off, nc * sizeof(*no));
+		if (no == NULL)
 			return -1;
-		nl->v = nv;
+		nl->off = no;
+		nl->ocap = nc;
 	}
-	nl->v[nl->n] = malloc(len + 1);
-	if (nl->v[nl->n] == NULL)
-		return -1;
-	memcpy(nl->v[nl->n], name, len);
-	nl->v[nl->n][len] = '\0';
-	nl->n++;
+	if (nl->bcap - nl->len < len + 2) {
+		nc = nl->bcap ? nl->bcap * 2 : 4096;
+		while (nc - nl->len < len + 2)
+			nc *= 2;
+		nb = realloc(nl->buf, nc);
+		if (nb == NULL)
+			return -1;
+		nl->buf = nb;
+		nl->bcap = nc;
+	}
+	nl->buf[nl->len] = (char)type;
+	memcpy(nl->buf + nl->len + 1, name, len);
+	nl->buf[nl->len + 1 + len] = '\0';
+	nl->off[nl->n++] = nl->len + 1;
+	nl->len += len + 2;
 	return 0;
+}
+
+/* The listing is complete: point v at the names (the buffer moves no more). */
+static int
+names_done(struct names *nl)
+{
+	size_t i;
+
+	if (nl->n == 0)
+		return 0;
+	nl->v = malloc(nl->n * sizeof(*nl->v));
+	if (nl->v == NULL)
+		return -1;
+	for (i = 0; i < nl->n; i++)
+		nl->v[i] = nl->buf + nl->off[i];
+	free(nl->off);
+	nl->off = NULL;
+	nl->ocap = 0;
+	return 0;
+}
+
+static void
+names_free(struct names *nl)
+{
+	free(nl->v);
+	free(nl->buf);
+	free(nl->off);
+	memset(nl, 0, sizeof(*nl));
+}
+
+static int
+name_type(const char *name)
+{
+	return (unsigned char)name[-1];
 }
 
 static int
@@ -222,13 +290,14 @@ h_read_names(int dfd, struct names *nl)
 				r = -1;
 			break;
 		}
-		if (!is_dot(de->d_name) && names_add(nl, de->d_name, strlen(de->d_name)) != 0) {
+		if (!is_dot(de->d_name) && names_add(nl, de->d_name, strlen(de->d_name),
+		    de->d_type == DT_REG ? ENT_REG : de->d_type == DT_DIR ? ENT_DIR : ENT_OTHER) != 0) {
 			r = -1;
 			break;
 		}
 	}
 	closedir(d);
-	return r;
+	return r == 0 ? names_done(nl) : r;
 }
 
 static long
@@ -360,7 +429,7 @@ h_is_root(void)
 }
 
 static const struct side host_side = {
-	"host", h_open_at, h_close, h_stat_at, h_readlink_at, h_read_names,
+	"host", h_open_at, h_create_at, h_close, h_stat_at, h_readlink_at, h_read_names,
 	h_pread, h_pwrite, h_seek, h_truncate, h_mkdir_at, h_symlink_at,
 	h_mknod_at, h_link_at, h_unlink_at, h_chown_at, h_chmod_at,
 	h_utimens_at, h_listxattr_at, h_getxattr_at, h_setxattr_at, h_is_root,
@@ -376,10 +445,16 @@ k_open_at(int dfd, const char *name, int how)
 	switch (how) {
 	case OPEN_ROOT: flags = ANYK_O_CLOEXEC | ANYK_O_RDONLY | ANYK_O_DIRECTORY; dfd = ANYK_AT_FDCWD; break;
 	case OPEN_DIR: flags |= ANYK_O_RDONLY | ANYK_O_DIRECTORY; break;
-	case OPEN_READ: flags |= ANYK_O_RDONLY | ANYK_O_NOCTTY | ANYK_O_NONBLOCK; break;
-	default: flags |= ANYK_O_WRONLY | ANYK_O_CREAT | ANYK_O_EXCL; break;
+	default: flags |= ANYK_O_RDONLY | ANYK_O_NOCTTY | ANYK_O_NONBLOCK; break;
 	}
-	return anyk_sys_openat(dfd, name, flags, 0600);
+	return anyk_sys_openat(dfd, name, flags, 0);
+}
+
+static int
+k_create_at(int dfd, const char *name, uint32_t mode)
+{
+	return anyk_sys_openat(dfd, name, ANYK_O_CLOEXEC | ANYK_O_NOFOLLOW | ANYK_O_WRONLY |
+	    ANYK_O_CREAT | ANYK_O_EXCL, mode & 0777);
 }
 
 static void
@@ -416,7 +491,7 @@ k_read_names(int dfd, struct names *nl)
 		if (n < 0)
 			return -1;
 		if (n == 0)
-			return 0;
+			return names_done(nl);
 		for (off = 0; off < (size_t)n; off += de->d_reclen) {
 			de = (const struct anyk_dirent *)(p + off);
 			if (de->d_reclen < sizeof(*de) || de->d_reclen > (size_t)n - off) {
@@ -429,7 +504,9 @@ k_read_names(int dfd, struct names *nl)
 				errno = EIO;
 				return -1;
 			}
-			if (!is_dot(de->d_name) && names_add(nl, de->d_name, nlen) != 0)
+			if (!is_dot(de->d_name) && names_add(nl, de->d_name, nlen,
+			    de->d_type == ANYK_DT_REG ? ENT_REG :
+			    de->d_type == ANYK_DT_DIR ? ENT_DIR : ENT_OTHER) != 0)
 				return -1;
 		}
 	}
@@ -553,7 +630,7 @@ k_is_root(void)
 }
 
 static const struct side kernel_side = {
-	"kernel", k_open_at, k_close, k_stat_at, k_readlink_at, k_read_names,
+	"kernel", k_open_at, k_create_at, k_close, k_stat_at, k_readlink_at, k_read_names,
 	k_pread, k_pwrite, k_seek, k_truncate, k_mkdir_at, k_symlink_at,
 	k_mknod_at, k_link_at, k_unlink_at, k_chown_at, k_chmod_at,
 	k_utimens_at, k_listxattr_at, k_getxattr_at, k_setxattr_at, k_is_root,
@@ -794,18 +871,22 @@ copy_xattrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dna
 }
 
 /* Owner before mode (a chown clears the set-id bits), the attributes, then
- * the times last, since each of the others may change them. */
+ * the times last, since each of the others may change them. cur, if known,
+ * is the copy's status as made: an owner or mode it already has is not set
+ * again (each costs the destination an inode update). */
 static int
 set_attrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname,
-	  const struct anyk_stat *s)
+	  const struct anyk_stat *s, const struct anyk_stat *cur)
 {
 	struct anyk_timespec ts[2];
 	int islnk = ANYK_S_ISLNK(s->st_mode);
 
-	if (w->chown_ok && w->dst->chown_at(dfd, dname, s->st_uid, s->st_gid) != 0)
+	if (w->chown_ok && (cur == NULL || cur->st_uid != s->st_uid || cur->st_gid != s->st_gid) &&
+	    w->dst->chown_at(dfd, dname, s->st_uid, s->st_gid) != 0)
 		if (fail(w, errno, "cannot set the owner") != 0)
 			return -1;
-	if (!islnk && w->dst->chmod_at(dfd, dname, s->st_mode) != 0)
+	if (!islnk && (cur == NULL || (cur->st_mode & 07777) != (s->st_mode & 07777)) &&
+	    w->dst->chmod_at(dfd, dname, s->st_mode) != 0)
 		if (fail(w, errno, "cannot set the mode") != 0)
 			return -1;
 	if (!(w->o->flags & HOSTCOPY_NO_XATTR))
@@ -818,12 +899,50 @@ set_attrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname
 	return 0;
 }
 
-/* Copy the data ranges only; the final truncate gives the size, so holes
- * in the source stay holes in the copy. */
+/*
+ * name exists in the destination, which creating it just found: apply the
+ * rules. Returns 1 if it was removed and creating may be tried again, 0 if
+ * it is a directory to copy into (t is a directory too), or -1 if the entry
+ * is done with (*r then holds the walk's verdict: 0 go on, -1 stop).
+ */
+static int
+dest_exists(struct walk *w, struct frame *f, const char *name, int t, int *r)
+{
+	struct anyk_stat d;
+
+	*r = 0;
+	if (w->dst->stat_at(f->dfd, name, &d) != 0) {
+		*r = fail(w, errno, "cannot stat in the destination");
+		return -1;
+	}
+	if (ANYK_S_ISLNK(d.st_mode) && t == ANYK_S_IFDIR) {
+		report(w, HOSTCOPY_SKIP, "a symbolic link in the destination, not followed");
+		return -1;
+	}
+	if (ANYK_S_ISDIR(d.st_mode)) {
+		if (t == ANYK_S_IFDIR)
+			return 0;
+		*r = fail(w, EISDIR, "a directory in the destination");
+		return -1;
+	}
+	if (!(w->o->flags & HOSTCOPY_OVERWRITE)) {
+		*r = fail(w, EEXIST, "already in the destination");
+		return -1;
+	}
+	if (w->dst->unlink_at(f->dfd, name) != 0) {
+		*r = fail(w, errno, "cannot replace");
+		return -1;
+	}
+	return 1;
+}
+
+/* Copy the data ranges only; holes in the source stay holes in the copy.
+ * The new file starts empty, so a truncate is needed only when a hole
+ * ends it (or the source shrank). */
 static int
 copy_data(struct walk *w, int in, int out, int64_t size)
 {
-	int64_t pos = 0, d, e, off;
+	int64_t pos = 0, d, e, off, end = 0;
 	long n, m;
 	size_t want, got;
 
@@ -865,6 +984,7 @@ copy_data(struct walk *w, int in, int out, int64_t size)
 					return -2;
 				}
 			}
+			end = off + (int64_t)got;
 			w->st.bytes += got;
 			progress(w);
 		}
@@ -872,67 +992,90 @@ copy_data(struct walk *w, int in, int out, int64_t size)
 			break;
 		pos = e;
 	}
-	if (w->dst->truncate_fd(out, size) != 0)
+	if (end != size && w->dst->truncate_fd(out, size) != 0)
 		return -2;
 	return 0;
 }
 
-static int
-copy_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s)
+/*
+ * The mode a new file is made with, so that most copies need no chmod: the
+ * final permission bits (never set-id or sticky, which only a chmod after
+ * the chown may give), with the owner able to write. Until the owner is
+ * set, the copy belongs to us and our group: group bits that others do not
+ * also have are left for the chmod, so no group sees more than the final
+ * mode lets it.
+ */
+static uint32_t
+create_mode(const struct walk *w, uint32_t m)
 {
-	struct anyk_stat now;
-	int in, out, r = 0, e;
+	m = (m & 0777) | 0200;
+	if (w->chown_ok)
+		m &= ~((((m >> 3) & ~m) & 07) << 3);
+	return m;
+}
 
-	in = w->src->open_at(f->sfd, name, OPEN_READ);
-	if (in < 0)
-		return fail(w, errno, "cannot open");
-	if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino || !ANYK_S_ISREG(now.st_mode)) {
-		w->src->close_fd(in);
-		return fail(w, EAGAIN, "changed while being copied");
+/* in: the source file already open (and checked against s), or -1. */
+static int
+copy_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int in)
+{
+	struct anyk_stat now, made;
+	int out, r = 0, e, again = 1, k, known;
+
+	if (in < 0) {
+		in = w->src->open_at(f->sfd, name, OPEN_READ);
+		if (in < 0)
+			return fail(w, errno, "cannot open");
+		if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino ||
+		    !ANYK_S_ISREG(now.st_mode)) {
+			w->src->close_fd(in);
+			return fail(w, EAGAIN, "changed while being copied");
+		}
 	}
-	out = w->dst->open_at(f->dfd, name, OPEN_CREATE);
-	if (out < 0) {
+	while ((out = w->dst->create_at(f->dfd, name, create_mode(w, s->st_mode))) < 0) {
 		e = errno;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, ANYK_S_IFREG, &r) : -2;
+		if (k == 1)
+			continue;
 		w->src->close_fd(in);
-		return fail(w, e, "cannot create in the destination");
+		return k == -1 ? r : fail(w, e, "cannot create in the destination");
 	}
 	w->st.files++;
+	known = w->dst->stat_at(out, NULL, &made) == 0;
 	r = copy_data(w, in, out, s->st_size);
 	if (r != 0)
 		r = fail(w, errno, r == -1 ? "cannot read" : "cannot write in the destination");
 	else
-		r = set_attrs(w, in, NULL, out, NULL, s);
+		r = set_attrs(w, in, NULL, out, NULL, s, known ? &made : NULL);
 	w->src->close_fd(in);
 	w->dst->close_fd(out);
 	return r;
 }
 
+/* target: a symbolic link's target, already read. */
 static int
-copy_special(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s)
+copy_special(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s,
+	     const char *target)
 {
-	char target[ANYK_PATH_MAX + 1];
-	long n;
-	int t = s->st_mode & ANYK_S_IFMT;
+	int t = s->st_mode & ANYK_S_IFMT, again = 1, r = 0, e, k;
 
-	if (t == ANYK_S_IFLNK) {
-		n = w->src->readlink_at(f->sfd, name, target, sizeof(target));
-		if (n < 0)
-			return fail(w, errno, "cannot read the symbolic link");
-		if ((size_t)n >= sizeof(target))
-			return fail(w, ENAMETOOLONG, "cannot read the symbolic link");
-		target[n] = '\0';
-		if (w->dst->symlink_at(target, f->dfd, name) != 0)
-			return fail(w, errno, "cannot make the symbolic link");
-	} else {
-		if ((t == ANYK_S_IFCHR || t == ANYK_S_IFBLK) && !w->devices_ok) {
-			report(w, HOSTCOPY_SKIP, "device node not made (needs root and permission to make devices)");
-			return 0;
-		}
-		if (w->dst->mknod_at(f->dfd, name, s->st_mode, s->st_rdev) != 0)
-			return fail(w, errno, "cannot make the node");
+	if ((t == ANYK_S_IFCHR || t == ANYK_S_IFBLK) && !w->devices_ok) {
+		report(w, HOSTCOPY_SKIP, "device node not made (needs root and permission to make devices)");
+		return 0;
+	}
+	for (;;) {
+		if (t == ANYK_S_IFLNK ? w->dst->symlink_at(target, f->dfd, name) == 0 :
+		    w->dst->mknod_at(f->dfd, name, s->st_mode, s->st_rdev) == 0)
+			break;
+		e = errno;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, t, &r) : -2;
+		if (k == 1)
+			continue;
+		if (k == -1)
+			return r;
+		return fail(w, e, t == ANYK_S_IFLNK ? "cannot make the symbolic link" : "cannot make the node");
 	}
 	w->st.files++;
-	return set_attrs(w, f->sfd, name, f->dfd, name, s);
+	return set_attrs(w, f->sfd, name, f->dfd, name, s, NULL);
 }
 
 static void
@@ -950,7 +1093,6 @@ push(struct walk *w, int sfd, int dfd, const struct anyk_stat *sst)
 {
 	struct anyk_stat dst;
 	struct frame *f, *nf;
-	size_t i;
 
 	if (w->depth == w->fcap) {
 		nf = realloc(w->fr, (w->fcap ? w->fcap * 2 : 32) * sizeof(*nf));
@@ -970,9 +1112,7 @@ push(struct walk *w, int sfd, int dfd, const struct anyk_stat *sst)
 	f->ddev = dst.st_dev;
 	f->dino = dst.st_ino;
 	if (w->src->read_names(sfd, &f->nl) != 0) {
-		for (i = 0; i < f->nl.n; i++)
-			free(f->nl.v[i]);
-		free(f->nl.v);
+		names_free(&f->nl);
 		goto bad;
 	}
 	if (f->nl.n > 1)
@@ -1013,11 +1153,10 @@ static int
 pop(struct walk *w)
 {
 	struct frame *f = &w->fr[w->depth - 1], *p;
-	size_t i;
 	int r;
 
 	cut_rel(w, f->rellen);
-	r = set_attrs(w, f->sfd, NULL, f->dfd, NULL, &f->sst);
+	r = set_attrs(w, f->sfd, NULL, f->dfd, NULL, &f->sst, NULL);
 	if (w->depth > 1) {
 		p = f - 1;
 		if (p->sfd < 0) {
@@ -1032,24 +1171,37 @@ pop(struct walk *w)
 		}
 	}
 	close_frame(w, f);
-	for (i = 0; i < f->nl.n; i++)
-		free(f->nl.v[i]);
-	free(f->nl.v);
+	names_free(&f->nl);
 	w->depth--;
 	return r;
 }
 
+/* sfd: the source directory already open (and checked against s), or -1. */
 static int
-copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int exists)
+copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int sfd)
 {
-	int sfd, dfd, e;
+	int dfd, e, r = 0, again = 1, k;
 
-	if (!exists && w->dst->mkdir_at(f->dfd, name) != 0)
-		return fail(w, errno, "cannot make the directory");
+	while (w->dst->mkdir_at(f->dfd, name) != 0) {
+		e = errno;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, ANYK_S_IFDIR, &r) : -2;
+		if (k == 1)
+			continue;
+		if (k == 0)
+			break; /* copy into the directory already there */
+		if (sfd >= 0)
+			w->src->close_fd(sfd);
+		return k == -1 ? r : fail(w, e, "cannot make the directory");
+	}
 	dfd = w->dst->open_at(f->dfd, name, OPEN_DIR);
-	if (dfd < 0)
-		return fail(w, errno, "cannot open the directory in the destination");
-	sfd = w->src->open_at(f->sfd, name, OPEN_DIR);
+	if (dfd < 0) {
+		e = errno;
+		if (sfd >= 0)
+			w->src->close_fd(sfd);
+		return fail(w, e, "cannot open the directory in the destination");
+	}
+	if (sfd < 0)
+		sfd = w->src->open_at(f->sfd, name, OPEN_DIR);
 	if (sfd < 0) {
 		e = errno;
 		w->dst->close_fd(dfd);
@@ -1059,13 +1211,177 @@ copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_st
 	return push(w, sfd, dfd, s);
 }
 
+/*
+ * The entry's status with as few lookups as the listing allows: a regular
+ * file or a directory is opened at once and its descriptor (*fd) checked
+ * with fstat; anything else, or a listing that did not say or was wrong,
+ * costs a stat by name.
+ */
+static int
+stat_entry(struct walk *w, struct frame *f, const char *name, struct anyk_stat *s, int *fd)
+{
+	int type = name_type(name), want;
+
+	*fd = -1;
+	if (type == ENT_REG || type == ENT_DIR) {
+		want = type == ENT_REG ? ANYK_S_IFREG : ANYK_S_IFDIR;
+		*fd = w->src->open_at(f->sfd, name, type == ENT_REG ? OPEN_READ : OPEN_DIR);
+		if (*fd >= 0) {
+			if (w->src->stat_at(*fd, NULL, s) == 0 && (s->st_mode & ANYK_S_IFMT) == (uint32_t)want)
+				return 0;
+			w->src->close_fd(*fd);
+			*fd = -1;
+		}
+	}
+	return w->src->stat_at(f->sfd, name, s);
+}
+
+/* Append one component to a path being resolved; -1 if it does not fit. */
+static int
+res_push(char *p, size_t *len, size_t cap, size_t *stk, size_t *depth, size_t stkcap,
+	 const char *c, size_t cl)
+{
+	if (*depth >= stkcap || *len + cl + 2 > cap)
+		return -1;
+	stk[(*depth)++] = *len;
+	if (*len > 0)
+		p[(*len)++] = '/';
+	memcpy(p + *len, c, cl);
+	*len += cl;
+	p[*len] = '\0';
+	return 0;
+}
+
+/*
+ * HOSTCOPY_SAFE_LINKS: would a link at w->rel with this target lead outside
+ * the copied tree? It is resolved in the source from the tree's root (the
+ * first frame, which stays open), component by component, following the
+ * source's own links (at most ANYK_SYMLOOP_MAX), so a chain of harmless
+ * looking links cannot climb out either; an absolute target anywhere in the
+ * chain counts as outside. Components that do not exist are taken as
+ * written. Where the destination already has a symbolic link that the source
+ * does not have at the same place, the host would resolve differently: that
+ * counts as outside too. Returns 1 if unsafe.
+ */
+static int
+link_escapes(struct walk *w, const char *target)
+{
+	char *cur = NULL, *rest = NULL, *lt = NULL, *dlt = NULL, *p, *q;
+	size_t cap, len = 0, depth = 0, stkcap, *stk = NULL, cl, i, base;
+	struct anyk_stat st, dt;
+	int links = 0, bad = 1, slnk, dlnk;
+	long n, dn;
+	const int sroot = w->fr[0].sfd, droot = w->fr[0].dfd;
+
+	if (target[0] == '/')
+		return 1;
+	cap = w->rellen + 2 * ANYK_PATH_MAX + 4;
+	stkcap = cap / 2 + 1;
+	cur = malloc(cap);
+	rest = malloc(2 * ANYK_PATH_MAX + 2);
+	lt = malloc(ANYK_PATH_MAX + 1);
+	dlt = malloc(ANYK_PATH_MAX + 1);
+	stk = malloc(stkcap * sizeof(*stk));
+	if (cur == NULL || rest == NULL || lt == NULL || dlt == NULL || stk == NULL)
+		goto out;
+	cur[0] = '\0';
+	/* The directory holding the link: real directories of the walk. */
+	for (base = w->rellen; base > 0 && w->rel[base - 1] != '/'; base--)
+		;
+	for (p = w->rel; p < w->rel + base; p = q + 1) {
+		q = memchr(p, '/', (size_t)(w->rel + base - p));
+		if (q == NULL)
+			break;
+		if (res_push(cur, &len, cap, stk, &depth, stkcap, p, (size_t)(q - p)) != 0)
+			goto out;
+	}
+	if (strlen(target) >= 2 * ANYK_PATH_MAX + 2)
+		goto out;
+	strcpy(rest, target);
+	p = rest;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		for (q = p; *q != '\0' && *q != '/'; q++)
+			;
+		cl = (size_t)(q - p);
+		if (cl == 1 && p[0] == '.') {
+			p = q;
+			continue;
+		}
+		if (cl == 2 && p[0] == '.' && p[1] == '.') {
+			if (depth == 0)
+				goto out;
+			len = stk[--depth];
+			cur[len] = '\0';
+			p = q;
+			continue;
+		}
+		if (res_push(cur, &len, cap, stk, &depth, stkcap, p, cl) != 0)
+			goto out;
+		p = q;
+		slnk = 0;
+		if (w->src->stat_at(sroot, cur, &st) == 0)
+			slnk = ANYK_S_ISLNK(st.st_mode);
+		else if (errno != ENOENT && errno != ENOTDIR)
+			goto out;
+		dlnk = 0;
+		if (w->dst->stat_at(droot, cur, &dt) == 0)
+			dlnk = ANYK_S_ISLNK(dt.st_mode);
+		else if (errno != ENOENT && errno != ENOTDIR)
+			goto out;
+		if (!slnk) {
+			if (dlnk)
+				goto out;
+			continue;
+		}
+		if (++links > ANYK_SYMLOOP_MAX)
+			goto out;
+		n = w->src->readlink_at(sroot, cur, lt, ANYK_PATH_MAX);
+		if (n <= 0 || n >= ANYK_PATH_MAX || lt[0] == '/')
+			goto out;
+		lt[n] = '\0';
+		if (dlnk) {
+			/* Made by this copy, or there before: the same target or
+			 * the host would go elsewhere. */
+			dn = w->dst->readlink_at(droot, cur, dlt, ANYK_PATH_MAX);
+			if (dn != n || memcmp(lt, dlt, (size_t)n) != 0)
+				goto out;
+		} else if (w->dst->stat_at(droot, cur, &dt) == 0) {
+			goto out; /* a file or directory where the source has a link */
+		}
+		len = stk[--depth];
+		cur[len] = '\0';
+		/* rest becomes the link's target, then what was left of rest. */
+		i = strlen(p);
+		if ((size_t)n + 1 + i + 1 > 2 * ANYK_PATH_MAX + 2)
+			goto out;
+		memmove(rest + n + 1, p, i + 1);
+		memcpy(rest, lt, (size_t)n);
+		rest[n] = '/';
+		p = rest;
+	}
+	bad = 0;
+out:
+	free(cur);
+	free(rest);
+	free(lt);
+	free(dlt);
+	free(stk);
+	return bad;
+}
+
 static int
 copy_entry(struct walk *w, struct frame *f, const char *name)
 {
-	struct anyk_stat s, d;
+	char target[ANYK_PATH_MAX + 1];
+	struct anyk_stat s;
 	const char *first;
 	uint64_t trouble;
-	int exists, t;
+	int t, fd, r = 0, again = 1, e, k;
+	long n;
 
 	if (set_rel(w, f->rellen, name) != 0)
 		return fail(w, ENOMEM, "cannot copy");
@@ -1073,40 +1389,46 @@ copy_entry(struct walk *w, struct frame *f, const char *name)
 		report(w, HOSTCOPY_SKIP, "unsafe name, not copied");
 		return 0;
 	}
-	if (w->src->stat_at(f->sfd, name, &s) != 0)
+	if (stat_entry(w, f, name, &s, &fd) != 0)
 		return fail(w, errno, "cannot stat");
 	t = s.st_mode & ANYK_S_IFMT;
-	exists = w->dst->stat_at(f->dfd, name, &d) == 0;
-	if (exists) {
-		if (ANYK_S_ISLNK(d.st_mode) && t == ANYK_S_IFDIR) {
-			report(w, HOSTCOPY_SKIP, "a symbolic link in the destination, not followed");
+	if (t == ANYK_S_IFDIR)
+		return copy_dir(w, f, name, &s, fd);
+	target[0] = '\0';
+	if (t == ANYK_S_IFLNK) {
+		n = w->src->readlink_at(f->sfd, name, target, sizeof(target));
+		if (n < 0)
+			return fail(w, errno, "cannot read the symbolic link");
+		if ((size_t)n >= sizeof(target))
+			return fail(w, ENAMETOOLONG, "cannot read the symbolic link");
+		target[n] = '\0';
+		/* Judged where it stands, before any hard link to it is made:
+		 * the same target can be harmless in one directory only. */
+		if ((w->o->flags & HOSTCOPY_SAFE_LINKS) && link_escapes(w, target)) {
+			report(w, HOSTCOPY_SKIP, "symbolic link leading outside the destination");
 			return 0;
 		}
-		if (ANYK_S_ISDIR(d.st_mode) && t != ANYK_S_IFDIR)
-			return fail(w, EISDIR, "a directory in the destination");
-		if (!ANYK_S_ISDIR(d.st_mode)) {
-			if (!(w->o->flags & HOSTCOPY_OVERWRITE))
-				return fail(w, EEXIST, "already in the destination");
-			if (w->dst->unlink_at(f->dfd, name) != 0)
-				return fail(w, errno, "cannot replace");
-			exists = 0;
-		}
 	}
-	if (t == ANYK_S_IFDIR)
-		return copy_dir(w, f, name, &s, exists);
 	if (s.st_nlink > 1 && (first = lmap_find(&w->links, s.st_dev, s.st_ino)) != NULL) {
-		if (w->dst->link_at(w->fr[0].dfd, first, f->dfd, name) != 0)
-			return fail(w, errno, "cannot make the hard link");
+		if (fd >= 0)
+			w->src->close_fd(fd);
+		while (w->dst->link_at(w->fr[0].dfd, first, f->dfd, name) != 0) {
+			e = errno;
+			k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, t, &r) : -2;
+			if (k == 1)
+				continue;
+			return k == -1 ? r : fail(w, e, "cannot make the hard link");
+		}
 		w->st.links++;
 		return 0;
 	}
 	trouble = w->st.errors + w->st.skipped;
 	if (t == ANYK_S_IFREG) {
-		if (copy_file(w, f, name, &s) != 0)
+		if (copy_file(w, f, name, &s, fd) != 0)
 			return -1;
 	} else if (t == ANYK_S_IFLNK || t == ANYK_S_IFCHR || t == ANYK_S_IFBLK ||
 		   t == ANYK_S_IFIFO || t == ANYK_S_IFSOCK) {
-		if (copy_special(w, f, name, &s) != 0)
+		if (copy_special(w, f, name, &s, target) != 0)
 			return -1;
 	} else {
 		report(w, HOSTCOPY_SKIP, "unknown file type %o", (unsigned)t);
@@ -1178,9 +1500,7 @@ walk(struct walk *w, const char *sroot, const char *droot)
 		/* Stopped early: close what is open, set nothing more. */
 		f = &w->fr[w->depth - 1];
 		close_frame(w, f);
-		for (size_t i = 0; i < f->nl.n; i++)
-			free(f->nl.v[i]);
-		free(f->nl.v);
+		names_free(&f->nl);
 		w->depth--;
 	}
 	return w->st.errors ? -1 : 0;

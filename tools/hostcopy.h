@@ -33,6 +33,15 @@
 /* Leave owners, or extended attributes, as the destination makes them. */
 #define HOSTCOPY_NO_OWNER 0x8
 #define HOSTCOPY_NO_XATTR 0x10
+/*
+ * hostcopy_out: leave out (and report as skipped) every symbolic link that
+ * is absolute or whose target, resolved in the kernel through the source's
+ * own links, leads outside the copied tree, so nothing later following it
+ * on the host is led outside the destination. Each link is judged before
+ * it is made: an unsafe one never exists on the host, not even for a
+ * moment.
+ */
+#define HOSTCOPY_SAFE_LINKS 0x20
 
 enum hostcopy_level {
 	HOSTCOPY_ERROR, /* the entry was not copied (or not fully) */

@@ -70,6 +70,7 @@ struct alias {
 #define ALIAS_MAX 8 /* names remembered per node; the oldest are dropped */
 
 struct fh {
+	struct fh *next, *prev; /* every open one, for the end */
 	struct anyk_proc *proc; /* the context that owns fd */
 	int fd;
 	/* Directories: entries read ahead from the kernel, and the cookie of
@@ -87,6 +88,12 @@ static struct node *hash[HASH_SIZE];
 static struct node root;
 static struct node *all_nodes;
 static uint64_t nnodes, next_gen = 1;
+
+/* Open files the host has not released yet: when the session ends
+ * before their RELEASE is read (a signal right after a close), the end
+ * closes them. */
+static pthread_mutex_t fh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh *open_fhs;
 
 static pthread_mutex_t proc_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct anyk_proc *procs[PROC_MAX]; /* procs[0]: the initial context */
@@ -471,6 +478,12 @@ fh_open(const char *path, int flags, anyk_mode_t mode, struct fh **fhp)
 	fh->proc = p;
 	fh->fd = fd;
 	pthread_mutex_init(&fh->lock, NULL);
+	pthread_mutex_lock(&fh_lock);
+	fh->next = open_fhs;
+	if (open_fhs != NULL)
+		open_fhs->prev = fh;
+	open_fhs = fh;
+	pthread_mutex_unlock(&fh_lock);
 	*fhp = fh;
 	return 0;
 }
@@ -484,8 +497,17 @@ fi_fh(struct fuse_file_info *fi)
 static void
 fh_close(struct fh *fh)
 {
-	struct anyk_proc *old = anyk_proc_switch(fh->proc);
+	struct anyk_proc *old;
 
+	pthread_mutex_lock(&fh_lock);
+	if (fh->prev != NULL)
+		fh->prev->next = fh->next;
+	else
+		open_fhs = fh->next;
+	if (fh->next != NULL)
+		fh->next->prev = fh->prev;
+	pthread_mutex_unlock(&fh_lock);
+	old = anyk_proc_switch(fh->proc);
 	anyk_sys_close(fh->fd);
 	anyk_proc_switch(old);
 	pthread_mutex_destroy(&fh->lock);
@@ -1586,8 +1608,8 @@ fuseops_fini(void)
 		pthread_setspecific(iobuf_key, NULL);
 	}
 
-	/* The host released every open file before the session ended;
-	 * the contexts close whatever an aborted connection left. */
+	while (open_fhs != NULL)
+		fh_close(open_fhs);
 	for (k = 1; k < nprocs; k++)
 		anyk_proc_release(procs[k]);
 	nprocs = 1;

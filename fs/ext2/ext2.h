@@ -87,6 +87,11 @@ struct ext2_mount {
 	uint32_t em_gen;         /* inode generations */
 	kmutex_t em_orphan_lock; /* the orphan list, see ext2_orphan.c */
 	struct ext2_inode *em_orphans;
+	/* Journaled mounts: blocks freed by uncommitted transactions, kept
+	 * from the allocator (ext2_jmeta.c). em_lock. */
+	struct ext2_pfree *em_pfree;
+	uint32_t em_npfree, em_pfcap;
+	bool em_journaled; /* ext2_jopen succeeded */
 };
 
 /* ext4 extents of a file, decoded (ext2_extent_w.c). */
@@ -242,6 +247,22 @@ int ext2_bfree(struct ext2_mount *em, uint64_t blk, uint64_t n, bool meta);
 /* Flush a freed metadata block out of the cache before it becomes data. */
 void ext2_bforget(struct ext2_mount *em, uint64_t blk);
 uint64_t ext2_free_blocks(struct ext2_mount *em);
+
+/* ext2_jmeta.c: the journal in the write path. Every metadata buffer
+ * change ends in ext2_mwrite (joins the thread's handle, then bdwrite);
+ * freed metadata blocks go through ext2_mforget. ext2_jstart begins a
+ * handle (NULL without a journal) for a change of about n blocks, capped
+ * at what one transaction may hold; ext2_jcost estimates the metadata
+ * blocks of mapping, or freeing, nblocks file blocks. */
+struct ext2_jhandle;
+struct ext2_pfree;
+void ext2_mwrite(struct ext2_mount *em, struct buf *bp);
+void ext2_mforget(struct ext2_mount *em, uint64_t blk);
+int ext2_jstart(struct ext2_mount *em, uint64_t n, struct ext2_jhandle **hp);
+uint64_t ext2_jcost(struct ext2_mount *em, uint64_t nblocks);
+void ext2_pfree_add(struct ext2_mount *em, uint64_t blk, uint64_t len);
+bool ext2_pfree_busy(struct ext2_mount *em, uint64_t blk, uint64_t *endp);
+void ext2_pfree_destroy(struct ext2_mount *em);
 
 /* ext2_iwrite.c */
 int ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip);

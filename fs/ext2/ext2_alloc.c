@@ -66,7 +66,7 @@ ext2_gd_write(struct ext2_mount *em, uint32_t group, const uint8_t *bbitmap, con
 	}
 	if (em->em_csum || em->em_gdtcsum)
 		le16enc(raw + GD_CHECKSUM, ext2_gd_csum(sb, group, raw));
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 
@@ -178,7 +178,7 @@ ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop)
 	if ((em->em_csum || em->em_gdtcsum) && idx >= ipg - g->g_itable_unused)
 		g->g_itable_unused = ipg - idx - 1;
 	error = ext2_gd_write(em, group, NULL, bp->b_data);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	mutex_exit(&em->em_lock);
 	if (error)
 		return error;
@@ -217,7 +217,7 @@ ext2_ifree(struct ext2_mount *em, uint32_t ino, bool isdir)
 	if (idx < g->g_ib_next)
 		g->g_ib_next = idx;
 	error = ext2_gd_write(em, group, NULL, bp->b_data);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 out:
 	mutex_exit(&em->em_lock);
 	return error;

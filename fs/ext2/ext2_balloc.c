@@ -83,6 +83,19 @@ bbitmap_get(struct ext2_mount *em, uint32_t group, struct buf **bpp)
 	return 0;
 }
 
+/* The first block at or after start that is free in the bitmap and not
+ * waiting for the commit of the transaction that freed it. */
+static size_t
+find_free(struct ext2_mount *em, uint32_t group, const uint8_t *map, size_t n, size_t start)
+{
+	uint64_t first = group_first(em, group), end;
+	size_t idx = bit_find_zero(map, n, start);
+
+	while (idx < n && em->em_npfree > 0 && ext2_pfree_busy(em, first + idx, &end))
+		idx = end - first < n ? bit_find_zero(map, n, (size_t)(end - first)) : n;
+	return idx;
+}
+
 uint64_t
 ext2_free_blocks(struct ext2_mount *em)
 {
@@ -101,6 +114,7 @@ ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp,
 	uint32_t ng = sb->s_ngroups, g0, group = 0;
 	struct buf *bp = NULL;
 	size_t start = 0, idx = 0, len = 0, n = 0;
+	uint64_t end;
 	int error = ENOSPC;
 
 	if (want == 0)
@@ -118,11 +132,18 @@ ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp,
 			break;
 		n = group_nblocks(em, group);
 		start = i == 0 ? (size_t)(goal - group_first(em, group)) : 0;
-		idx = bit_find_zero(bp->b_data, n, start);
+		idx = find_free(em, group, bp->b_data, n, start);
 		if (idx >= n && start > 0)
-			idx = bit_find_zero(bp->b_data, n, 0);
+			idx = find_free(em, group, bp->b_data, n, 0);
 		if (idx < n)
 			break;
+		if (em->em_npfree > 0 && bit_find_zero(bp->b_data, n, 0) < n) {
+			/* Free, but freed by a transaction not yet committed. */
+			brelse(bp);
+			bp = NULL;
+			error = ENOSPC;
+			continue;
+		}
 		ext2_corrupt(em, "group %u: %u free blocks counted, none in the bitmap", group,
 			     em->em_groups[group].g_free_blocks);
 		em->em_free_blocks -= em->em_groups[group].g_free_blocks;
@@ -140,11 +161,17 @@ ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp,
 	for (len = 1; idx + len < n && len < want && len < em->em_groups[group].g_free_blocks; len++)
 		if (bit_test(bp->b_data, idx + len))
 			break;
+	if (em->em_npfree > 0)
+		for (size_t k = 1; k < len; k++)
+			if (ext2_pfree_busy(em, group_first(em, group) + idx + k, &end)) {
+				len = k;
+				break;
+			}
 	bit_set_range(bp->b_data, idx, len);
 	em->em_groups[group].g_free_blocks -= (uint32_t)len;
 	em->em_free_blocks -= len;
 	error = ext2_gd_write(em, group, bp->b_data, NULL);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	mutex_exit(&em->em_lock);
 	if (error)
 		return error;
@@ -165,8 +192,10 @@ ext2_bfree(struct ext2_mount *em, uint64_t blk, uint64_t n, bool meta)
 				    (unsigned long long)blk, (unsigned long long)n);
 	if (meta)
 		for (uint64_t i = 0; i < n; i++)
-			ext2_bforget(em, blk + i);
+			ext2_mforget(em, blk + i);
 	mutex_enter(&em->em_lock);
+	if (em->em_journaled)
+		ext2_pfree_add(em, blk, n);
 	while (n > 0 && !error) {
 		uint32_t group = (uint32_t)((blk - sb->s_first_data_block) / sb->s_blocks_per_group);
 		uint64_t first = group_first(em, group);
@@ -187,7 +216,7 @@ ext2_bfree(struct ext2_mount *em, uint64_t blk, uint64_t n, bool meta)
 		em->em_groups[group].g_free_blocks += (uint32_t)freed;
 		em->em_free_blocks += freed;
 		error = ext2_gd_write(em, group, bp->b_data, NULL);
-		bdwrite(bp);
+		ext2_mwrite(em, bp);
 		blk += k;
 		n -= k;
 	}

@@ -159,7 +159,7 @@ unindex(struct ext2_mount *em, struct ext2_inode *dp)
 			continue;
 		}
 		ext2_dirblock_settail(em, dp, blk);
-		bdwrite(bp);
+		ext2_mwrite(em, bp);
 	}
 	dp->i_flags &= ~EXT2_INDEX_FL;
 	return ext2_inode_write(em, dp);
@@ -210,7 +210,7 @@ append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 		return error;
 	put_entry(em, bp->b_data, ino, entries_end(em), name, len, ft);
 	ext2_dirblock_settail(em, dp, bp->b_data);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 
@@ -241,7 +241,7 @@ ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, c
 			put_entry(em, p + used, ino, rl - used, name, len, ft);
 		}
 		ext2_dirblock_settail(em, dp, blk);
-		bdwrite(bp);
+		ext2_mwrite(em, bp);
 		return 0;
 	}
 	brelse(bp);
@@ -408,7 +408,7 @@ ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 		le32enc(blk + pos + DE_INODE, 0);
 	}
 	ext2_dirblock_settail(em, dp, blk);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 
@@ -434,7 +434,7 @@ ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 		ext2_dx_root_settail(em, dp, blk);
 	else
 		ext2_dirblock_settail(em, dp, blk);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 
@@ -503,7 +503,7 @@ ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent)
 	put_entry(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN, parent, entries_end(em) - EXT2_DIR_ENTRY_MIN,
 		  "..", 2, EXT2_FT_DIR);
 	ext2_dirblock_settail(em, dp, bp->b_data);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	dp->i_size = em->em_bsize;
 	return 0;
 }

@@ -251,7 +251,7 @@ dx_insert(struct ext2_mount *em, struct ext2_inode *dp, struct dx_level *l, uint
 	le32enc(e + 4, (uint32_t)lblk);
 	le16enc(blk + l->count_off + DX_COUNT, (uint16_t)(count + 1));
 	dx_settail(em, dp, blk, l->count_off);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 
@@ -282,9 +282,9 @@ dx_grow_root(struct ext2_mount *em, struct ext2_inode *dp, struct dx_path *path)
 	le32enc(root + DX_ROOT_COUNT + 4, (uint32_t)nlblk);
 	root[DX_ROOT_INFO + DXI_INDIRECT_LEVELS] = (uint8_t)(path->levels + 1);
 	dx_settail(em, dp, root, DX_ROOT_COUNT);
-	bdwrite(nbp);
+	ext2_mwrite(em, nbp);
 	nbp = NULL;
-	bdwrite(rbp);
+	ext2_mwrite(em, rbp);
 	rbp = NULL;
 	memmove(&path->lv[2], &path->lv[1], path->levels * sizeof(path->lv[0]));
 	path->lv[1].lblk = nlblk;
@@ -294,7 +294,7 @@ dx_grow_root(struct ext2_mount *em, struct ext2_inode *dp, struct dx_path *path)
 	path->levels++;
 out:
 	if (nbp != NULL)
-		bdwrite(nbp); /* an empty node: better referenced garbage than a lost block */
+		ext2_mwrite(em, nbp); /* an empty node: better referenced garbage than a lost block */
 	if (rbp != NULL)
 		brelse(rbp);
 	return error;
@@ -338,7 +338,7 @@ dx_make_room(struct ext2_mount *em, struct ext2_inode *dp, struct dx_path *path,
 		return error;
 	error = dx_read(em, dp, l->lblk, l->count_off, &bp);
 	if (error) {
-		bdwrite(nbp);
+		ext2_mwrite(em, nbp);
 		return error;
 	}
 	blk = bp->b_data;
@@ -351,8 +351,8 @@ dx_make_room(struct ext2_mount *em, struct ext2_inode *dp, struct dx_path *path,
 	memset(dx_entry(blk, DX_NODE_ENTRIES, mid), 0, (count - mid) * DX_ENTRY_SIZE);
 	le16enc(blk + DX_NODE_ENTRIES + DX_COUNT, (uint16_t)mid);
 	dx_settail(em, dp, blk, DX_NODE_ENTRIES);
-	bdwrite(nbp);
-	bdwrite(bp);
+	ext2_mwrite(em, nbp);
+	ext2_mwrite(em, bp);
 	error = dx_insert(em, dp, &path->lv[level - 1], splithash, nlblk);
 	if (error)
 		return error;
@@ -482,9 +482,9 @@ dx_split_leaf(struct ext2_mount *em, struct ext2_inode *dp, struct dx_path *path
 	pack(em, tmp, bp->b_data, e, mid);
 	memcpy(bp->b_data, tmp, em->em_bsize);
 	ext2_dirblock_settail(em, dp, bp->b_data);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	bp = NULL;
-	bdwrite(nbp);
+	ext2_mwrite(em, nbp);
 	nbp = NULL;
 	error = dx_insert(em, dp, &path->lv[path->levels], splithash, nlblk);
 out:
@@ -492,7 +492,7 @@ out:
 		/* Keep the new block a valid, empty leaf. */
 		pack(em, nbp->b_data, NULL, NULL, 0);
 		ext2_dirblock_settail(em, dp, nbp->b_data);
-		bdwrite(nbp);
+		ext2_mwrite(em, nbp);
 	}
 	if (bp != NULL)
 		brelse(bp);
@@ -630,13 +630,13 @@ ext2_dx_make(struct ext2_mount *em, struct ext2_inode *dp)
 	}
 	pack(em, nbp->b_data, blk, e, n);
 	ext2_dirblock_settail(em, dp, nbp->b_data);
-	bdwrite(nbp);
+	ext2_mwrite(em, nbp);
 	nbp = NULL;
 	/* ".." moves to offset 12 when "." had slack. */
 	if (rec_get(em, blk) != EXT2_DIR_ENTRY_MIN)
 		memmove(blk + EXT2_DIR_ENTRY_MIN, blk + rec_get(em, blk), EXT2_DIR_ENTRY_MIN);
 	dx_root_init(em, dp, blk);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	bp = NULL;
 	dp->i_flags |= EXT2_INDEX_FL;
 	error = ext2_inode_write(em, dp);
@@ -644,7 +644,7 @@ out:
 	if (nbp != NULL) {
 		pack(em, nbp->b_data, NULL, NULL, 0);
 		ext2_dirblock_settail(em, dp, nbp->b_data);
-		bdwrite(nbp);
+		ext2_mwrite(em, nbp);
 	}
 	if (bp != NULL)
 		brelse(bp);

@@ -432,7 +432,7 @@ ext2_ext_store(struct ext2_mount *em, struct ext2_inode *ip)
 				uint32_t off = EXT4_EXT_HDR_SIZE + cap * EXT4_EXT_ENTRY_SIZE;
 				le32enc(node + off, crc32c(ip->i_csum_seed, node, off));
 			}
-			bdwrite(bp);
+			ext2_mwrite(em, bp);
 		}
 		nodes_off += counts[level];
 		prev_nodes = counts[level];

@@ -96,7 +96,7 @@ new_indirect(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *blkp)
 		return EIO;
 	}
 	memset(bp->b_data, 0, em->em_bsize);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	ip->i_blocks512 += (uint64_t)1 << (em->em_sb.s_bshift - 9);
 	ip->i_goal = blk + 1;
 	*blkp = blk;
@@ -132,7 +132,7 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 				break;
 			le32enc(slot, (uint32_t)blk);
 			if (bp != NULL) {
-				bdwrite(bp);
+				ext2_mwrite(em, bp);
 				bp = NULL;
 			}
 		}
@@ -145,7 +145,7 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 		if (span == 1) {
 			error = fill_slots(em, ip, bp->b_data, off, p, want, map);
 			if (!error) {
-				bdwrite(bp);
+				ext2_mwrite(em, bp);
 				bp = NULL;
 			}
 			break;
@@ -210,7 +210,7 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t blk, int heigh
 		}
 	}
 	if (dirty)
-		bdwrite(bp);
+		ext2_mwrite(em, bp);
 	else
 		brelse(bp);
 	*emptyp = empty;

@@ -128,6 +128,6 @@ ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip)
 	if (error)
 		return error;
 	memcpy((uint8_t *)bp->b_data + off, ip->i_raw, sb->s_inode_size);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }

@@ -75,7 +75,7 @@ patch_dtime(struct ext2_mount *em, const struct ext2_inode *ip)
 	le32enc(raw + I_DTIME, ip->i_dtime);
 	if (em->em_csum)
 		inode_csum_set(em, ip->i_ino, raw);
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 

@@ -31,7 +31,7 @@ ext2_xattr_block_release(struct ext2_mount *em, struct ext2_inode *ip)
 		if (em->em_csum)
 			le32enc((uint8_t *)bp->b_data + XH_CHECKSUM,
 				ext2_xattr_block_csum(&em->em_sb, blk, bp->b_data, em->em_bsize));
-		bdwrite(bp);
+		ext2_mwrite(em, bp);
 	} else {
 		brelse(bp);
 		error = ext2_bfree(em, blk, 1, true);

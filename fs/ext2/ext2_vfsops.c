@@ -5,12 +5,13 @@
  * format is one format, and the features in the superblock, not the name
  * given to mount, say what the driver must handle.
  *
- * Read-write mounts write metadata in place through the buffer cache.
- * There is no journal yet: a file system with one is mounted read-write
- * only when the journal is clean (nothing to replay), and is then changed
- * without using it, like ext2. This is a temporary limitation, logged at
- * mount; while mounted the superblock says "not clean", so after a crash
- * e2fsck checks the file system in full.
+ * Read-write mounts change metadata through the buffer cache. A file
+ * system with a journal (ext3, ext4) is replayed at mount if it needs it,
+ * then journals its metadata in ordered mode (ext2_jtrans.c, wired into
+ * the write path by ext2_jmeta.c and the handles of ext2_vnops.c): after
+ * a crash, recovery brings back the last committed state. Without a
+ * journal (ext2) metadata is written in place, and while mounted the
+ * superblock says "not clean", so after a crash e2fsck checks it in full.
  */
 #include "fs/ext2/ext2.h"
 #include "fs/ext2/ext2_journal.h"
@@ -74,6 +75,7 @@ ext2_mount_free(struct ext2_mount *em)
 	}
 	if (em->em_groups != NULL)
 		kmem_free(&ext2_kmem, em->em_groups, (size_t)em->em_sb.s_ngroups * sizeof(*em->em_groups));
+	ext2_pfree_destroy(em);
 	kmem_free(&ext2_kmem, em, sizeof(*em));
 }
 
@@ -105,9 +107,9 @@ check_features(struct ext2_mount *em, bool rdonly)
 		     em->em_name);
 		return EROFS;
 	}
-	if (!rdonly && (sb->s_compat & COMPAT_HAS_JOURNAL))
-		klog(LOG_WARN, "ext2 %s: the journal is not used yet: metadata is written in place, "
-		     "so a crash needs e2fsck", em->em_name);
+	if (!rdonly && !(sb->s_compat & COMPAT_HAS_JOURNAL))
+		klog(LOG_INFO, "ext2 %s: no journal: metadata is written in place, so a crash needs e2fsck",
+		     em->em_name);
 	return 0;
 }
 
@@ -221,6 +223,12 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		error = ext2_rw_setup(em);
 		if (!error)
 			error = ext2_orphan_process(em);
+		/* After the orphans, which are freed in place: the journal
+		 * starts out empty, as recovery leaves it. */
+		if (!error && (em->em_sb.s_compat & COMPAT_HAS_JOURNAL)) {
+			error = ext2_jopen(em);
+			em->em_journaled = error == 0;
+		}
 		if (error)
 			goto out;
 	}
@@ -241,6 +249,10 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 out:
 	if (vp != NULL)
 		vrele(vp);
+	if (error && em != NULL && em->em_journaled) {
+		(void)ext2_jclose(em);
+		em->em_journaled = false;
+	}
 	if (error && em != NULL && em->em_sbraw != NULL) {
 		/* The superblock said "in use" already: put it back. */
 		bsync(em->em_bdev);
@@ -262,7 +274,16 @@ ext2_unmount(struct mount *mp, int mntflags)
 	int error;
 
 	if (em != NULL && !em->em_rdonly) {
-		/* Everything in place first, then the superblock says clean. */
+		/* The journal commits, writes everything home and clears
+		 * needs_recovery; then the rest in place, then the superblock
+		 * says clean. */
+		error = 0;
+		if (em->em_journaled) {
+			error = ext2_jclose(em);
+			if (error && !(mntflags & ANYK_MNT_FORCE))
+				return error;
+			em->em_journaled = false;
+		}
 		error = bsync(em->em_bdev);
 		if (!error)
 			error = bdev_flush(em->em_bdev);
@@ -325,7 +346,11 @@ ext2_sync(struct mount *mp, bool wait)
 
 	if (em == NULL || em->em_rdonly)
 		return 0;
-	error = ext2_sb_write(em, false);
+	/* The running transaction goes to the log; its blocks go home with
+	 * the bsync below once the commit has unpinned them. */
+	error = ext2_jcommit(em, wait);
+	if (!error)
+		error = ext2_sb_write(em, false);
 	if (!error)
 		error = bsync(em->em_bdev);
 	if (!error && wait)

@@ -6,6 +6,7 @@
  * cache at once, so an unmount or sync finds everything there.
  */
 #include "fs/ext2/ext2.h"
+#include "fs/ext2/ext2_journal.h"
 
 static int
 ext2_lookup(struct vnode *dvp, const char *name, size_t namelen, struct vnode **vpp)
@@ -107,19 +108,38 @@ ext2_listxattr_vop(struct vnode *vp, char *buf, size_t *sizep)
 	return ext2_listxattr(VFSTOEXT2(vp->v_mount), VTOI(vp), buf, sizep);
 }
 
+/* End a journal handle, keeping the operation's error first. */
+static int
+jend_keep(struct ext2_jhandle *h, int error)
+{
+	int e2 = ext2_jend(h);
+
+	return error ? error : e2;
+}
+
 static int
 ext2_fsync(struct vnode *vp, int flags)
 {
 	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_jhandle *h;
 	int error;
 
 	if (em->em_rdonly)
 		return 0;
-	error = ext2_inode_write(em, VTOI(vp));
+	error = ext2_jstart(em, 1, &h);
+	if (error)
+		return error;
+	error = jend_keep(h, ext2_inode_write(em, VTOI(vp)));
+	if (error)
+		return error;
+	/* Journaled: the commit makes the file's metadata durable, and its
+	 * data, written to the device before the write returned, with the
+	 * flush ahead of the commit block. */
+	if (em->em_journaled)
+		return ext2_jcommit(em, true);
 	/* The buffer cache writes per device, so this flushes more than the
 	 * file's own metadata; without a journal that is the safe choice. */
-	if (!error)
-		error = bsync(em->em_bdev);
+	error = bsync(em->em_bdev);
 	if (!error)
 		error = bdev_flush(em->em_bdev);
 	return error;
@@ -312,7 +332,7 @@ makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, 
 		if (!error) {
 			memset(bp->b_data, 0, em->em_bsize);
 			memcpy(bp->b_data, target, tlen);
-			bdwrite(bp);
+			ext2_mwrite(em, bp);
 			ip->i_size = tlen;
 		}
 	}
@@ -620,30 +640,206 @@ ext2_removexattr_vop(struct vnode *vp, const char *name)
 	return ext2_setxattr(em, VTOI(vp), name, NULL, 0, 0);
 }
 
+/* --- journal handles ------------------------------------------------------------- */
+
+/*
+ * Every operation that changes metadata runs in one journal handle, taken
+ * here, after the VFS has locked the vnodes, and ended before returning.
+ * The numbers are the distinct metadata blocks an operation may change:
+ * inode and block bitmaps with their descriptor blocks, inode table blocks,
+ * and the directory blocks of a name change (an htree insert that splits a
+ * leaf and its index can touch about a dozen), with room for a directory
+ * that grows.
+ */
+#define JB_NAME 32    /* add or remove one name, grow the directory */
+#define JB_CREATE 48  /* a new inode, its first block, and a name */
+#define JB_RENAME 96  /* two names in two directories, a replaced target */
+#define JB_XATTR 16   /* old and new attribute block, their bitmaps */
+
+static uint64_t
+file_cost(struct ext2_mount *em, uint64_t bytes)
+{
+	return 16 + ext2_jcost(em, bytes / em->em_bsize + 2);
+}
+
+static int
+j_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+
+	*vpp = NULL;
+	if (error)
+		return error;
+	return jend_keep(h, ext2_create(dvp, name, namelen, va, vpp));
+}
+
+static int
+j_mkdir(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+
+	*vpp = NULL;
+	if (error)
+		return error;
+	return jend_keep(h, ext2_mkdir(dvp, name, namelen, va, vpp));
+}
+
+static int
+j_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
+	  struct vnode **vpp)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+
+	*vpp = NULL;
+	if (error)
+		return error;
+	return jend_keep(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
+}
+
+static int
+j_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_remove(dvp, vp, name, namelen));
+}
+
+static int
+j_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_rmdir(dvp, vp, name, namelen));
+}
+
+static int
+j_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_link(dvp, vp, name, namelen));
+}
+
+static int
+j_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
+	 struct vnode *tvp, const char *tname, size_t tnamelen)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(fdvp->v_mount), JB_RENAME, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen));
+}
+
+static int
+j_setattr(struct vnode *vp, struct vattr *va)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_jhandle *h;
+	uint64_t n = 4;
+	int error;
+
+	/* Truncation frees what lies beyond the new size, growth only zeroes
+	 * the old last block's tail. */
+	if ((va->va_mask & VA_SIZE) && VTOI(vp) != NULL)
+		n = file_cost(em, VTOI(vp)->i_size);
+	error = ext2_jstart(em, n, &h);
+	if (error)
+		return error;
+	return jend_keep(h, ext2_setattr(vp, va));
+}
+
+static int
+j_write(struct vnode *vp, struct uio *uio, int ioflag)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(em, file_cost(em, uio->uio_resid), &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_vop_write(vp, uio, ioflag));
+}
+
+static int
+j_setxattr(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(vp->v_mount), JB_XATTR, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_setxattr_vop(vp, name, buf, size, flags));
+}
+
+static int
+j_removexattr(struct vnode *vp, const char *name)
+{
+	struct ext2_jhandle *h;
+	int error = ext2_jstart(VFSTOEXT2(vp->v_mount), JB_XATTR, &h);
+
+	if (error)
+		return error;
+	return jend_keep(h, ext2_removexattr_vop(vp, name));
+}
+
+/* The last reference to an unlinked inode: its blocks, attribute block
+ * and inode are freed, and it leaves the orphan list. */
+static int
+j_inactive(struct vnode *vp, bool *recycle)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_inode *ip = VTOI(vp);
+	struct ext2_jhandle *h = NULL;
+	int error;
+
+	if (ip != NULL && em != NULL && ip->i_nlink == 0 && !em->em_rdonly) {
+		error = ext2_jstart(em, file_cost(em, ip->i_blocks512 * 512) + JB_XATTR, &h);
+		if (error) {
+			*recycle = false;
+			return error;
+		}
+	}
+	return jend_keep(h, ext2_inactive(vp, recycle));
+}
+
 const struct vnodeops ext2_vnodeops = {
 	.vop_lookup = ext2_lookup,
-	.vop_create = ext2_create,
-	.vop_mkdir = ext2_mkdir,
-	.vop_symlink = ext2_symlink,
-	.vop_mknod = ext2_create,
-	.vop_remove = ext2_remove,
-	.vop_rmdir = ext2_rmdir,
-	.vop_link = ext2_link,
-	.vop_rename = ext2_rename,
+	.vop_create = j_create,
+	.vop_mkdir = j_mkdir,
+	.vop_symlink = j_symlink,
+	.vop_mknod = j_create,
+	.vop_remove = j_remove,
+	.vop_rmdir = j_rmdir,
+	.vop_link = j_link,
+	.vop_rename = j_rename,
 	.vop_readdir = ext2_readdir,
 	.vop_readlink = ext2_vop_readlink,
 	.vop_getattr = ext2_getattr,
-	.vop_setattr = ext2_setattr,
+	.vop_setattr = j_setattr,
 	.vop_read = ext2_vop_read,
-	.vop_write = ext2_vop_write,
+	.vop_write = j_write,
 	.vop_seek = ext2_seek,
 	.vop_fsync = ext2_fsync,
 	.vop_open = NULL,
 	.vop_close = NULL,
-	.vop_inactive = ext2_inactive,
+	.vop_inactive = j_inactive,
 	.vop_reclaim = ext2_reclaim,
 	.vop_getxattr = ext2_getxattr_vop,
-	.vop_setxattr = ext2_setxattr_vop,
+	.vop_setxattr = j_setxattr,
 	.vop_listxattr = ext2_listxattr_vop,
-	.vop_removexattr = ext2_removexattr_vop,
+	.vop_removexattr = j_removexattr,
 };

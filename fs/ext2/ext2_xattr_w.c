@@ -212,7 +212,7 @@ write_block(struct ext2_mount *em, struct ext2_inode *ip, const struct xa_set *s
 	le32enc(b + XH_HASH, h);
 	if (em->em_csum)
 		le32enc(b + XH_CHECKSUM, ext2_xattr_block_csum(&em->em_sb, blkno, b, em->em_bsize));
-	bdwrite(bp);
+	ext2_mwrite(em, bp);
 	return 0;
 }
 

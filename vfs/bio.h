@@ -18,10 +18,12 @@
  * write-back away from it until the transaction that changed it is safely in
  * the journal (bunpin).
  *
- * Memory: at most ANYK_BUFCACHE bytes (default 16 MiB, and at most a quarter
- * of ANYK_MEMLIMIT) of clean buffers are kept; the least recently used clean
- * unreferenced buffer goes first. Dirty, busy and pinned buffers are never
- * evicted, so the bound is exceeded rather than fail while they pile up.
+ * Memory: the cache stays within ANYK_BUFCACHE bytes (default 16 MiB, and at
+ * most a quarter of ANYK_MEMLIMIT). The least recently used clean
+ * unreferenced buffer is evicted first; dirty buffers are written back early
+ * (once a quarter of the cache is dirty) and, when an allocation finds the
+ * cache full of them, by that allocation itself, then evicted. Only busy and
+ * journal-pinned buffers can hold the cache over its bound.
  *
  * Locks: per hash bucket (buffer identity, busy flag, reference count
  * decrements, flags), then one for the LRU list and one for the dirty tree,

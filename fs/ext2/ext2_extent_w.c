@@ -60,8 +60,10 @@ ext2_ext_release(struct ext2_inode *ip)
 	ip->i_extloaded = false;
 }
 
+/* path holds the node blocks above this one, all still held: a child
+ * naming one of them would wait on this thread's own buffer. */
 static int
-load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int depth)
+load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int depth, uint64_t *path, int level)
 {
 	uint16_t n = le16dec(node + EH_ENTRIES);
 	struct buf *bp;
@@ -97,6 +99,13 @@ load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int
 		if (error)
 			return error;
 		ip->i_extnodes[ip->i_nnodes++] = child;
+		if (level >= EXT4_EXT_MAX_DEPTH)
+			return ext2_corrupt(em, "inode %u: extent tree too deep", ip->i_ino);
+		for (int j = 0; j < level; j++)
+			if (path[j] == child)
+				return ext2_corrupt(em, "inode %u: extent node %llu points back up its own path",
+						    ip->i_ino, (unsigned long long)child);
+		path[level] = child;
 		error = ext2_bread(em, child, &bp);
 		if (error)
 			return error;
@@ -106,7 +115,7 @@ load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int
 			return ext2_corrupt(em, "inode %u: bad extent node %llu", ip->i_ino,
 					    (unsigned long long)child);
 		}
-		error = load_node(em, ip, bp->b_data, depth - 1);
+		error = load_node(em, ip, bp->b_data, depth - 1, path, level + 1);
 		brelse(bp);
 		if (error)
 			return error;
@@ -117,13 +126,14 @@ load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int
 int
 ext2_ext_load(struct ext2_mount *em, struct ext2_inode *ip)
 {
+	uint64_t path[EXT4_EXT_MAX_DEPTH];
 	int error;
 
 	if (ip->i_extloaded)
 		return 0;
 	if (ext2_extent_check_header(ip->i_block, EXT2_I_BLOCK_SIZE, -1) != 0)
 		return ext2_corrupt(em, "inode %u: bad extent header in the inode", ip->i_ino);
-	error = load_node(em, ip, ip->i_block, le16dec(ip->i_block + EH_DEPTH));
+	error = load_node(em, ip, ip->i_block, le16dec(ip->i_block + EH_DEPTH), path, 0);
 	if (error) {
 		ext2_ext_release(ip);
 		return error;

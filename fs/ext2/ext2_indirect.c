@@ -40,6 +40,21 @@ run_add(struct ext2_mount *em, struct ext2_inode *ip, struct freerun *fr, uint64
 	return error;
 }
 
+/*
+ * A corrupt map can point an indirect block at itself or at one above it;
+ * walking down while holding the parent's buffer would then wait for a
+ * buffer this thread holds.
+ */
+static int
+on_path(struct ext2_mount *em, const struct ext2_inode *ip, const uint64_t *path, int depth, uint64_t blk)
+{
+	for (int i = 0; i < depth; i++)
+		if (path[i] == blk)
+			return ext2_corrupt(em, "inode %u: indirect block %llu maps itself or a block above it",
+					    ip->i_ino, (unsigned long long)blk);
+	return 0;
+}
+
 static uint64_t
 goal_of(struct ext2_inode *ip)
 {
@@ -108,9 +123,10 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 {
 	unsigned pshift = em->em_sb.s_bshift - 2;
 	uint64_t p = (uint64_t)1 << pshift, span, off = lblk, blk;
+	uint64_t path[3];
 	struct buf *bp = NULL, *child;
 	uint8_t *slot;
-	int levels, error = 0;
+	int levels, depth = 0, error = 0;
 
 	if (off < EXT2_NDIR_BLOCKS)
 		return fill_slots(em, ip, ip->i_block, off, EXT2_NDIR_BLOCKS, want, map);
@@ -136,6 +152,12 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 				bp = NULL;
 			}
 		}
+		/* bp is still held: reading a block already on the path would
+		 * wait for ourselves. */
+		error = on_path(em, ip, path, depth, blk);
+		if (error)
+			break;
+		path[depth++] = blk;
 		error = ext2_bread(em, blk, &child);
 		if (error)
 			break;
@@ -162,8 +184,8 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 /* Free what blk's subtree maps from its relative block from on; height 1
  * points at data. *emptyp: nothing is left in it. */
 static int
-trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t blk, int height, uint64_t from,
-	   struct freerun *fr, bool *emptyp)
+trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int depth, uint64_t blk, int height,
+	   uint64_t from, struct freerun *fr, bool *emptyp)
 {
 	unsigned pshift = em->em_sb.s_bshift - 2;
 	uint64_t p = (uint64_t)1 << pshift, per = (uint64_t)1 << (pshift * (height - 1));
@@ -171,6 +193,12 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t blk, int heigh
 	bool dirty = false, empty = true;
 	int error;
 
+	if (height < 1 || height > 3 || depth < 0 || depth >= 3)
+		return ext2_corrupt(em, "inode %u: block map deeper than three levels", ip->i_ino);
+	error = on_path(em, ip, path, depth, blk);
+	if (error)
+		return error;
+	path[depth] = blk;
 	error = ext2_bread(em, blk, &bp);
 	if (error)
 		return error;
@@ -197,7 +225,7 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t blk, int heigh
 			continue;
 		}
 		cfrom = from > i * per ? from - i * per : 0;
-		error = trunc_tree(em, ip, b, height - 1, cfrom, fr, &cempty);
+		error = trunc_tree(em, ip, path, depth + 1, b, height - 1, cfrom, fr, &cempty);
 		if (error)
 			break;
 		if (cempty) {
@@ -223,6 +251,7 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 	unsigned pshift = em->em_sb.s_bshift - 2;
 	uint64_t base = EXT2_NDIR_BLOCKS, span = (uint64_t)1 << pshift;
 	struct freerun fr = { .len = 0 };
+	uint64_t path[3];
 	int error = 0;
 
 	fr.meta = ANYK_S_ISDIR(ip->i_mode) || ANYK_S_ISLNK(ip->i_mode);
@@ -244,7 +273,7 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 			continue;
 		if (!ext2_blocks_valid(em, top, 1))
 			return ext2_corrupt(em, "inode %u: indirect pointer outside the file system", ip->i_ino);
-		error = trunc_tree(em, ip, top, level, from > base ? from - base : 0, &fr, &empty);
+		error = trunc_tree(em, ip, path, 0, top, level, from > base ? from - base : 0, &fr, &empty);
 		if (!error && empty) {
 			ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
 			error = ext2_bfree(em, top, 1, true);

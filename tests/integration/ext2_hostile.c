@@ -13,9 +13,12 @@
  * Each image lives in a memfd (so its size and bytes can be checked without
  * touching the disk), is attached, mounted read-only and walked in full,
  * then mounted read-write and changed. A crash or sanitizer report ends the
- * program; a hang trips the watchdog. The image must never grow, and a
- * read-only mount must leave every byte as it was. When a system call
- * fails with EIO or EUCLEAN, the kernel log must say why.
+ * program; a hang trips the watchdog. Read-write runs happen in child
+ * processes, and a hang or crash there fails the test too, unless
+ * ANYK_HOSTILE_LAX is set (for debugging one write-path problem while
+ * others remain). The image must never grow, and a read-only mount must
+ * leave every byte as it was. When a system call fails with EIO or
+ * EUCLEAN, the kernel log must say why.
  */
 #include "tests/harness.h"
 
@@ -1216,7 +1219,7 @@ main(int argc, char **argv)
 		{ .name = "ext2-4k", .mkfs = "-t ext2 -b 4096 -I 256", .size = 4 << 20 },
 	};
 	char cmd[400];
-	bool rw = getenv("ANYK_HOSTILE_RO") == NULL, strict = getenv("ANYK_HOSTILE_STRICT") != NULL;
+	bool rw = getenv("ANYK_HOSTILE_RO") == NULL, strict = getenv("ANYK_HOSTILE_LAX") == NULL;
 	size_t cap = getenv("ANYK_HOSTILE_CAP") ? strtoul(getenv("ANYK_HOSTILE_CAP"), NULL, 0) : 19;
 	double t0 = now_s(), t1;
 	long total = 0, broken = 0;
@@ -1307,8 +1310,8 @@ main(int argc, char **argv)
 			T_OK(0, "%s: %ld read-write mounts hung or crashed; first: %s", cat_name[c], cs[c].rw_broken,
 			     cs[c].first_rw_broken);
 		else if (cs[c].rw_broken)
-			T_SKIP("%s: %ld read-write mounts hung or crashed in the write path (not yet hardened; "
-			       "ANYK_HOSTILE_STRICT=1 fails on it); first: %s",
+			T_SKIP("%s: %ld read-write mounts hung or crashed (ANYK_HOSTILE_LAX set, so not counted as "
+			       "failures); first: %s",
 			       cat_name[c], cs[c].rw_broken, cs[c].first_rw_broken);
 	}
 	T_OK(total >= 1000, "%ld hostile images (seeds and mutations made in %.1f s), read-only%s in %.1f s, "

@@ -350,6 +350,17 @@ makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, 
 		*vpp = NULL;
 		return error;
 	}
+	/* A corrupt bitmap can hand out an inode that is in use and cached:
+	 * the cache then returns that vnode and ignores ip. Give the number
+	 * back to nobody (its owner keeps it) and free only our copy. */
+	if (VTOI(*vpp) != ip) {
+		uint32_t ino = ip->i_ino;
+
+		vrele(*vpp);
+		*vpp = NULL;
+		ext2_inode_free(ip);
+		return ext2_corrupt(em, "inode %u: allocated while in use (inode bitmap wrong)", ino);
+	}
 	error = ext2_dir_add(em, dp, name, namelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
 	if (!error && va->va_type == VDIR)
 		error = dir_link_inc(em, dp);

@@ -45,14 +45,14 @@ UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$OUT/fuzz.log" | tail -1)
 speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$OUT/fuzz.log" | tail -1)
-last=$(grep -E '^#[0-9]+' "$OUT/fuzz.log" | tail -1)
+last=$(grep -aE '^#[0-9]+' "$OUT/fuzz.log" | tail -1)
 cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
 ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
 corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
 crash=$(ls "$OUT"/artifacts/ 2>/dev/null | head -1)
 if [ "$rc" != 0 ] || [ -n "$crash" ]; then
 	echo "not ok - ext2 fuzzer failed (status $rc) after ${execs:-?} executions; input: $OUT/artifacts/$crash; log: $OUT/fuzz.log"
-	grep -E 'ERROR|SUMMARY|runtime error|timeout|#[0-9]+ +0x' "$OUT/fuzz.log" | head -25 | sed 's/^/# /'
+	grep -aE 'ERROR|SUMMARY|runtime error|timeout|#[0-9]+ +0x' "$OUT/fuzz.log" | head -25 | sed 's/^/# /'
 	exit 1
 fi
 echo "ok - ext2 fuzzer ran ${FUZZ_SECONDS}s: ${execs:-?} executions (${speed:-?}/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}"

@@ -64,18 +64,23 @@ anyk_sys_getegid(void)
 	return id;
 }
 
+/* setuid and setgid share one rule (POSIX): root sets the real, effective
+ * and saved ids; anyone else may only set the effective id, and only to the
+ * real or the saved one. */
 static int
-do_setuid(anyk_uid_t uid)
+do_setid(uint32_t id, bool group)
 {
 	struct cred *c, *n = NULL;
+	uint32_t *real, *eff, *saved;
 	int error = 0;
 
-	if (uid == (anyk_uid_t)-1)
+	if (id == (uint32_t)-1)
 		return EINVAL;
 	c = cred_get();
 	if (c == NULL)
 		return ENXIO;
-	if (!cred_is_root(c) && uid != c->cr_uid && uid != c->cr_suid) {
+	if (!cred_is_root(c) && id != (group ? c->cr_gid : c->cr_uid) &&
+	    id != (group ? c->cr_sgid : c->cr_suid)) {
 		error = EPERM;
 		goto out;
 	}
@@ -84,38 +89,12 @@ do_setuid(anyk_uid_t uid)
 		error = ENOMEM;
 		goto out;
 	}
+	real = group ? &n->cr_gid : &n->cr_uid;
+	eff = group ? &n->cr_egid : &n->cr_euid;
+	saved = group ? &n->cr_sgid : &n->cr_suid;
 	if (cred_is_root(c))
-		n->cr_uid = n->cr_suid = uid;
-	n->cr_euid = uid;
-	proc_set_cred(curproc(), n);
-out:
-	cred_free(c);
-	return error;
-}
-
-static int
-do_setgid(anyk_gid_t gid)
-{
-	struct cred *c, *n = NULL;
-	int error = 0;
-
-	if (gid == (anyk_gid_t)-1)
-		return EINVAL;
-	c = cred_get();
-	if (c == NULL)
-		return ENXIO;
-	if (!cred_is_root(c) && gid != c->cr_gid && gid != c->cr_sgid) {
-		error = EPERM;
-		goto out;
-	}
-	n = cred_dup(c);
-	if (n == NULL) {
-		error = ENOMEM;
-		goto out;
-	}
-	if (cred_is_root(c))
-		n->cr_gid = n->cr_sgid = gid;
-	n->cr_egid = gid;
+		*real = *saved = id;
+	*eff = id;
 	proc_set_cred(curproc(), n);
 out:
 	cred_free(c);
@@ -125,13 +104,13 @@ out:
 ANYK_API int
 anyk_sys_setuid(anyk_uid_t uid)
 {
-	return sys_ret(do_setuid(uid));
+	return sys_ret(do_setid(uid, false));
 }
 
 ANYK_API int
 anyk_sys_setgid(anyk_gid_t gid)
 {
-	return sys_ret(do_setgid(gid));
+	return sys_ret(do_setid(gid, true));
 }
 
 /* The size is checked before the privilege, as Linux does. */

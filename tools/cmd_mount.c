@@ -18,6 +18,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@ int cmd_umount(int argc, char **argv);
 #define MNT_DEV "/dev/sd0"
 #define MNT_DIR "/mnt/fuse"
 #define UMOUNT_WAIT_MS 60000
+#define SPIN_US 50 /* default spin=: see serve_loop */
 
 static const struct tool_cmd mount_cmd = {
 	"mount", "[-f] [-d] [-o OPTIONS] IMAGE[@PART] DIR", "", NULL
@@ -50,6 +53,8 @@ struct mount_args {
 	char dir[PATH_MAX];
 	unsigned part;      /* 0: the whole image */
 	int foreground, debug, rdonly;
+	unsigned spin_us;   /* see serve_loop */
+	int hostperms;      /* the host kernel checks permissions: see serve */
 	struct fuseops_config fc;
 	char fuseopts[2048]; /* options handed to libfuse */
 };
@@ -133,10 +138,17 @@ parse_opts(struct mount_args *a, char *list)
 			if (parse_uint(opt + 8, 3600, &v) != 0)
 				return err_usage(&mount_cmd, "bad option '%s'", opt);
 			a->fc.timeout = (double)v;
+		} else if (strncmp(opt, "spin=", 5) == 0) {
+			if (parse_uint(opt + 5, 1000000, &v) != 0)
+				return err_usage(&mount_cmd, "bad option '%s'", opt);
+			a->spin_us = (unsigned)v;
 		} else if (strcmp(opt, "default_permissions") == 0) {
-			/* always on */
-		} else if (add_fuseopt(a, opt) != 0) {
-			return err_usage(&mount_cmd, "too many options");
+			a->hostperms = 1;
+		} else {
+			if (strcmp(opt, "allow_other") == 0 || strcmp(opt, "allow_root") == 0)
+				a->hostperms = 1;
+			if (add_fuseopt(a, opt) != 0)
+				return err_usage(&mount_cmd, "too many options");
 		}
 	}
 	return EXIT_OK;
@@ -152,6 +164,7 @@ parse_args(struct mount_args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	a->fc.timeout = 1.0;
+	a->spin_us = SPIN_US;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			cmd_print_help(stdout, &mount_cmd, "anyk ");
@@ -323,6 +336,73 @@ raise_readahead(const char *dir, unsigned kib)
 	fclose(f);
 }
 
+/* Microseconds since an arbitrary start, for the spin budget. */
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/*
+ * The request loop. A FUSE round trip costs two wake-ups: the host kernel
+ * wakes this server for the request and the caller for the answer. On a
+ * machine whose idle processors sleep deeply (virtual machines above all)
+ * waking a sleeping processor costs tens of microseconds, several times
+ * the work of a metadata request. So after each request the server keeps
+ * asking for the next one without sleeping, for up to spin_us, before it
+ * blocks in poll(): a caller that makes one call after another (create,
+ * stat, unlink in a loop) finds the server awake. An idle mount spends
+ * nothing: the spinning stops spin_us after the last request.
+ */
+static int
+serve_loop(struct fuse_session *se, unsigned spin_us)
+{
+	struct fuse_buf fbuf = { .mem = NULL };
+	struct pollfd pfd;
+	uint64_t until = 0;
+	int fd, res = 0, fl;
+
+	fd = fuse_session_fd(se);
+	fl = fcntl(fd, F_GETFL);
+	if (spin_us == 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fuse_session_loop(se);
+	while (!fuse_session_exited(se)) {
+		res = fuse_session_receive_buf(se, &fbuf);
+		if (res == -EAGAIN) {
+			if (until != 0 && now_us() < until) {
+				/* Let whatever else is runnable here go
+				 * first: on a busy machine the spin only
+				 * fills time nobody else wanted. */
+				sched_yield();
+				continue;
+			}
+			until = 0;
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+				res = -errno;
+				break;
+			}
+			continue;
+		}
+		if (res == -EINTR)
+			continue;
+		if (res <= 0)
+			break;
+		fuse_session_process_buf(se, &fbuf);
+		until = now_us() + spin_us;
+	}
+	free(fbuf.mem);
+	if (res > 0 || res == -EAGAIN || res == -EINTR)
+		res = 0;
+	fuse_session_reset(se);
+	return res;
+}
+
 /* The FUSE session on a.dir; report (a byte to the parent) once it is
  * mounted. Returns when it is unmounted or a signal stops it. */
 static int
@@ -340,8 +420,17 @@ serve(struct mount_args *a, int report)
 		snprintf(fsname, sizeof(fsname), "fsname=anyk:%s", a->imgabs);
 	else
 		snprintf(fsname, sizeof(fsname), "fsname=anyk");
-	if (add_fuseopt(a, fsname) != 0 || add_fuseopt(a, "default_permissions") != 0 ||
-	    add_fuseopt(a, "subtype=anyk") != 0)
+	/* Without allow_other or allow_root the host kernel lets only
+	 * processes of the mounting user in. When that user is root, every
+	 * caller is root, whose rights the anyk kernel checks itself (it acts
+	 * as root): the host need not check again, and not asking it to
+	 * saves a GETATTR of the directory after each create or remove (the
+	 * host forgets a changed directory's attributes, and its checks need
+	 * them). Otherwise the host checks, against the owners and modes the
+	 * server reports. */
+	if ((geteuid() != 0 || a->hostperms) && add_fuseopt(a, "default_permissions") != 0)
+		return err_msg(a->image, "too many options");
+	if (add_fuseopt(a, fsname) != 0 || add_fuseopt(a, "subtype=anyk") != 0)
 		return err_msg(a->image, "too many options");
 	fargv[fargc++] = (char *)"anyk";
 	fargv[fargc++] = (char *)"-o";
@@ -383,7 +472,7 @@ serve(struct mount_args *a, int report)
 			(void)0;
 	}
 	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
-	r = fuse_session_loop(se);
+	r = serve_loop(se, a->spin_us);
 	fuseops_drain(); /* queued reads answer through se */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

@@ -17,10 +17,11 @@
  * Locking: ns_lock is taken shared by every request that resolves paths
  * and exclusive by those that remove or move names (unlink, rmdir,
  * rename), so a path is never built from names that are changing under
- * it. node_lock, inside it, guards the node table. Permissions are the
- * host kernel's (the mount always has default_permissions); the anyk
- * kernel acts as root, and what a caller creates is then given to the
- * caller.
+ * it. node_lock, inside it, guards the node table. The anyk kernel acts
+ * as root, and what a caller creates is then given to the caller. The
+ * host kernel checks other users' rights (default_permissions) whenever
+ * anyone but root can reach the mount; when only root can, root's rights
+ * are the anyk kernel's to check (see serve() in cmd_mount.c).
  */
 #ifdef ANYK_HAVE_FUSE
 
@@ -1461,8 +1462,8 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	char path[ANYK_PATH_MAX];
 	int amask = 0, error;
 
-	/* Only reached without default_permissions, which the mount always
-	 * has; answered as root would be. */
+	/* Only reached without default_permissions, when every caller is
+	 * root: answered as root would be (execute needs an execute bit). */
 	if (mask & R_OK)
 		amask |= ANYK_R_OK;
 	if (mask & W_OK)

@@ -73,10 +73,11 @@ static const struct tool_cmd commands[] = {
 	  "the background until 'anyk umount DIR' (or a SIGINT or SIGTERM); -f\n"
 	  "keeps it in the foreground, -d too and shows every request.\n"
 	  "Options: ro, uid=N and gid=N (report every file as theirs),\n"
-	  "timeout=SECONDS (attribute cache, default 1), and FUSE's own\n"
-	  "(allow_other, allow_root, auto_unmount, ...). The host kernel checks\n"
-	  "permissions (default_permissions is always on). An image the driver\n"
-	  "cannot write is served read-only.",
+	  "timeout=SECONDS (attribute cache, default 1), spin=US (how long the\n"
+	  "server stays awake for the next request, default 50), and FUSE's own\n"
+	  "(allow_other, allow_root, auto_unmount, default_permissions, ...).\n"
+	  "The host kernel checks permissions unless only root can reach the\n"
+	  "mount. An image the driver cannot write is served read-only.",
 	  cmd_mount },
 	{ "umount", "DIR",
 	  "Unmount an anyk mount and wait until its image is synced and closed.",

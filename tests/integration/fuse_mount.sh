@@ -123,7 +123,7 @@ contents() { # compare every regular file of $1 and $2
 }
 
 # --- read-only: the same as Linux's view ----------------------------------------
-check "mount -o ro" mount_img -o ro "$img" "$mnt"
+check "mount -o ro,spin=0 (requests served without spinning)" mount_img -o ro,spin=0 "$img" "$mnt"
 if mountpoint -q "$mnt"; then
 	ref=""
 	if [ "$(id -u)" = 0 ] && timeout $T mount -o loop,ro "$img" "$loop" 2>/dev/null; then
@@ -236,6 +236,24 @@ sys.exit(0 if r == -1 and ctypes.get_errno() == 17 else 1)"
 		else
 			fail "setxattr" "$(cat "$tmp/xerr")"
 		fi
+	fi
+	if [ "$(id -u)" = 0 ]; then
+		# Only root reaches this mount, and the server checks its rights
+		# itself (the mount has no default_permissions): root's rules.
+		check "no default_permissions when only root can reach the mount" \
+			sh -c "! grep ' $mnt ' /proc/mounts | grep -q default_permissions"
+		check "root reads and writes a mode-000 file" \
+			sh -c "echo r >'$w/locked' && chmod 000 '$w/locked' && echo w >>'$w/locked' && test \"\$(cat '$w/locked')\" = 'r
+w'"
+		check "root cannot execute a file without execute bits" \
+			sh -c "printf '#!/bin/sh\\nexit 0\\n' >'$w/noexec' && chmod 644 '$w/noexec' && ! '$w/noexec' 2>/dev/null && ! test -x '$w/noexec'"
+		check "root executes a file with one execute bit" \
+			sh -c "chmod 601 '$w/noexec' && '$w/noexec' && test -x '$w/noexec'"
+		check "root creates in a mode-000 directory" \
+			sh -c "mkdir '$w/closed' && chmod 000 '$w/closed' && echo x >'$w/closed/f' && rm -r '$w/closed'"
+		check "root removes from a sticky directory of another user" \
+			sh -c "mkdir '$w/sticky' && echo x >'$w/sticky/f' && chown 7:7 '$w/sticky/f' '$w/sticky' && chmod 1777 '$w/sticky' && rm '$w/sticky/f' && rmdir '$w/sticky'"
+		rm -f "$w/locked" "$w/noexec"
 	fi
 	check "df through the mount" df "$mnt"
 	check "sync" sync "$mnt/work/y"

@@ -807,6 +807,22 @@ bufcache_setlimit(uint64_t bytes)
 	buf_reclaim(0);
 }
 
+uint64_t
+bufcache_limit(void)
+{
+	return atomic_load_relaxed(&bc_limit);
+}
+
+/* Charged bytes count in bc_bytes like buffers, so eviction and write-back
+ * free buffers for them, but they are no buffer: they are never evicted. */
+void
+bufcache_charge(int64_t delta)
+{
+	atomic_add(&bc_bytes, (uint64_t)delta);
+	if (delta > 0)
+		buf_reclaim(0);
+}
+
 static void
 bufcache_fini(void)
 {

@@ -23,7 +23,10 @@
  * unreferenced buffer is evicted first; dirty buffers are written back early
  * (once a quarter of the cache is dirty) and, when an allocation finds the
  * cache full of them, by that allocation itself, then evicted. Only busy and
- * journal-pinned buffers can hold the cache over its bound.
+ * journal-pinned buffers can hold the cache over its bound, so a journal
+ * sizes its transactions by bufcache_limit() and charges the copies it
+ * takes of pinned buffers while committing (bufcache_charge) to the cache:
+ * then the cache makes room for them and the whole stays within the bound.
  *
  * Locks: per hash bucket (buffer identity, busy flag, reference count
  * decrements, flags), then one for the LRU list and one for the dirty tree,
@@ -96,5 +99,12 @@ struct bufcache_stats {
 void bufcache_stats(struct bufcache_stats *st);
 /* Change the memory bound (tests). */
 void bufcache_setlimit(uint64_t bytes);
+/* The memory bound in bytes. */
+uint64_t bufcache_limit(void);
+/* Count delta bytes (negative: give them back) of memory held on the
+ * cache's behalf, such as a journal's copies of pinned buffers, against
+ * the bound. A charge may write dirty buffers back to make room: call it
+ * holding no buffer and no lock that write-back or I/O completion needs. */
+void bufcache_charge(int64_t delta);
 
 #endif /* ANYK_VFS_BIO_H */

@@ -5,11 +5,15 @@
  * committed.
  *
  * Handles are taken at the vnode-operation level (ext2_vnops.c), one per
- * system call, after the VFS has taken the vnode locks. The helpers here
- * run deep inside those operations, often holding em_lock and a buffer,
- * so they only ever nest into the handle the thread already has: a nested
- * begin never blocks. On mounts without a journal every handle is NULL
- * and the helpers behave as before (write in place, ext2_bforget).
+ * system call, after the VFS has taken the vnode locks, sized by the table
+ * of ext2_jop_blocks. The helpers here run deep inside those operations,
+ * often holding em_lock and a buffer, so they only join the handle the
+ * thread already has (ext2_jcurrent): its begin reserved their blocks, and
+ * a nested begin per buffer change would add a credit each time, even for
+ * a block already in the transaction, inflating the reservation that
+ * decides when the transaction commits. On mounts without a journal every
+ * handle is NULL and the helpers behave as before (write in place,
+ * ext2_bforget).
  *
  * Why freed blocks wait: a block freed by transaction T may still be
  * referenced by the metadata on disk (or in the log) until T commits. If
@@ -30,12 +34,16 @@ struct ext2_pfree {
 	uint64_t pf_commits; /* the journal's commit count when freed */
 };
 
+/* A change outside any operation's handle (none is expected on a
+ * journaled mount) still goes through the journal, in a handle of its own. */
 void
 ext2_mwrite(struct ext2_mount *em, struct buf *bp)
 {
-	struct ext2_jhandle *h;
+	struct ext2_jhandle *h = ext2_jcurrent(em);
 
-	if (ext2_jbegin(em, 1, &h) == 0) {
+	if (h != NULL) {
+		(void)ext2_jdirty(h, bp);
+	} else if (ext2_jbegin(em, 1, &h) == 0) {
 		(void)ext2_jdirty(h, bp);
 		(void)ext2_jend(h);
 	}
@@ -45,8 +53,12 @@ ext2_mwrite(struct ext2_mount *em, struct buf *bp)
 void
 ext2_mforget(struct ext2_mount *em, uint64_t blk)
 {
-	struct ext2_jhandle *h;
+	struct ext2_jhandle *h = ext2_jcurrent(em);
 
+	if (h != NULL) {
+		(void)ext2_jrevoke(h, blk);
+		return;
+	}
 	if (ext2_jbegin(em, 1, &h) == 0 && h != NULL) {
 		(void)ext2_jrevoke(h, blk);
 		(void)ext2_jend(h);
@@ -64,14 +76,12 @@ ext2_jstart(struct ext2_mount *em, uint64_t n, struct ext2_jhandle **hp)
 	*hp = NULL;
 	if (em->em_rdonly)
 		return 0;
-	/* The transaction bound of ext2_jtrans.c: a quarter of the log, and
-	 * at most 2048. Larger changes (truncating a file of many gigabytes
-	 * mapped by indirect blocks) run beyond what they reserved, which the
-	 * log's slack above the checkpoint threshold absorbs. */
+	/* The transaction bound of ext2_jtrans.c (by the log and the buffer
+	 * cache). Larger changes (truncating a file of many gigabytes mapped
+	 * by indirect blocks) run beyond what they reserved, which the log's
+	 * slack above the checkpoint threshold absorbs. */
 	if (ext2_jinfo(em, &ji) == 0) {
-		cap = MIN(2048u, (ji.ji_maxlen - ji.ji_first) / 4);
-		if (cap == 0)
-			cap = 1;
+		cap = MAX(ji.ji_maxtrans, 1u);
 		n = MIN(n, cap);
 	}
 	return ext2_jbegin(em, (uint32_t)MAX(n, 1u), hp);
@@ -87,6 +97,46 @@ ext2_jcost(struct ext2_mount *em, uint64_t nblocks)
 	 * descriptor block per group spanned, the inode and the tree's upper
 	 * levels. */
 	return 8 + 2 * (nblocks / per + 1) + 3 * (nblocks / sb->s_blocks_per_group + 2);
+}
+
+/* Distinct metadata blocks of each operation, before its file bytes. */
+static const uint32_t jop_base[EXT2_JOP_COUNT] = {
+	[EXT2_JOP_INODE] = 4,
+	[EXT2_JOP_NAME] = 32,
+	[EXT2_JOP_CREATE] = 48,
+	[EXT2_JOP_RENAME] = 96,
+	[EXT2_JOP_XATTR] = 16,
+	[EXT2_JOP_FILE] = 0,
+	[EXT2_JOP_RELEASE] = 16,
+};
+
+uint64_t
+ext2_jop_blocks(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes)
+{
+	uint64_t n;
+
+	if ((unsigned)op >= EXT2_JOP_COUNT)
+		return 1;
+	n = jop_base[op];
+	/* The inode, its extent tree or block map, and the bitmaps of the
+	 * blocks mapped or freed. */
+	if (op == EXT2_JOP_FILE || op == EXT2_JOP_RELEASE)
+		n += 16 + ext2_jcost(em, bytes / em->em_bsize + 2);
+	return n;
+}
+
+int
+ext2_jop_begin(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes, struct ext2_jhandle **hp)
+{
+	return ext2_jstart(em, ext2_jop_blocks(em, op, bytes), hp);
+}
+
+int
+ext2_jop_end(struct ext2_jhandle *h, int error)
+{
+	int e2 = ext2_jend(h);
+
+	return error ? error : e2;
 }
 
 /* em_lock held. Forget the entries whose transaction has committed. */

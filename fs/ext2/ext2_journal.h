@@ -121,6 +121,11 @@ uint32_t ext2_jdata_csum(uint32_t seed, uint32_t sequence, const uint8_t *blk, u
  *                            open journal. A thread may nest handles: an
  *                            inner begin never blocks and returns the same
  *                            handle; every begin needs its end.
+ *   ext2_jcurrent(em)        the calling thread's open handle, or NULL:
+ *                            for helpers deep in an operation that only
+ *                            join the handle it already has (their blocks
+ *                            are part of what its begin reserved), where
+ *                            a nested begin would add credits again.
  *   ext2_jdirty(h, bp)       while holding bp (between bread/getblk and
  *                            bdwrite): bp joins the transaction, pinned
  *                            until it commits. Its contents when the
@@ -152,7 +157,11 @@ uint32_t ext2_jdata_csum(uint32_t seed, uint32_t sequence, const uint8_t *blk, u
  * one while it waits for the open handles to end. Lock order: vnode locks
  * > em_lock > the journal's lock (jdirty and jrevoke may be called under
  * em_lock). jbegin's n must be honest: a transaction is bounded by the
- * sum of its handles' n, and the log by that.
+ * sum of its handles' n, and the log by that. A transaction commits when
+ * it would grow past its bound (ji_maxtrans): a quarter of the log, at
+ * most 2048 blocks, and a quarter of the buffer cache's memory bound
+ * (never under 64 blocks), since its buffers stay pinned in the cache
+ * until it commits.
  */
 struct ext2_jhandle;
 
@@ -162,6 +171,7 @@ int ext2_jbegin(struct ext2_mount *em, uint32_t nblocks, struct ext2_jhandle **h
 int ext2_jdirty(struct ext2_jhandle *h, struct buf *bp);
 int ext2_jrevoke(struct ext2_jhandle *h, uint64_t blk);
 int ext2_jend(struct ext2_jhandle *h);
+struct ext2_jhandle *ext2_jcurrent(struct ext2_mount *em);
 int ext2_jcommit(struct ext2_mount *em, bool wait);
 /* Commit, write every committed block home and empty the log. */
 int ext2_jcheckpoint(struct ext2_mount *em);
@@ -173,7 +183,36 @@ struct ext2_jinfo {
 	uint32_t ji_used;             /* log blocks not yet checkpointed */
 	uint32_t ji_next_seq;         /* sequence of the next commit */
 	uint64_t ji_commits, ji_checkpoints, ji_wraps;
+	uint32_t ji_maxtrans;         /* blocks a transaction may reach now */
+	uint32_t ji_reserved;         /* the running transaction's blocks and
+	                               * the unused credits of its handles */
 };
 int ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji);
+
+/*
+ * Handles per operation (ext2_jmeta.c). Each vnode operation that changes
+ * metadata runs in one handle whose size is its worst case in distinct
+ * metadata blocks: inode and block bitmaps with their descriptor blocks,
+ * inode table blocks, and the directory blocks of a name change (an htree
+ * insert that splits a leaf and its index touches about a dozen), with
+ * room for a directory that grows. Operations that map or free file
+ * blocks add the cost of bytes of file (ext2_jcost). ext2_jop_begin
+ * starts the handle for op (capped at what one transaction may hold;
+ * NULL without a journal); ext2_jop_end ends it and returns the
+ * operation's error first, the journal's otherwise.
+ */
+enum ext2_jop {
+	EXT2_JOP_INODE,   /* one inode's fields (fsync, chmod, utimes) */
+	EXT2_JOP_NAME,    /* add or remove one name, grow the directory */
+	EXT2_JOP_CREATE,  /* a new inode, its first block, and a name */
+	EXT2_JOP_RENAME,  /* two names in two directories, a replaced target */
+	EXT2_JOP_XATTR,   /* old and new attribute block, their bitmaps */
+	EXT2_JOP_FILE,    /* map or free bytes of a file (write, truncate) */
+	EXT2_JOP_RELEASE, /* free an unlinked inode: its bytes, its xattrs */
+	EXT2_JOP_COUNT
+};
+uint64_t ext2_jop_blocks(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes);
+int ext2_jop_begin(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes, struct ext2_jhandle **hp);
+int ext2_jop_end(struct ext2_jhandle *h, int error);
 
 #endif /* ANYK_FS_EXT2_JOURNAL_H */

@@ -18,6 +18,12 @@
  * start of the log: the next transaction continues where the last one
  * ended, so the log wraps around its end in normal use.
  *
+ * Memory: a transaction's buffers stay in the cache until it commits, and
+ * its commit holds a copy of each, so its size follows the buffer cache's
+ * bound as well as the log's (jcap): the running transaction and the
+ * committing one with its copies (charged to the cache) take at most three
+ * quarters of the cache, whatever the size of the journal.
+ *
  * Locks: j_commitlk serializes commits and checkpoints (held across their
  * I/O); j_lock guards the transaction state and is held only briefly,
  * never across I/O or a buffer wait. em_lock > j_lock.
@@ -27,6 +33,11 @@
 #define JCOMMIT_INTERVAL_NS (5ll * 1000 * 1000 * 1000)
 /* Largest reservation of one transaction, in metadata blocks. */
 #define JTRANS_MAX 2048
+/* A transaction may pin this share of the buffer cache's bound, but never
+ * fewer blocks than JTRANS_MIN (the largest handle the file system takes
+ * must fit, or every operation would commit on its own). */
+#define JCACHE_SHARE 4
+#define JTRANS_MIN 64
 /* Log writes gathered into one device request. */
 #define JLW_IOVS 64
 
@@ -77,7 +88,7 @@ struct ext2_journal {
 	uint32_t j_tagsize, j_seed;
 	uint32_t j_tpd, j_rpb; /* tags per descriptor, records per revoke block */
 	uint32_t j_limit;      /* log blocks handles may reserve */
-	uint32_t j_maxtrans;
+	uint32_t j_maxtrans;   /* the log's bound on a transaction; see jcap */
 	struct jrun *j_runs;
 	uint32_t j_nruns, j_runcap;
 	uint8_t *j_sb;         /* journal block 0 */
@@ -149,6 +160,19 @@ static uint32_t
 jworst(const struct ext2_journal *j, uint32_t n)
 {
 	return n + howmany(n, j->j_tpd) + howmany(n, j->j_rpb) + 1;
+}
+
+/*
+ * How many blocks the running transaction may reach before it commits: the
+ * log's bound, and a share of the buffer cache's, read each time since the
+ * cache's bound can change under a mount.
+ */
+static uint32_t
+jcap(const struct ext2_journal *j)
+{
+	uint64_t cache = bufcache_limit() / JCACHE_SHARE / j->j_bsize;
+
+	return (uint32_t)MIN((uint64_t)j->j_maxtrans, MAX(cache, (uint64_t)JTRANS_MIN));
 }
 
 static uint32_t
@@ -548,6 +572,7 @@ jcommit_locked(struct ext2_journal *j)
 	struct jtrans *t;
 	struct rb_node *n;
 	struct jblk *b;
+	int64_t charged;
 	int error = 0;
 
 	mutex_enter(&j->j_lock);
@@ -569,6 +594,13 @@ jcommit_locked(struct ext2_journal *j)
 		jtrans_free(j, t);
 		return 0;
 	}
+	/* The copies count against the cache's bound: let it make room
+	 * first (without j_lock, since that may write back; t is closed and
+	 * has no handle, so nothing changes it meanwhile). */
+	charged = (int64_t)t->t_nlog * j->j_bsize;
+	mutex_exit(&j->j_lock);
+	bufcache_charge(charged);
+	mutex_enter(&j->j_lock);
 	/* No handle is open: the buffers hold this transaction's state. */
 	for (n = rb_min(&t->t_blocks); n != NULL && !error; n = rb_next(n)) {
 		b = container_of(n, struct jblk, b_node);
@@ -600,6 +632,7 @@ jcommit_locked(struct ext2_journal *j)
 	/* Unpin even after an error: the journal is then stopped, and the
 	 * unmount must be able to drop the buffers. */
 	junpin(j, t);
+	bufcache_charge(-charged);
 
 	mutex_enter(&j->j_lock);
 	j->j_closing = NULL;
@@ -739,7 +772,7 @@ ext2_jbegin(struct ext2_mount *em, uint32_t nblocks, struct ext2_jhandle **hp)
 	uint64_t tid = anyk_hyp_thread_id();
 	struct ext2_jhandle *h = NULL;
 	struct jtrans *t;
-	uint32_t resv;
+	uint32_t resv, cap;
 	int error = 0;
 
 	*hp = NULL;
@@ -771,7 +804,8 @@ ext2_jbegin(struct ext2_mount *em, uint32_t nblocks, struct ext2_jhandle **hp)
 		}
 		t = j->j_running;
 		resv = t != NULL ? t->t_reserved : 0;
-		if (t != NULL && resv + nblocks > j->j_maxtrans) {
+		cap = jcap(j);
+		if (t != NULL && resv + nblocks > cap) {
 			mutex_exit(&j->j_lock);
 			mutex_enter(&j->j_commitlk);
 			error = jcommit_locked(j);
@@ -943,6 +977,20 @@ ext2_jrevoke(struct ext2_jhandle *h, uint64_t blk)
 	return error;
 }
 
+struct ext2_jhandle *
+ext2_jcurrent(struct ext2_mount *em)
+{
+	struct ext2_journal *j = jlookup(em);
+	struct ext2_jhandle *h;
+
+	if (j == NULL)
+		return NULL;
+	mutex_enter(&j->j_lock);
+	h = jhandle_mine(j, anyk_hyp_thread_id());
+	mutex_exit(&j->j_lock);
+	return h;
+}
+
 static bool
 holds_handle(struct ext2_journal *j)
 {
@@ -1010,6 +1058,8 @@ ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji)
 	ji->ji_commits = j->j_commits;
 	ji->ji_checkpoints = j->j_checkpoints;
 	ji->ji_wraps = j->j_wraps;
+	ji->ji_maxtrans = jcap(j);
+	ji->ji_reserved = j->j_running != NULL ? j->j_running->t_reserved : 0;
 	mutex_exit(&j->j_lock);
 	return 0;
 }

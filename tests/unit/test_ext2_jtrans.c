@@ -411,6 +411,65 @@ test_background(bool periodic)
 	T_OK(ji.ji_commits > ji0.ji_commits, "... is committed within about 5 s");
 }
 
+/*
+ * Helpers deep in an operation join the thread's handle (ext2_jcurrent)
+ * without adding credits: a block changed a hundred times costs one. And
+ * a transaction commits before it grows past a share of the buffer
+ * cache's bound, since its buffers stay pinned there until it commits.
+ */
+static void
+test_bounds(void)
+{
+	struct ext2_jhandle *h, *h2;
+	struct ext2_jinfo ji, ji0;
+	struct bufcache_stats st;
+	struct buf *bp;
+	uint32_t cap;
+	int i, idx[1] = { 9 };
+	uint32_t val[1] = { 900 };
+
+	T_EQ(ext2_jcommit(em, true), 0, "commit what is running");
+	T_OK(ext2_jcurrent(em) == NULL, "no current handle outside one");
+	T_EQ(ext2_jbegin(em, 4, &h), 0, "a handle of 4 blocks");
+	T_OK(ext2_jcurrent(em) == h, "is the current handle");
+	for (i = 0; i < 100; i++) {
+		if (bread(em->em_bdev, pb[8], bs, &bp) != 0)
+			break;
+		fill(bp->b_data, 800);
+		ext2_mwrite(em, bp);
+	}
+	want[8] = 800;
+	T_EQ(i, 100, "change one block 100 times through ext2_mwrite");
+	ext2_jinfo(em, &ji);
+	T_EQ(ji.ji_reserved, 4, "the transaction still reserves 4 blocks");
+	T_EQ(ext2_jbegin(em, 2, &h2), 0, "a nested begin");
+	T_OK(h2 == h && ext2_jcurrent(em) == h, "joins the same handle");
+	T_EQ(ext2_jend(h2), 0, "end the nested handle");
+	T_OK(ext2_jcurrent(em) == h, "the outer handle is still current");
+	T_EQ(ext2_jend(h), 0, "end the handle");
+	T_OK(ext2_jcurrent(em) == NULL, "no current handle after its end");
+
+	bufcache_stats(&st);
+	bufcache_setlimit(1u << 20);
+	ext2_jinfo(em, &ji);
+	cap = (uint32_t)((1u << 20) / 4 / bs);
+	if (cap < 64)
+		cap = 64;
+	T_OK(ji.ji_maxtrans <= cap && ji.ji_maxtrans >= 64,
+	     "with a 1 MiB cache a transaction may reach %u blocks (the cache allows %u)", ji.ji_maxtrans, cap);
+	T_EQ(txn(1, idx, val), 0, "a transaction of one block");
+	want[9] = 900;
+	ext2_jinfo(em, &ji0);
+	T_EQ(ext2_jbegin(em, ji.ji_maxtrans, &h), 0, "a handle as large as a transaction may be");
+	ext2_jinfo(em, &ji);
+	T_OK(ji.ji_commits > ji0.ji_commits, "commits the running transaction first");
+	T_EQ(ext2_jend(h), 0, "end it");
+	bufcache_setlimit(st.limit);
+	ext2_jinfo(em, &ji);
+	T_OK(ji.ji_maxtrans > 64 || bs == 1024, "the cache's bound back: %u blocks", ji.ji_maxtrans);
+	T_EQ(ext2_jcommit(em, true), 0, "commit");
+}
+
 static void
 one(const char *name, const char *mkfs)
 {
@@ -443,6 +502,7 @@ one(const char *name, const char *mkfs)
 	test_wrap();
 	test_threads();
 	test_background(strstr(name, "ext3") != NULL);
+	test_bounds();
 
 	T_EQ(ext2_jclose(em), 0, "close the journal");
 	T_EQ(anyk_sys_unmount("/mnt", 0), 0, "unmount");

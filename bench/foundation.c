@@ -9,7 +9,9 @@
  *   meta      create+stat+unlink of 100,000 files: anyk tmpfs vs Linux
  *             tmpfs (/dev/shm) through system calls
  *   seqio     sequential 1 GiB write then read in 1 MiB calls: anyk tmpfs
- *             vs Linux tmpfs
+ *             vs Linux tmpfs, best of three rounds (each writes, reads
+ *             and deletes its file); the first round's write is shown
+ *             too, as the one where neither side reuses freed memory
  *
  * Usage: foundation [boot|nullcall|meta|seqio|all] [--quick]
  */
@@ -276,13 +278,15 @@ static void bench_seqio(void)
 	make_host_dir();
 	char hpath[300];
 	snprintf(hpath, sizeof hpath, "%s/big", host_dir);
-	double aw = 1e9, ar = 1e9, hw = 1e9, hr = 1e9;
+	double aw = 1e9, ar = 1e9, hw = 1e9, hr = 1e9, aw1 = 0, hw1 = 0;
 	for (int i = 0; i < 3; i++) {
 		double w, r;
 		seq_run(&anyk_ops, "/big", total, &w, &r);
+		if (i == 0) aw1 = w;
 		if (w < aw) aw = w;
 		if (r < ar) ar = r;
 		seq_run(&host_ops, hpath, total, &w, &r);
+		if (i == 0) hw1 = w;
 		if (w < hw) hw = w;
 		if (r < hr) hr = r;
 	}
@@ -290,6 +294,10 @@ static void bench_seqio(void)
 	double mib = total / 1048576.0;
 	printf("seqio: %.0f MiB write: anyk %.0f MiB/s | Linux tmpfs %.0f MiB/s | ratio %.2fx (target >= 1x)\n",
 	       mib, mib / aw, mib / hw, hw / aw);
+	/* The first round: memory neither has used before in this run (the
+	 * best round may reuse what the previous round freed). */
+	printf("seqio: %.0f MiB write, first round: anyk %.0f MiB/s | Linux tmpfs %.0f MiB/s | ratio %.2fx\n",
+	       mib, mib / aw1, mib / hw1, hw1 / aw1);
 	printf("seqio: %.0f MiB read:  anyk %.0f MiB/s | Linux tmpfs %.0f MiB/s | ratio %.2fx (target >= 1x)\n",
 	       mib, mib / ar, mib / hr, hr / ar);
 	anyk_fini();

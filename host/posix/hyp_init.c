@@ -1,7 +1,7 @@
 /*
  * Start and stop of the POSIX host. Everything else starts lazily on first
  * use, so there is little to do: check that kernel and host agree on the
- * hypercall interface, and at the end stop the I/O threads.
+ * hypercall interface, and at the end stop the I/O threads and give back cached memory.
  */
 #include "hyp_posix.h"
 
@@ -18,4 +18,5 @@ void
 anyk_hyp_fini(void)
 {
 	hposix_bio_fini();
+	hposix_mem_fini();
 }

@@ -14,12 +14,24 @@
  * Both kinds come and go, so the host keeps a running average of what a
  * huge page costs to populate; when it passes what small pages would cost,
  * huge pages are off for a second, then tried afresh.
+ *
+ * Freed chunks of exactly 2 MiB (the page allocator's) are not unmapped at
+ * once: up to a cap (1/16 of the machine's memory, at most 1 GiB, and no
+ * more than ANYK_MEMLIMIT) they stay mapped, marked MADV_FREE, and the
+ * next chunk asked for is one of them. Writing a file, deleting it and
+ * writing another then reuses memory already populated instead of having
+ * the system clear fresh pages (or the hypervisor supply them) again; and
+ * MADV_FREE lets the system take the pages back without writing them
+ * anywhere whenever it needs memory, in which case they come back as
+ * zero pages on first touch. anyk_hyp_fini unmaps what is cached.
  */
 #include "hyp_posix.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define HUGE_SIZE ((size_t)2 << 20)
 /* Measured on a 2-CPU VM: a huge page the guest holds populates in about
@@ -98,6 +110,80 @@ map_huge(size_t size)
 	return a;
 }
 
+#define CACHE_MAX_BYTES ((size_t)1 << 30)
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *cache[CACHE_MAX_BYTES / HUGE_SIZE]; /* freed chunks, newest last */
+static size_t cache_n;
+static size_t cache_cap = (size_t)-1; /* entries; -1: not yet decided */
+
+/* The cap, decided once: see the top of the file. cache_lock held. */
+static size_t
+cache_limit(void)
+{
+	unsigned long long lim = CACHE_MAX_BYTES, v;
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	const char *e = getenv("ANYK_MEMLIMIT");
+	char *end;
+
+	if (cache_cap != (size_t)-1)
+		return cache_cap;
+	if (pages > 0 && psize > 0 && (unsigned long long)pages / 16 * (unsigned long long)psize < lim)
+		lim = (unsigned long long)pages / 16 * (unsigned long long)psize;
+	if (e != NULL && *e != '\0') {
+		v = strtoull(e, &end, 0);
+		if (*end == 'k' || *end == 'K')
+			v <<= 10;
+		else if (*end == 'm' || *end == 'M')
+			v <<= 20;
+		else if (*end == 'g' || *end == 'G')
+			v <<= 30;
+		/* 0 or no number: no limit (as the kernel reads it) */
+		if (end != e && v != 0 && v < lim)
+			lim = v;
+	}
+	cache_cap = (size_t)(lim / HUGE_SIZE);
+	return cache_cap;
+}
+
+static void *
+cache_take(void)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&cache_lock);
+	if (cache_n > 0)
+		p = cache[--cache_n];
+	pthread_mutex_unlock(&cache_lock);
+	return p;
+}
+
+static int
+cache_put(void *p)
+{
+	int kept = 0;
+
+	pthread_mutex_lock(&cache_lock);
+	if (cache_n < cache_limit()) {
+#ifdef MADV_FREE
+		(void)madvise(p, HUGE_SIZE, MADV_FREE);
+#endif
+		cache[cache_n++] = p;
+		kept = 1;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return kept;
+}
+
+void
+hposix_mem_fini(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	while (cache_n > 0)
+		munmap(cache[--cache_n], HUGE_SIZE);
+	pthread_mutex_unlock(&cache_lock);
+}
+
 void *
 anyk_hyp_malloc(size_t size, size_t align)
 {
@@ -109,8 +195,11 @@ anyk_hyp_malloc(size_t size, size_t align)
 		align = sizeof(void *);
 	if (size == 0 || (align & (align - 1)) != 0)
 		return NULL;
-	if (size >= HUGE_SIZE && align <= HUGE_SIZE)
+	if (size >= HUGE_SIZE && align <= HUGE_SIZE) {
+		if (map_length(size) == HUGE_SIZE && (p = cache_take()) != NULL)
+			return p;
 		return map_huge(size);
+	}
 	if (posix_memalign(&p, align, size) != 0)
 		return NULL;
 	return p;
@@ -122,7 +211,8 @@ anyk_hyp_free(void *p, size_t size)
 	if (p == NULL)
 		return;
 	if (size >= HUGE_SIZE) {
-		munmap(p, map_length(size));
+		if (map_length(size) != HUGE_SIZE || !cache_put(p))
+			munmap(p, map_length(size));
 		return;
 	}
 	free(p); /* libc remembers the size itself */

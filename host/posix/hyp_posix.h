@@ -42,5 +42,6 @@ void hposix_timespec(int64_t ns, struct timespec *ts);
 
 /* Stop and join the block I/O threads, finishing queued requests first. */
 void hposix_bio_fini(void);
+void hposix_mem_fini(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,6 +37,8 @@ tmp_path(char *buf, size_t len, const char *name)
 }
 
 /* --- memory ------------------------------------------------------------- */
+
+static void *chunk_seen; /* a 2 MiB chunk freed into the host's cache */
 
 static void
 test_memory(void)
@@ -61,6 +64,28 @@ test_memory(void)
 		T_OK(p != NULL && ((uintptr_t)p & (sizeof(void *) - 1)) == 0,
 		     "malloc: small alignment rounds up to a pointer");
 		anyk_hyp_free(p, 1);
+	}
+	{
+		/* 2 MiB chunks: freed ones are kept for the next request, and
+		 * are whole and writable when they come back. */
+		size_t cs = (size_t)2 << 20, k;
+		unsigned char *c1 = anyk_hyp_malloc(cs, 4096), *c2;
+		int whole = c1 != NULL && ((uintptr_t)c1 & (cs - 1)) == 0;
+
+		if (c1 != NULL) {
+			memset(c1, 0x5a, cs);
+			anyk_hyp_free(c1, cs);
+		}
+		c2 = anyk_hyp_malloc(cs, 4096);
+		T_OK(whole && c2 == c1, "malloc: a freed 2 MiB chunk, 2 MiB aligned, is reused by the next");
+		if (c2 != NULL) {
+			memset(c2, 0x33, cs);
+			for (k = 0; k < cs && c2[k] == 0x33; k++)
+				;
+			T_EQ(k, cs, "malloc: the reused chunk is writable to its end");
+			anyk_hyp_free(c2, cs);
+		}
+		chunk_seen = c2;
 	}
 	T_OK(anyk_hyp_malloc(16, 24) == NULL, "malloc: non-power-of-two alignment gives NULL");
 	T_OK(anyk_hyp_malloc(0, 16) == NULL, "malloc: size 0 gives NULL");
@@ -870,6 +895,10 @@ main(int argc, char **argv)
 	test_files();
 	test_bio_threads();
 	anyk_hyp_fini();
+	/* msync fails with ENOMEM on memory that is no longer mapped. */
+	errno = 0;
+	T_OK(chunk_seen != NULL && msync(chunk_seen, (size_t)2 << 20, MS_ASYNC) == -1 && errno == ENOMEM,
+	     "fini: cached chunks are unmapped");
 	rmdir(tmpdir);
 	return t_done();
 }

@@ -101,7 +101,8 @@ ext2_jcost(struct ext2_mount *em, uint64_t nblocks)
 
 /* Distinct metadata blocks of each operation, before its file bytes. */
 static const uint32_t jop_base[EXT2_JOP_COUNT] = {
-	[EXT2_JOP_INODE] = 4,
+	[EXT2_JOP_IWRITE] = 1,
+	[EXT2_JOP_SETATTR] = 4,
 	[EXT2_JOP_NAME] = 32,
 	[EXT2_JOP_CREATE] = 48,
 	[EXT2_JOP_RENAME] = 96,

@@ -202,7 +202,8 @@ int ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji);
  * operation's error first, the journal's otherwise.
  */
 enum ext2_jop {
-	EXT2_JOP_INODE,   /* one inode's fields (fsync, chmod, utimes) */
+	EXT2_JOP_IWRITE,  /* write one inode back (fsync) */
+	EXT2_JOP_SETATTR, /* chmod, chown, utimes: the inode, an ACL */
 	EXT2_JOP_NAME,    /* add or remove one name, grow the directory */
 	EXT2_JOP_CREATE,  /* a new inode, its first block, and a name */
 	EXT2_JOP_RENAME,  /* two names in two directories, a replaced target */

@@ -428,6 +428,10 @@ test_bounds(void)
 	int i, idx[1] = { 9 };
 	uint32_t val[1] = { 900 };
 
+	T_EQ(ext2_jop_blocks(em, EXT2_JOP_CREATE, 0), 48, "a create's handle: 48 blocks");
+	T_EQ(ext2_jop_blocks(em, EXT2_JOP_FILE, 1 << 20), 16 + ext2_jcost(em, (1 << 20) / bs + 2),
+	     "a 1 MiB write's: its mapping's cost");
+	T_EQ(ext2_jop_blocks(em, EXT2_JOP_COUNT, 0), 1, "an unknown operation: 1");
 	T_EQ(ext2_jcommit(em, true), 0, "commit what is running");
 	T_OK(ext2_jcurrent(em) == NULL, "no current handle outside one");
 	T_EQ(ext2_jbegin(em, 4, &h), 0, "a handle of 4 blocks");

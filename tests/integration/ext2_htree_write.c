@@ -23,61 +23,7 @@
 
 #include <anyk/anyk.h>
 
-static char top[256], img[300];
-static bool is_root;
-
-static uint64_t rng;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static bool
-mkfs(const char *type, const char *opts, const char *size)
-{
-	char cmd[800];
-
-	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s %s %s %s >/dev/null 2>&1", img, type, opts, img,
-		 size);
-	return run(cmd) == 0;
-}
-
-static bool
-fsck_clean(const char *what)
-{
-	char cmd[800];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", img, top);
-	rc = run(cmd);
-	if (rc != 0) {
-		snprintf(cmd, sizeof(cmd), "head -40 %s/fsck.log | sed 's/^/# /'", top);
-		run(cmd);
-	}
-	T_OK(rc == 0, "%s: e2fsck -fn clean (exit %d)", what, rc);
-	return rc == 0;
-}
+#include "tests/integration/ext2_img.h"
 
 struct name {
 	char s[256];
@@ -154,7 +100,7 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 	struct anyk_stat st;
 
 	snprintf(what, sizeof(what), "%s %s, %d names", type, opts, n);
-	if (!mkfs(type, opts, "300M")) {
+	if (!img_mkfs(type, opts, "300M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -272,7 +218,7 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 	     "%s: an indexed directory moves (its \"..\" in the index root)", what);
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount", what);
 	anyk_disk_detach("/dev/sd0");
-	fsck_clean(what);
+	img_fsck_clean(what);
 	snprintf(cmd, sizeof(cmd),
 		 "debugfs -R 'htree /big' %s 2>&1 | grep -q 'Root node dump' && "
 		 "debugfs -R 'htree /to/moved' %s 2>&1 | grep -q 'Root node dump'", img, img);
@@ -325,24 +271,10 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 int
 main(int argc, char **argv)
 {
-	char cmd[400];
 	int n = argc > 1 ? atoi(argv[1]) : 50000;
 
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
-		T_SKIP("mke2fs not installed");
+	if (!img_setup("anyk-htree"))
 		return t_done();
-	}
-	if (strstr(getenv("PATH") ? getenv("PATH") : "", "sbin") == NULL) {
-		snprintf(cmd, sizeof(cmd), "%s:/usr/sbin:/sbin", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-		setenv("PATH", cmd, 1);
-	}
-	is_root = geteuid() == 0;
-	snprintf(top, sizeof(top), "%s/anyk-htree-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		T_SKIP("no temporary directory");
-		return t_done();
-	}
-	snprintf(img, sizeof(img), "%s/img", top);
 	T_OK(anyk_init() == 0, "anyk_init");
 	T_OK(anyk_sys_mkdir("/mnt", 0755) == 0, "mkdir /mnt");
 	if (argc > 3) {
@@ -361,7 +293,6 @@ main(int argc, char **argv)
 	min_name = 0;
 done:
 	T_OK(anyk_fini() == 0, "anyk_fini");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	img_cleanup();
 	return t_done();
 }

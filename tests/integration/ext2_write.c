@@ -24,36 +24,10 @@
 
 #include <anyk/anyk.h>
 
-static char top[256], model[300], img[300];
+#include "tests/integration/ext2_img.h"
+
+static char model[300];
 static int mismatches;
-static bool is_root;
-
-static uint64_t rng;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* --- the workload -------------------------------------------------------- */
 
@@ -457,32 +431,6 @@ compare_tree(const struct view *v, const char *vroot, const char *rel, int skip_
 		differ(*rel ? rel : "/", "entry count");
 }
 
-static bool
-fsck_clean(const char *what)
-{
-	char cmd[800];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", img, top);
-	rc = run(cmd);
-	if (rc != 0) {
-		snprintf(cmd, sizeof(cmd), "head -40 %s/fsck.log | sed 's/^/# /'", top);
-		run(cmd);
-	}
-	T_OK(rc == 0, "%s: e2fsck -fn clean (exit %d)", what, rc);
-	return rc == 0;
-}
-
-static bool
-mkfs(const char *type, const char *opts, const char *size)
-{
-	char cmd[800];
-
-	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s %s %s %s >/dev/null 2>&1", img, type, opts, img,
-		 size);
-	return run(cmd) == 0;
-}
-
 static void
 kernel_view(const char *what, int skip_extra)
 {
@@ -516,7 +464,7 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 	char buf[8];
 
 	snprintf(what, sizeof(what), "%s %s", type, opts);
-	if (!mkfs(type, opts, "256M")) {
+	if (!img_mkfs(type, opts, "256M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -561,7 +509,7 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount", what);
 	T_OK(anyk_disk_detach("/dev/sd0") == 0, "%s: detach", what);
-	fsck_clean(what);
+	img_fsck_clean(what);
 	anyk_disk_attach("/dev/sd0", img, ANYK_DISK_RDONLY);
 	T_OK(anyk_sys_mount("/dev/sd0", "/mnt", type, ANYK_MNT_RDONLY, NULL) == 0, "%s: remount read-only", what);
 	before = mismatches;
@@ -583,7 +531,7 @@ test_enospc(const char *type, const char *opts)
 	long long total = 0, infile;
 
 	snprintf(what, sizeof(what), "ENOSPC %s %s", type, opts);
-	if (!mkfs(type, opts, "24M")) {
+	if (!img_mkfs(type, opts, "24M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -617,7 +565,7 @@ test_enospc(const char *type, const char *opts)
 	T_OK(err == ENOSPC, "%s: %d files, %lld bytes, then ENOSPC (errno %d)", what, nfiles, total, err);
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount full", what);
 	anyk_disk_detach("/dev/sd0");
-	fsck_clean(what);
+	img_fsck_clean(what);
 	anyk_disk_attach("/dev/sd0", img, 0);
 	anyk_sys_mount("/dev/sd0", "/mnt", type, 0, NULL);
 	for (int i = 0; i < nfiles; i++) {
@@ -634,7 +582,7 @@ test_enospc(const char *type, const char *opts)
 	     (unsigned long long)s0.f_ffree);
 	anyk_sys_unmount("/mnt", 0);
 	anyk_disk_detach("/dev/sd0");
-	fsck_clean(what);
+	img_fsck_clean(what);
 }
 
 static void
@@ -646,7 +594,7 @@ test_many_dirs(int n)
 	int made = 0;
 
 	snprintf(what, sizeof(what), "%d subdirectories", n);
-	if (!mkfs("ext4", "-O ^has_journal -b 1024 -N 100000", "160M")) {
+	if (!img_mkfs("ext4", "-O ^has_journal -b 1024 -N 100000", "160M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -668,33 +616,19 @@ test_many_dirs(int n)
 	     "%s: rmdir one, the others remain", what);
 	anyk_sys_unmount("/mnt", 0);
 	anyk_disk_detach("/dev/sd0");
-	fsck_clean(what);
+	img_fsck_clean(what);
 }
 
 int
 main(int argc, char **argv)
 {
-	char cmd[400];
 	int nops_want = 10000;
 
 	if (argc > 1)
 		nops_want = atoi(argv[1]);
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
-		T_SKIP("mke2fs not installed");
+	if (!img_setup("anyk-ext2w"))
 		return t_done();
-	}
-	if (strstr(getenv("PATH") ? getenv("PATH") : "", "sbin") == NULL) {
-		snprintf(cmd, sizeof(cmd), "%s:/usr/sbin:/sbin", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-		setenv("PATH", cmd, 1);
-	}
-	is_root = geteuid() == 0;
-	snprintf(top, sizeof(top), "%s/anyk-ext2w-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		T_SKIP("no temporary directory");
-		return t_done();
-	}
 	snprintf(model, sizeof(model), "%s/model", top);
-	snprintf(img, sizeof(img), "%s/img", top);
 	umask(0);
 	T_OK(anyk_init() == 0, "anyk_init");
 	anyk_sys_umask(0);
@@ -719,7 +653,6 @@ main(int argc, char **argv)
 	test_many_dirs(getenv("ANYK_EXT2_MANYDIRS") ? atoi(getenv("ANYK_EXT2_MANYDIRS")) : 70000);
 done:
 	T_OK(anyk_fini() == 0, "anyk_fini");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	img_cleanup();
 	return t_done();
 }

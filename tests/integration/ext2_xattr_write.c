@@ -25,26 +25,7 @@
 #define NATTRS 12
 #define VMAX 2048
 
-static char top[256], img[300];
-static bool is_root;
-
-static uint64_t rng;
-static uint64_t
-rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
-
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+#include "tests/integration/ext2_img.h"
 
 struct attr {
 	bool set;
@@ -167,8 +148,7 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 	int bad = 0, nospc = 0, ops = 0, fd;
 
 	snprintf(what, sizeof(what), "%s %s", type, opts);
-	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s %s %s 32M >/dev/null 2>&1", img, type, opts, img);
-	if (run(cmd) != 0) {
+	if (!img_mkfs(type, opts, "32M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -294,8 +274,7 @@ test_shared(void)
 	int fd;
 
 	memset(v, 'v', sizeof(v));
-	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t ext2 -b 1024 -I 128 %s 8M >/dev/null 2>&1", img, img);
-	if (run(cmd) != 0) {
+	if (!img_mkfs("ext2", "-b 1024 -I 128", "8M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -361,23 +340,8 @@ test_shared(void)
 int
 main(void)
 {
-	char cmd[400];
-
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs") != 0) {
-		T_SKIP("mke2fs not installed");
+	if (!img_setup("anyk-xattrw"))
 		return t_done();
-	}
-	if (strstr(getenv("PATH") ? getenv("PATH") : "", "sbin") == NULL) {
-		snprintf(cmd, sizeof(cmd), "%s:/usr/sbin:/sbin", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-		setenv("PATH", cmd, 1);
-	}
-	is_root = geteuid() == 0;
-	snprintf(top, sizeof(top), "%s/anyk-xattrw-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		T_SKIP("no temporary directory");
-		return t_done();
-	}
-	snprintf(img, sizeof(img), "%s/img", top);
 	T_OK(anyk_init() == 0, "anyk_init");
 	T_OK(anyk_sys_mkdir("/mnt", 0755) == 0, "mkdir /mnt");
 	test_xattrs("ext4", "-O ^has_journal -b 4096 -I 256", 0x1234567);
@@ -387,7 +351,6 @@ main(void)
 	test_xattrs("ext3", "-b 4096 -I 256", 0x56789ab);
 	test_shared();
 	T_OK(anyk_fini() == 0, "anyk_fini");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	img_cleanup();
 	return t_done();
 }

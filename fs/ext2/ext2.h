@@ -92,6 +92,17 @@ struct ext2_mount {
 	struct ext2_pfree *em_pfree;
 	uint32_t em_npfree, em_pfcap;
 	bool em_journaled; /* ext2_jopen succeeded */
+	/* Where group metadata lies (ext2_subr.c): sorted, disjoint runs of
+	 * blocks, and per group the first run that ends past the group's
+	 * start (s_ngroups + 1 entries), so a lookup searches one group's
+	 * runs. Immutable after mount. */
+	struct ext2_metarun *em_meta;
+	uint32_t em_nmeta, em_metacap;
+	uint32_t *em_metaidx;
+};
+
+struct ext2_metarun {
+	uint64_t mr_start, mr_end; /* blocks mr_start .. mr_end - 1 */
 };
 
 /* ext4 extents of a file, decoded (ext2_extent_w.c). */
@@ -191,6 +202,22 @@ int ext2_extent_check_header(const uint8_t *h, size_t room, int wantdepth);
 /* Is blk..blk+n-1 inside the file system, beyond the superblock? */
 bool ext2_blocks_valid(const struct ext2_mount *em, uint64_t blk, uint64_t n);
 int ext2_bread(struct ext2_mount *em, uint64_t blk, struct buf **bpp);
+/* Group metadata: superblock copies, descriptor and reserved descriptor
+ * blocks, bitmaps and inode tables, wherever flex_bg or meta_bg put them.
+ * ext2_meta_build records them at mount from the descriptors and the raw
+ * superblock; ext2_meta_find tells in O(1) (a search within one group's few
+ * runs) whether blk..blk+n-1 touches any, and the first such run. */
+int ext2_meta_build(struct ext2_mount *em, const uint8_t *sbraw);
+void ext2_meta_free(struct ext2_mount *em);
+bool ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp);
+/* Superblock copy, descriptor and reserved descriptor blocks at the start
+ * of a group. */
+uint32_t ext2_group_overhead(const struct ext2_mount *em, uint32_t group);
+/* 0 if blk..blk+n-1, named by a pointer in inode ino, may hold that
+ * file's data or tree; else EUCLEAN and a log line naming the inode and
+ * the block: outside the file system, or on group metadata, which a write
+ * or a free through the pointer would destroy. */
+int ext2_fileblocks_check(const struct ext2_mount *em, uint32_t ino, uint64_t blk, uint64_t n);
 
 /* ext2_dir.c and ext2_htree.c */
 int ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,

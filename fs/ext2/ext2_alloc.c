@@ -289,7 +289,6 @@ ext2_rw_setup(struct ext2_mount *em)
 {
 	uint8_t *raw;
 	struct anyk_timespec now;
-	uint32_t dpb = em->em_bsize / em->em_sb.s_desc_size;
 	int error;
 
 	raw = kmem_alloc(&ext2_kmem, EXT2_SB_SIZE);
@@ -302,9 +301,6 @@ ext2_rw_setup(struct ext2_mount *em)
 	}
 	em->em_sbraw = raw;
 	em->em_state = em->em_sb.s_state;
-	em->em_gdt_blocks = (em->em_sb.s_ngroups + dpb - 1) / dpb;
-	if (em->em_sb.s_compat & COMPAT_RESIZE_INODE)
-		em->em_rsv_gdt = le16dec(raw + SB_RESERVED_GDT_BLOCKS);
 	em->em_free_blocks = 0;
 	em->em_free_inodes = 0;
 	for (uint32_t g = 0; g < em->em_sb.s_ngroups; g++) {

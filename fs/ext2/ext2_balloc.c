@@ -27,23 +27,6 @@ group_nblocks(const struct ext2_mount *em, uint32_t group)
 	return (uint32_t)MIN((uint64_t)em->em_sb.s_blocks_per_group, em->em_nblocks - first);
 }
 
-/* Superblock copy, descriptor and reserved descriptor blocks at the start
- * of a group. */
-static uint32_t
-group_overhead(const struct ext2_mount *em, uint32_t group)
-{
-	const struct ext2_sb *sb = &em->em_sb;
-	uint32_t dpb = em->em_bsize / sb->s_desc_size, r = group % dpb;
-	bool super = ext2_group_has_super(sb, group), meta = (sb->s_incompat & INCOMPAT_META_BG) != 0;
-	uint32_t n = super ? 1 + em->em_rsv_gdt : 0;
-
-	if (meta && group / dpb >= sb->s_first_meta_bg)
-		return n + ((r == 0 || r == 1 || r == dpb - 1) ? 1 : 0);
-	if (super)
-		n += meta ? sb->s_first_meta_bg : em->em_gdt_blocks;
-	return n;
-}
-
 static void
 mark_in_group(uint8_t *map, uint64_t first, uint32_t n, uint64_t blk, uint64_t len)
 {
@@ -71,7 +54,7 @@ bbitmap_get(struct ext2_mount *em, uint32_t group, struct buf **bpp)
 		return EIO;
 	map = (*bpp)->b_data;
 	memset(map, 0, em->em_bsize);
-	bit_set_range(map, 0, group_overhead(em, group));
+	bit_set_range(map, 0, ext2_group_overhead(em, group));
 	for (uint32_t h = 0; h < em->em_sb.s_ngroups; h++) {
 		const struct ext2_group *o = &em->em_groups[h];
 		mark_in_group(map, first, n, o->g_block_bitmap, 1);
@@ -83,17 +66,72 @@ bbitmap_get(struct ext2_mount *em, uint32_t group, struct buf **bpp)
 	return 0;
 }
 
-/* The first block at or after start that is free in the bitmap and not
- * waiting for the commit of the transaction that freed it. */
+/*
+ * A bitmap that shows group metadata as free is corrupt, and handing
+ * those blocks out would let file data overwrite a bitmap or an inode
+ * table. Set the bits of the whole metadata run idx falls in (so no later
+ * search stops there again) and take them off the free counts; *nextp is
+ * where the search goes on. false: idx is not metadata.
+ */
+static bool
+meta_fix(struct ext2_mount *em, uint32_t group, uint8_t *map, size_t n, size_t idx, size_t *nextp)
+{
+	struct ext2_group *g = &em->em_groups[group];
+	uint64_t first = group_first(em, group), ms, me;
+	size_t from, to, set = 0;
+
+	if (!ext2_meta_find(em, first + idx, 1, &ms, &me))
+		return false;
+	from = ms > first ? (size_t)(ms - first) : 0;
+	to = (size_t)MIN(me - first, (uint64_t)n);
+	for (size_t i = from; i < to; i++) {
+		if (!bit_test(map, i)) {
+			bit_set(map, i);
+			set++;
+		}
+	}
+	ext2_corrupt(em, "group %u: block bitmap shows metadata blocks %llu-%llu free; marking them used", group,
+		     (unsigned long long)(first + from), (unsigned long long)(first + to - 1));
+	set = MIN(set, (size_t)g->g_free_blocks);
+	g->g_free_blocks -= (uint32_t)set;
+	em->em_free_blocks -= MIN((uint64_t)set, em->em_free_blocks);
+	*nextp = to;
+	return true;
+}
+
+/* The first block at or after start that is free in the bitmap, not
+ * waiting for the commit of the transaction that freed it, and not group
+ * metadata (*fixedp: the bitmap was corrected and must be written). */
 static size_t
-find_free(struct ext2_mount *em, uint32_t group, const uint8_t *map, size_t n, size_t start)
+find_free(struct ext2_mount *em, uint32_t group, uint8_t *map, size_t n, size_t start, bool *fixedp)
 {
 	uint64_t first = group_first(em, group), end;
-	size_t idx = bit_find_zero(map, n, start);
+	size_t idx = start;
 
-	while (idx < n && em->em_npfree > 0 && ext2_pfree_busy(em, first + idx, &end))
-		idx = end - first < n ? bit_find_zero(map, n, (size_t)(end - first)) : n;
-	return idx;
+	for (;;) {
+		idx = bit_find_zero(map, n, idx);
+		if (idx >= n)
+			return n;
+		if (em->em_npfree > 0 && ext2_pfree_busy(em, first + idx, &end)) {
+			idx = end > first + idx && end - first < n ? (size_t)(end - first) : n;
+			continue;
+		}
+		if (!meta_fix(em, group, map, n, idx, &idx))
+			return idx;
+		*fixedp = true;
+	}
+}
+
+/* Done with a group's bitmap: written back if the search corrected it. */
+static void
+bitmap_put(struct ext2_mount *em, uint32_t group, struct buf *bp, bool fixed)
+{
+	if (!fixed) {
+		brelse(bp);
+		return;
+	}
+	(void)ext2_gd_write(em, group, bp->b_data, NULL);
+	ext2_mwrite(em, bp);
 }
 
 uint64_t
@@ -114,7 +152,8 @@ ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp,
 	uint32_t ng = sb->s_ngroups, g0, group = 0;
 	struct buf *bp = NULL;
 	size_t start = 0, idx = 0, len = 0, n = 0;
-	uint64_t end;
+	uint64_t end, meta;
+	bool fixed = false;
 	int error = ENOSPC;
 
 	if (want == 0)
@@ -130,37 +169,43 @@ ext2_balloc(struct ext2_mount *em, uint64_t goal, uint64_t want, uint64_t *blkp,
 		error = bbitmap_get(em, group, &bp);
 		if (error)
 			break;
+		fixed = false;
 		n = group_nblocks(em, group);
 		start = i == 0 ? (size_t)(goal - group_first(em, group)) : 0;
-		idx = find_free(em, group, bp->b_data, n, start);
+		idx = find_free(em, group, bp->b_data, n, start, &fixed);
 		if (idx >= n && start > 0)
-			idx = find_free(em, group, bp->b_data, n, 0);
-		if (idx < n)
+			idx = find_free(em, group, bp->b_data, n, 0, &fixed);
+		if (idx < n && em->em_groups[group].g_free_blocks > 0)
 			break;
-		if (em->em_npfree > 0 && bit_find_zero(bp->b_data, n, 0) < n) {
-			/* Free, but freed by a transaction not yet committed. */
-			brelse(bp);
+		if (idx >= n && em->em_npfree > 0 && bit_find_zero(bp->b_data, n, 0) < n) {
+			/* Free, but freed by a transaction not yet committed
+			 * (or metadata the bitmap wrongly shows free). */
+			bitmap_put(em, group, bp, fixed);
 			bp = NULL;
 			error = ENOSPC;
 			continue;
 		}
-		ext2_corrupt(em, "group %u: %u free blocks counted, none in the bitmap", group,
-			     em->em_groups[group].g_free_blocks);
-		em->em_free_blocks -= em->em_groups[group].g_free_blocks;
+		if (em->em_groups[group].g_free_blocks > 0)
+			ext2_corrupt(em, "group %u: %u free blocks counted, none in the bitmap", group,
+				     em->em_groups[group].g_free_blocks);
+		em->em_free_blocks -= MIN(em->em_free_blocks, (uint64_t)em->em_groups[group].g_free_blocks);
 		em->em_groups[group].g_free_blocks = 0;
-		brelse(bp);
+		bitmap_put(em, group, bp, fixed);
 		bp = NULL;
 		error = ENOSPC;
 	}
 	if (bp == NULL || error) {
 		if (bp != NULL)
-			brelse(bp);
+			bitmap_put(em, group, bp, fixed);
 		mutex_exit(&em->em_lock);
 		return error ? error : ENOSPC;
 	}
 	for (len = 1; idx + len < n && len < want && len < em->em_groups[group].g_free_blocks; len++)
 		if (bit_test(bp->b_data, idx + len))
 			break;
+	/* idx itself is not metadata (find_free): stop short of any. */
+	if (ext2_meta_find(em, group_first(em, group) + idx, len, &meta, NULL))
+		len = (size_t)(meta - group_first(em, group) - idx);
 	if (em->em_npfree > 0)
 		for (size_t k = 1; k < len; k++)
 			if (ext2_pfree_busy(em, group_first(em, group) + idx + k, &end)) {
@@ -185,11 +230,18 @@ ext2_bfree(struct ext2_mount *em, uint64_t blk, uint64_t n, bool meta)
 {
 	const struct ext2_sb *sb = &em->em_sb;
 	struct buf *bp;
+	uint64_t ms, me;
 	int error = 0;
 
 	if (!ext2_blocks_valid(em, blk, n))
 		return ext2_corrupt(em, "freeing blocks %llu+%llu outside the file system",
 				    (unsigned long long)blk, (unsigned long long)n);
+	/* The last line of defence: whatever pointer led here, group
+	 * metadata never goes back to the allocator. */
+	if (ext2_meta_find(em, blk, n, &ms, &me))
+		return ext2_corrupt(em, "freeing blocks %llu+%llu, which hold group metadata (%llu-%llu)",
+				    (unsigned long long)blk, (unsigned long long)n, (unsigned long long)ms,
+				    (unsigned long long)(me - 1));
 	if (meta)
 		for (uint64_t i = 0; i < n; i++)
 			ext2_mforget(em, blk + i);

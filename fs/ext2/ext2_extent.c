@@ -8,7 +8,8 @@
  * Every node is checked before use: magic, entry count within the maximum,
  * the maximum within the node, the depth exactly one less than the parent's
  * (which bounds the walk at five levels and rules out loops), keys strictly
- * increasing, blocks inside the file system, and the checksum tail.
+ * increasing, blocks inside the file system and off its group metadata, and
+ * the checksum tail.
  */
 #include "fs/ext2/ext2.h"
 
@@ -35,6 +36,7 @@ map_leaf(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, uint
 	uint16_t n = le16dec(node + EH_ENTRIES);
 	uint64_t prev_end = 0, next = limit;
 	const uint8_t *e;
+	int error;
 
 	for (uint16_t i = 0; i < n; i++) {
 		e = node + EXT4_EXT_HDR_SIZE + (size_t)i * EXT4_EXT_ENTRY_SIZE;
@@ -57,9 +59,9 @@ map_leaf(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, uint
 		if (lblk >= start + len)
 			continue;
 		pblk = (uint64_t)le16dec(e + EE_START_HI) << 32 | le32dec(e + EE_START_LO);
-		if (!ext2_blocks_valid(em, pblk, len))
-			return ext2_corrupt(em, "inode %u: extent at block %llu+%u outside the file system",
-					    ip->i_ino, (unsigned long long)pblk, len);
+		error = ext2_fileblocks_check(em, ip->i_ino, pblk, len);
+		if (error)
+			return error;
 		map->m_pblk = pblk + (lblk - start);
 		map->m_len = MIN(start + len - lblk, maxrun);
 		map->m_unwritten = unwritten;
@@ -121,6 +123,9 @@ ext2_extent_map(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uin
 			brelse(bp);
 			bp = NULL;
 		}
+		error = ext2_fileblocks_check(em, ip->i_ino, child, 1);
+		if (error)
+			goto out;
 		error = ext2_bread(em, child, &bp);
 		if (error)
 			goto out;

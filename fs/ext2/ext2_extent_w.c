@@ -80,9 +80,11 @@ load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int
 			x.e_unwritten = len > EXT4_EXT_INIT_MAX_LEN;
 			x.e_len = x.e_unwritten ? len - EXT4_EXT_INIT_MAX_LEN : len;
 			x.e_pblk = (uint64_t)le16dec(e + EE_START_HI) << 32 | le32dec(e + EE_START_LO);
-			if (x.e_len == 0 || !ext2_blocks_valid(em, x.e_pblk, x.e_len) ||
-			    (uint64_t)x.e_lblk + x.e_len > (uint64_t)1 << 32)
+			if (x.e_len == 0 || (uint64_t)x.e_lblk + x.e_len > (uint64_t)1 << 32)
 				return ext2_corrupt(em, "inode %u: bad extent", ip->i_ino);
+			error = ext2_fileblocks_check(em, ip->i_ino, x.e_pblk, x.e_len);
+			if (error)
+				return error;
 			if (ip->i_next > 0) {
 				const struct ext2_ext *p = &ip->i_ext[ip->i_next - 1];
 				if ((uint64_t)p->e_lblk + p->e_len > x.e_lblk)
@@ -95,6 +97,11 @@ load_node(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *node, int
 			continue;
 		}
 		uint64_t child = (uint64_t)le16dec(e + EI_LEAF_HI) << 32 | le32dec(e + EI_LEAF_LO);
+		/* Before it joins i_extnodes, which ext2_ext_store rewrites
+		 * and frees. */
+		error = ext2_fileblocks_check(em, ip->i_ino, child, 1);
+		if (error)
+			return error;
 		error = grow((void **)&ip->i_extnodes, &ip->i_nodecap, ip->i_nnodes + 1, sizeof(uint64_t));
 		if (error)
 			return error;

@@ -151,6 +151,11 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 				ext2_mwrite(em, bp);
 				bp = NULL;
 			}
+		} else {
+			/* New pointers go into it: it must be this file's. */
+			error = ext2_fileblocks_check(em, ip->i_ino, blk, 1);
+			if (error)
+				break;
 		}
 		/* bp is still held: reading a block already on the path would
 		 * wait for ourselves. */
@@ -213,11 +218,11 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int dep
 			empty = false;
 			continue;
 		}
-		if (!ext2_blocks_valid(em, b, 1)) {
-			error = ext2_corrupt(em, "inode %u: block pointer %llu outside the file system",
-					     ip->i_ino, (unsigned long long)b);
+		/* Never free what a corrupt pointer names as this file's
+		 * but is the group's metadata. */
+		error = ext2_fileblocks_check(em, ip->i_ino, b, 1);
+		if (error)
 			break;
-		}
 		if (height == 1) {
 			error = run_add(em, ip, fr, b);
 			le32enc(s, 0);
@@ -252,15 +257,16 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 	uint64_t base = EXT2_NDIR_BLOCKS, span = (uint64_t)1 << pshift;
 	struct freerun fr = { .len = 0 };
 	uint64_t path[3];
-	int error = 0;
+	int error = 0, flush_error;
 
 	fr.meta = ANYK_S_ISDIR(ip->i_mode) || ANYK_S_ISLNK(ip->i_mode);
 	for (uint64_t i = from; i < EXT2_NDIR_BLOCKS && !error; i++) {
 		uint64_t b = le32dec(ip->i_block + 4 * i);
 		if (b == 0)
 			continue;
-		if (!ext2_blocks_valid(em, b, 1))
-			return ext2_corrupt(em, "inode %u: block pointer outside the file system", ip->i_ino);
+		error = ext2_fileblocks_check(em, ip->i_ino, b, 1);
+		if (error)
+			break;
 		error = run_add(em, ip, &fr, b);
 		le32enc(ip->i_block + 4 * i, 0);
 	}
@@ -271,8 +277,9 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 
 		if (top == 0 || from >= base + span)
 			continue;
-		if (!ext2_blocks_valid(em, top, 1))
-			return ext2_corrupt(em, "inode %u: indirect pointer outside the file system", ip->i_ino);
+		error = ext2_fileblocks_check(em, ip->i_ino, top, 1);
+		if (error)
+			break;
 		error = trunc_tree(em, ip, path, 0, top, level, from > base ? from - base : 0, &fr, &empty);
 		if (!error && empty) {
 			ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
@@ -280,7 +287,8 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 			le32enc(slot, 0);
 		}
 	}
-	if (!error)
-		error = run_flush(em, &fr);
-	return error;
+	/* What was taken out of the map was checked: give it back even when
+	 * a bad pointer stopped the walk, or it would leak. */
+	flush_error = run_flush(em, &fr);
+	return error ? error : flush_error;
 }

@@ -179,6 +179,13 @@ ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp)
 		ext2_corrupt(em, "inode %u: %s", ino, why);
 		goto out;
 	}
+	/* The attribute block is read, rewritten and freed through this
+	 * pointer: it may not name group metadata. */
+	if (ip->i_file_acl != 0 && ext2_meta_find(em, ip->i_file_acl, 1, NULL, NULL)) {
+		error = ext2_corrupt(em, "inode %u: attribute block %llu lies on group metadata", ino,
+				     (unsigned long long)ip->i_file_acl);
+		goto out;
+	}
 	ip->i_rawsize = sb->s_inode_size;
 	ip->i_raw = kmem_alloc(&ext2_kmem, ip->i_rawsize);
 	if (ip->i_raw == NULL) {

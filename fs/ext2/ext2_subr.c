@@ -1,8 +1,16 @@
 /*
  * Small helpers every part of the ext2 driver uses: the corruption report
  * (one dmesg line naming the device and the object, then EUCLEAN), block
- * number checks against the file system size, and reading a metadata block
- * through the buffer cache.
+ * number checks against the file system size and against the group
+ * metadata, and reading a metadata block through the buffer cache.
+ *
+ * A corrupt block pointer that names a bitmap, an inode table or a
+ * descriptor block would, once written through or freed, turn one bad
+ * file into a destroyed file system (and a bitmap rewritten as file data
+ * can send the allocator in circles). So every pointer taken from disk is
+ * checked against a map of the group metadata built once at mount: the
+ * runs sorted and merged, indexed by group, so that a check is a short
+ * search among the runs of one group, never I/O.
  */
 #include "fs/ext2/ext2.h"
 
@@ -45,5 +53,191 @@ ext2_bread(struct ext2_mount *em, uint64_t blk, struct buf **bpp)
 		*bpp = NULL;
 		return EIO;
 	}
+	return 0;
+}
+
+uint32_t
+ext2_group_overhead(const struct ext2_mount *em, uint32_t group)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint32_t dpb = em->em_bsize / sb->s_desc_size, r = group % dpb;
+	bool super = ext2_group_has_super(sb, group), meta = (sb->s_incompat & INCOMPAT_META_BG) != 0;
+	uint32_t n = super ? 1 + em->em_rsv_gdt : 0;
+
+	/* meta_bg: a metagroup's descriptor block is in its first, second
+	 * and last group, after the superblock copy if there is one. */
+	if (meta && group / dpb >= sb->s_first_meta_bg)
+		return n + ((r == 0 || r == 1 || r == dpb - 1) ? 1 : 0);
+	if (super)
+		n += meta ? sb->s_first_meta_bg : em->em_gdt_blocks;
+	return n;
+}
+
+static uint64_t
+group_start(const struct ext2_mount *em, uint32_t group)
+{
+	return em->em_sb.s_first_data_block + (uint64_t)group * em->em_sb.s_blocks_per_group;
+}
+
+static void
+meta_add(struct ext2_mount *em, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + len;
+
+	/* Metadata past the end is refused by the descriptor checks; clip it
+	 * here all the same so every run lies inside the file system. */
+	if (len == 0 || start >= em->em_nblocks)
+		return;
+	end = MIN(end, em->em_nblocks);
+	if (em->em_nmeta < em->em_metacap) {
+		em->em_meta[em->em_nmeta].mr_start = start;
+		em->em_meta[em->em_nmeta].mr_end = end;
+		em->em_nmeta++;
+	}
+}
+
+static void
+sift_down(struct ext2_metarun *a, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct ext2_metarun t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1].mr_start > a[c].mr_start)
+			c++;
+		if (a[i].mr_start >= a[c].mr_start)
+			return;
+		t = a[i];
+		a[i] = a[c];
+		a[c] = t;
+		i = c;
+	}
+}
+
+/* Heapsort: no recursion and no worst case, whatever the descriptors say. */
+static void
+meta_sort(struct ext2_metarun *a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	while (n > 1) {
+		struct ext2_metarun t = a[0];
+
+		a[0] = a[--n];
+		a[n] = t;
+		sift_down(a, 0, n);
+	}
+}
+
+void
+ext2_meta_free(struct ext2_mount *em)
+{
+	if (em->em_meta != NULL)
+		kmem_free(&ext2_kmem, em->em_meta, (size_t)em->em_metacap * sizeof(*em->em_meta));
+	if (em->em_metaidx != NULL)
+		kmem_free(&ext2_kmem, em->em_metaidx, ((size_t)em->em_sb.s_ngroups + 1) * sizeof(uint32_t));
+	em->em_meta = NULL;
+	em->em_metaidx = NULL;
+	em->em_nmeta = em->em_metacap = 0;
+}
+
+int
+ext2_meta_build(struct ext2_mount *em, const uint8_t *sbraw)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint32_t ng = sb->s_ngroups, dpb = em->em_bsize / sb->s_desc_size, out = 0, k = 0;
+	uint64_t itblocks = (uint64_t)sb->s_inodes_per_group * sb->s_inode_size / em->em_bsize;
+
+	ext2_meta_free(em);
+	em->em_gdt_blocks = (ng + dpb - 1) / dpb;
+	em->em_rsv_gdt = 0;
+	if (sb->s_compat & COMPAT_RESIZE_INODE)
+		em->em_rsv_gdt = le16dec(sbraw + SB_RESERVED_GDT_BLOCKS);
+	if ((uint64_t)ng * 4 > UINT32_MAX / sizeof(*em->em_meta))
+		return ENOMEM;
+	em->em_metacap = ng * 4;
+	em->em_meta = kmem_alloc(&ext2_kmem, (size_t)em->em_metacap * sizeof(*em->em_meta));
+	em->em_metaidx = kmem_alloc(&ext2_kmem, ((size_t)ng + 1) * sizeof(uint32_t));
+	if (em->em_meta == NULL || em->em_metaidx == NULL) {
+		ext2_meta_free(em);
+		return ENOMEM;
+	}
+	for (uint32_t g = 0; g < ng; g++) {
+		const struct ext2_group *gp = &em->em_groups[g];
+
+		meta_add(em, group_start(em, g), ext2_group_overhead(em, g));
+		meta_add(em, gp->g_block_bitmap, 1);
+		meta_add(em, gp->g_inode_bitmap, 1);
+		meta_add(em, gp->g_inode_table, itblocks);
+	}
+	meta_sort(em->em_meta, em->em_nmeta);
+	/* Merge what overlaps or touches: only overlap is ever asked. */
+	for (uint32_t i = 0; i < em->em_nmeta; i++) {
+		struct ext2_metarun *r = &em->em_meta[i];
+
+		if (out > 0 && r->mr_start <= em->em_meta[out - 1].mr_end)
+			em->em_meta[out - 1].mr_end = MAX(em->em_meta[out - 1].mr_end, r->mr_end);
+		else
+			em->em_meta[out++] = *r;
+	}
+	em->em_nmeta = out;
+	for (uint32_t g = 0; g < ng; g++) {
+		uint64_t first = group_start(em, g);
+
+		while (k < out && em->em_meta[k].mr_end <= first)
+			k++;
+		em->em_metaidx[g] = k;
+	}
+	em->em_metaidx[ng] = out;
+	return 0;
+}
+
+bool
+ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint64_t g;
+	uint32_t lo, hi;
+
+	if (em->em_metaidx == NULL || n == 0 || blk < sb->s_first_data_block)
+		return false;
+	g = (blk - sb->s_first_data_block) / sb->s_blocks_per_group;
+	if (g >= sb->s_ngroups)
+		g = sb->s_ngroups - 1;
+	/* The first run ending past blk lies between the first run reaching
+	 * into this group and the first reaching into the next one. */
+	lo = em->em_metaidx[g];
+	hi = em->em_metaidx[g + 1];
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (em->em_meta[mid].mr_end <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= em->em_nmeta || em->em_meta[lo].mr_start >= blk + n)
+		return false;
+	if (startp != NULL)
+		*startp = em->em_meta[lo].mr_start;
+	if (endp != NULL)
+		*endp = em->em_meta[lo].mr_end;
+	return true;
+}
+
+int
+ext2_fileblocks_check(const struct ext2_mount *em, uint32_t ino, uint64_t blk, uint64_t n)
+{
+	uint64_t ms, me;
+
+	if (!ext2_blocks_valid(em, blk, n))
+		return ext2_corrupt(em, "inode %u: block %llu+%llu outside the file system", ino,
+				    (unsigned long long)blk, (unsigned long long)n);
+	if (ext2_meta_find(em, blk, n, &ms, &me))
+		return ext2_corrupt(em, "inode %u: block %llu+%llu lies on group metadata (blocks %llu-%llu)", ino,
+				    (unsigned long long)blk, (unsigned long long)n, (unsigned long long)ms,
+				    (unsigned long long)(me - 1));
 	return 0;
 }

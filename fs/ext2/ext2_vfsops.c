@@ -73,6 +73,7 @@ ext2_mount_free(struct ext2_mount *em)
 		binval(em->em_bdev);
 		bdev_close(em->em_bdev);
 	}
+	ext2_meta_free(em);
 	if (em->em_groups != NULL)
 		kmem_free(&ext2_kmem, em->em_groups, (size_t)em->em_sb.s_ngroups * sizeof(*em->em_groups));
 	ext2_pfree_destroy(em);
@@ -221,6 +222,10 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	if (!rdonly) {
 		error = ext2_rw_setup(em);
+		/* Before anything follows a block pointer: orphans are freed
+		 * right here. */
+		if (!error)
+			error = ext2_meta_build(em, em->em_sbraw);
 		if (!error)
 			error = ext2_orphan_process(em);
 		/* After the orphans, which are freed in place: the journal
@@ -229,6 +234,10 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 			error = ext2_jopen(em);
 			em->em_journaled = error == 0;
 		}
+		if (error)
+			goto out;
+	} else {
+		error = ext2_meta_build(em, raw);
 		if (error)
 			goto out;
 	}

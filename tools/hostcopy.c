@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -740,28 +741,30 @@ struct walk {
 	int first_errno;
 	int stop;                /* a fatal error, or the first without KEEP_GOING */
 	int chown_ok, devices_ok;
+	pthread_mutex_t mu;      /* st, first_errno and the callbacks */
+	struct writer *wr;       /* hostcopy_out's writer thread, or NULL */
 };
 
+/* Messages name the entry by its path below the roots: the walk's current
+ * one, or (in the writer thread) the one its job carries. */
 static void
-report(struct walk *w, enum hostcopy_level lv, const char *fmt, ...)
+vreport_at(struct walk *w, const char *rel, enum hostcopy_level lv, const char *fmt, va_list ap)
 {
 	char msg[512], *path;
-	size_t hl = strlen(w->hostroot);
-	va_list ap;
+	size_t hl = strlen(w->hostroot), rl = rel != NULL ? strlen(rel) : 0;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	path = malloc(hl + w->rellen + 2);
+	path = malloc(hl + rl + 2);
 	if (path != NULL) {
 		memcpy(path, w->hostroot, hl);
-		if (w->rellen > 0) {
+		if (rl > 0) {
 			path[hl] = '/';
-			memcpy(path + hl + 1, w->rel, w->rellen + 1);
+			memcpy(path + hl + 1, rel, rl + 1);
 		} else {
 			path[hl] = '\0';
 		}
 	}
+	pthread_mutex_lock(&w->mu);
 	switch (lv) {
 	case HOSTCOPY_ERROR: w->st.errors++; break;
 	case HOSTCOPY_WARN: w->st.warnings++; break;
@@ -772,26 +775,68 @@ report(struct walk *w, enum hostcopy_level lv, const char *fmt, ...)
 	else
 		fprintf(stderr, "anyk: %s: %s%s\n", path != NULL ? path : w->hostroot,
 		    lv == HOSTCOPY_WARN ? "warning: " : lv == HOSTCOPY_SKIP ? "skipped: " : "", msg);
+	pthread_mutex_unlock(&w->mu);
 	free(path);
+}
+
+static void
+report_at(struct walk *w, const char *rel, enum hostcopy_level lv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_at(w, rel, lv, fmt, ap);
+	va_end(ap);
+}
+
+static void
+report(struct walk *w, enum hostcopy_level lv, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport_at(w, w->rellen > 0 ? w->rel : NULL, lv, fmt, ap);
+	va_end(ap);
 }
 
 /* Report an error; returns -1 if the walk must stop, 0 to go on. */
 static int
-fail(struct walk *w, int e, const char *what)
+fail_at(struct walk *w, const char *rel, int e, const char *what)
 {
-	report(w, HOSTCOPY_ERROR, "%s: %s", what, strerror(e));
+	report_at(w, rel, HOSTCOPY_ERROR, "%s: %s", what, strerror(e));
+	pthread_mutex_lock(&w->mu);
 	if (w->first_errno == 0)
 		w->first_errno = e;
+	pthread_mutex_unlock(&w->mu);
+	/* Never with the writer thread, which runs only when going on. */
 	if (!(w->o->flags & HOSTCOPY_KEEP_GOING))
 		w->stop = 1;
 	return w->stop ? -1 : 0;
 }
 
+static int
+fail(struct walk *w, int e, const char *what)
+{
+	return fail_at(w, w->rellen > 0 ? w->rel : NULL, e, what);
+}
+
+/* The counts are shared with the writer thread. */
+static void
+count(struct walk *w, uint64_t *c, uint64_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	*c += n;
+	pthread_mutex_unlock(&w->mu);
+}
+
 static void
 progress(struct walk *w)
 {
-	if (w->o->progress != NULL)
-		w->o->progress(w->o->arg, &w->st);
+	if (w->o->progress == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->o->progress(w->o->arg, &w->st);
+	pthread_mutex_unlock(&w->mu);
 }
 
 static int
@@ -836,13 +881,24 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A file's extended attributes read ahead of setting them (by the writer
+ * thread): each is its name and NUL, its value's length (4 bytes, host
+ * order) and the value. */
+struct xblob {
+	char *p;
+	size_t len;
+};
+
 static void
-copy_xattrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname)
+collect_xattrs(struct walk *w, int sfd, const char *sname, struct xblob *x)
 {
-	char **names = w->xnames, *p;
-	size_t i, cnt = 0;
+	char **names = w->xnames, *p, *nb;
+	size_t i, cnt = 0, nl, need, cap = 0;
+	uint32_t vl;
 	long n, v;
 
+	x->p = NULL;
+	x->len = 0;
 	n = w->src->listxattr_at(sfd, sname, w->xlist, XBUF);
 	if (n < 0) {
 		if (errno != ENOTSUP && errno != EOPNOTSUPP)
@@ -864,37 +920,75 @@ copy_xattrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dna
 			    names[i], strerror(errno));
 			continue;
 		}
-		if (w->dst->setxattr_at(dfd, dname, names[i], w->xval, (size_t)v) != 0)
-			report(w, HOSTCOPY_WARN, "extended attribute %s not kept: %s",
-			    names[i], strerror(errno));
+		nl = strlen(names[i]) + 1;
+		need = x->len + nl + sizeof(vl) + (size_t)v;
+		if (need > cap) {
+			cap = need * 2;
+			nb = realloc(x->p, cap);
+			if (nb == NULL) {
+				report(w, HOSTCOPY_WARN, "extended attribute %s not kept: %s",
+				    names[i], strerror(ENOMEM));
+				continue;
+			}
+			x->p = nb;
+		}
+		vl = (uint32_t)v;
+		memcpy(x->p + x->len, names[i], nl);
+		memcpy(x->p + x->len + nl, &vl, sizeof(vl));
+		memcpy(x->p + x->len + nl + sizeof(vl), w->xval, (size_t)v);
+		x->len = need;
+	}
+}
+
+static void
+apply_xattrs(struct walk *w, const char *rel, int dfd, const char *dname, const struct xblob *x)
+{
+	const char *p, *name;
+	uint32_t vl;
+
+	for (p = x->p; p != NULL && p < x->p + x->len; p += sizeof(vl) + vl) {
+		name = p;
+		p += strlen(name) + 1;
+		memcpy(&vl, p, sizeof(vl));
+		if (w->dst->setxattr_at(dfd, dname, name, p + sizeof(vl), vl) != 0)
+			report_at(w, rel, HOSTCOPY_WARN, "extended attribute %s not kept: %s",
+			    name, strerror(errno));
 	}
 }
 
 /* Owner before mode (a chown clears the set-id bits), the attributes, then
  * the times last, since each of the others may change them. cur, if known,
  * is the copy's status as made: an owner or mode it already has is not set
- * again (each costs the destination an inode update). */
+ * again (each costs the destination an inode update). The attributes are
+ * read from the source (sfd, sname), or were read ahead into x. rel names
+ * the entry in messages. */
 static int
-set_attrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname,
-	  const struct anyk_stat *s, const struct anyk_stat *cur)
+set_attrs(struct walk *w, const char *rel, int sfd, const char *sname, int dfd, const char *dname,
+	  const struct anyk_stat *s, const struct anyk_stat *cur, const struct xblob *x)
 {
 	struct anyk_timespec ts[2];
+	struct xblob own;
 	int islnk = ANYK_S_ISLNK(s->st_mode);
 
 	if (w->chown_ok && (cur == NULL || cur->st_uid != s->st_uid || cur->st_gid != s->st_gid) &&
 	    w->dst->chown_at(dfd, dname, s->st_uid, s->st_gid) != 0)
-		if (fail(w, errno, "cannot set the owner") != 0)
+		if (fail_at(w, rel, errno, "cannot set the owner") != 0)
 			return -1;
 	if (!islnk && (cur == NULL || (cur->st_mode & 07777) != (s->st_mode & 07777)) &&
 	    w->dst->chmod_at(dfd, dname, s->st_mode) != 0)
-		if (fail(w, errno, "cannot set the mode") != 0)
+		if (fail_at(w, rel, errno, "cannot set the mode") != 0)
 			return -1;
-	if (!(w->o->flags & HOSTCOPY_NO_XATTR))
-		copy_xattrs(w, sfd, sname, dfd, dname);
+	if (x != NULL) {
+		apply_xattrs(w, rel, dfd, dname, x);
+	} else if (!(w->o->flags & HOSTCOPY_NO_XATTR)) {
+		collect_xattrs(w, sfd, sname, &own);
+		apply_xattrs(w, rel, dfd, dname, &own);
+		free(own.p);
+	}
 	ts[0] = s->st_atim;
 	ts[1] = s->st_mtim;
 	if (w->dst->utimens_at(dfd, dname, ts) != 0)
-		if (fail(w, errno, "cannot set the times") != 0)
+		if (fail_at(w, rel, errno, "cannot set the times") != 0)
 			return -1;
 	return 0;
 }
@@ -906,31 +1000,31 @@ set_attrs(struct walk *w, int sfd, const char *sname, int dfd, const char *dname
  * is done with (*r then holds the walk's verdict: 0 go on, -1 stop).
  */
 static int
-dest_exists(struct walk *w, struct frame *f, const char *name, int t, int *r)
+dest_exists(struct walk *w, const char *rel, int dfd, const char *name, int t, int *r)
 {
 	struct anyk_stat d;
 
 	*r = 0;
-	if (w->dst->stat_at(f->dfd, name, &d) != 0) {
-		*r = fail(w, errno, "cannot stat in the destination");
+	if (w->dst->stat_at(dfd, name, &d) != 0) {
+		*r = fail_at(w, rel, errno, "cannot stat in the destination");
 		return -1;
 	}
 	if (ANYK_S_ISLNK(d.st_mode) && t == ANYK_S_IFDIR) {
-		report(w, HOSTCOPY_SKIP, "a symbolic link in the destination, not followed");
+		report_at(w, rel, HOSTCOPY_SKIP, "a symbolic link in the destination, not followed");
 		return -1;
 	}
 	if (ANYK_S_ISDIR(d.st_mode)) {
 		if (t == ANYK_S_IFDIR)
 			return 0;
-		*r = fail(w, EISDIR, "a directory in the destination");
+		*r = fail_at(w, rel, EISDIR, "a directory in the destination");
 		return -1;
 	}
 	if (!(w->o->flags & HOSTCOPY_OVERWRITE)) {
-		*r = fail(w, EEXIST, "already in the destination");
+		*r = fail_at(w, rel, EEXIST, "already in the destination");
 		return -1;
 	}
-	if (w->dst->unlink_at(f->dfd, name) != 0) {
-		*r = fail(w, errno, "cannot replace");
+	if (w->dst->unlink_at(dfd, name) != 0) {
+		*r = fail_at(w, rel, errno, "cannot replace");
 		return -1;
 	}
 	return 1;
@@ -985,7 +1079,7 @@ copy_data(struct walk *w, int in, int out, int64_t size)
 				}
 			}
 			end = off + (int64_t)got;
-			w->st.bytes += got;
+			count(w, &w->st.bytes, got);
 			progress(w);
 		}
 		if (e <= pos)
@@ -1033,22 +1127,399 @@ copy_file(struct walk *w, struct frame *f, const char *name, const struct anyk_s
 	}
 	while ((out = w->dst->create_at(f->dfd, name, create_mode(w, s->st_mode))) < 0) {
 		e = errno;
-		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, ANYK_S_IFREG, &r) : -2;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, w->rel, f->dfd, name, ANYK_S_IFREG, &r) : -2;
 		if (k == 1)
 			continue;
 		w->src->close_fd(in);
 		return k == -1 ? r : fail(w, e, "cannot create in the destination");
 	}
-	w->st.files++;
+	count(w, &w->st.files, 1);
 	known = w->dst->stat_at(out, NULL, &made) == 0;
 	r = copy_data(w, in, out, s->st_size);
 	if (r != 0)
 		r = fail(w, errno, r == -1 ? "cannot read" : "cannot write in the destination");
 	else
-		r = set_attrs(w, in, NULL, out, NULL, s, known ? &made : NULL);
+		r = set_attrs(w, w->rel, in, NULL, out, NULL, s, known ? &made : NULL, NULL);
 	w->src->close_fd(in);
 	w->dst->close_fd(out);
 	return r;
+}
+
+/* --- hostcopy_out's writer thread -----------------------------------------
+ *
+ * Copying out, the host's file system spends about as long making each file
+ * (inode allocation, data, attributes) as the kernel spends finding and
+ * reading it in the image. So regular files are handed to a second thread:
+ * the walk reads each file's data into a ring of bounded size and queues
+ * it; the writer makes the file, writes the data and sets the attributes
+ * (read ahead by the walk, so the writer never calls the kernel). A
+ * directory's attributes are queued after its contents, and the writer
+ * closes the directory once they are set, so every job's directory is open
+ * while the job waits. Everything that depends on what the destination
+ * already holds (the judging of symbolic links, hard links) first waits
+ * for the queue to empty; directories, links and nodes are made by the walk
+ * itself. Errors are reported by whichever thread meets them, naming the
+ * entry by the path its job carries.
+ */
+
+#define RING (8u << 20)          /* queued file data (and paths) */
+#define NJOBS 512
+#define MAXREL (64u << 10)       /* longer paths are copied without the writer */
+
+enum { J_FILE, J_DIR };
+#define JF_OPEN 0x1              /* make the file first */
+#define JF_CLOSE 0x2             /* then finish it: size, attributes, close */
+#define JF_BAD 0x4               /* the source could not be read: close only */
+
+struct job {
+	int kind, flags;
+	int dfd;                 /* J_FILE: the directory; J_DIR: the directory itself */
+	const char *rel;         /* in the ring; the name is at rel + namepos */
+	size_t namepos;
+	struct anyk_stat s;
+	int64_t off;             /* J_FILE: where data goes */
+	size_t len;
+	const char *data;
+	int64_t end;             /* JF_CLOSE: where the data written ended */
+	struct xblob x;          /* freed by the writer */
+	uint64_t use;            /* ring bytes given back when the job is done */
+};
+
+/*
+ * Waking a thread costs far more than most jobs, so neither side wakes the
+ * other for each job: the writer, once idle, sleeps until BATCH jobs (or a
+ * quarter of the ring) are queued or the walk itself has to wait; the walk,
+ * finding the queue or the ring full, sleeps until it is down to LOW jobs
+ * or half the ring.
+ */
+#define BATCH 32
+#define LOW (NJOBS / 2)
+enum { W_NONE, W_JOBS, W_RING, W_EMPTY };
+
+struct writer {
+	pthread_t thread;
+	pthread_cond_t work, room;   /* with the walk's mu */
+	struct job jobs[NJOBS];
+	uint64_t jhead, jtail;       /* jobs queued, jobs done */
+	char *ring;
+	uint64_t rhead, rtail;       /* ring bytes taken, given back */
+	int quit;
+	int idle;                    /* the writer sleeps on work */
+	int wait;                    /* W_*: what the walk sleeps on room for */
+	/* The writer's own: the file being written. */
+	int out, bad, known;
+	struct anyk_stat made;
+};
+
+/* With mu held: the walk sleeps until what it waits for (why) is there. */
+static void
+wr_wait(struct walk *w, int why)
+{
+	struct writer *q = w->wr;
+
+	q->wait = why;
+	if (q->idle)
+		pthread_cond_signal(&q->work);
+	pthread_cond_wait(&q->room, &w->mu);
+	q->wait = W_NONE;
+}
+
+/* Room for n contiguous bytes in the ring; *use is what the job gives back. */
+static char *
+wr_take(struct walk *w, size_t n, uint64_t *use)
+{
+	struct writer *q = w->wr;
+	size_t at = (size_t)(q->rhead % RING), pad = at + n > RING ? RING - at : 0;
+
+	pthread_mutex_lock(&w->mu);
+	while (q->rhead + pad + n - q->rtail > RING)
+		wr_wait(w, W_RING);
+	q->rhead += pad + n;
+	pthread_mutex_unlock(&w->mu);
+	*use = pad + n;
+	return q->ring + (at + pad) % RING;
+}
+
+static void
+wr_put(struct walk *w, const struct job *j)
+{
+	struct writer *q = w->wr;
+
+	pthread_mutex_lock(&w->mu);
+	while (q->jhead - q->jtail >= NJOBS)
+		wr_wait(w, W_JOBS);
+	q->jobs[q->jhead % NJOBS] = *j;
+	q->jhead++;
+	if (q->idle && (q->jhead - q->jtail >= BATCH || q->rhead - q->rtail >= RING / 4))
+		pthread_cond_signal(&q->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Wait until everything queued is done. */
+static void
+wr_drain(struct walk *w)
+{
+	struct writer *q = w->wr;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (q->jtail != q->jhead)
+		wr_wait(w, W_EMPTY);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* A job's path, copied into the ring ahead of n bytes of data. */
+static char *
+wr_take_rel(struct walk *w, struct job *j, size_t n)
+{
+	size_t rl = w->rel != NULL ? w->rellen : 0;
+	char *p = wr_take(w, rl + 1 + n, &j->use);
+
+	if (rl > 0)
+		memcpy(p, w->rel, rl);
+	p[rl] = '\0';
+	j->rel = p;
+	return p + rl + 1;
+}
+
+static void
+wr_file(struct walk *w, struct writer *q, struct job *j)
+{
+	const char *rel = j->rel[0] != '\0' ? j->rel : NULL, *name = j->rel + j->namepos;
+	int again = 1, k, r, e;
+	size_t done;
+	long m;
+
+	if (j->flags & JF_OPEN) {
+		q->bad = 0;
+		while ((q->out = w->dst->create_at(j->dfd, name, create_mode(w, j->s.st_mode))) < 0) {
+			e = errno;
+			k = e == EEXIST && again-- > 0 ? dest_exists(w, rel, j->dfd, name, ANYK_S_IFREG, &r) : -2;
+			if (k == 1)
+				continue;
+			if (k != -1)
+				fail_at(w, rel, e, "cannot create in the destination");
+			q->bad = 1;
+			break;
+		}
+		if (q->out >= 0) {
+			count(w, &w->st.files, 1);
+			q->known = w->dst->stat_at(q->out, NULL, &q->made) == 0;
+		}
+	}
+	for (done = 0; !q->bad && done < j->len; done += (size_t)m) {
+		m = w->dst->pwrite_fd(q->out, j->data + done, j->len - done, j->off + (int64_t)done);
+		if (m < 0 && errno == EINTR) {
+			m = 0;
+		} else if (m <= 0) {
+			fail_at(w, rel, m == 0 ? EIO : errno, "cannot write in the destination");
+			q->bad = 1;
+		}
+	}
+	if (!(j->flags & JF_CLOSE))
+		return;
+	if (!q->bad && !(j->flags & JF_BAD)) {
+		if (j->end != j->s.st_size && w->dst->truncate_fd(q->out, j->s.st_size) != 0)
+			fail_at(w, rel, errno, "cannot write in the destination");
+		else
+			set_attrs(w, rel, -1, NULL, q->out, NULL, &j->s, q->known ? &q->made : NULL, &j->x);
+	}
+	if (q->out >= 0)
+		w->dst->close_fd(q->out);
+	q->out = -1;
+}
+
+static void *
+wr_main(void *arg)
+{
+	struct walk *w = arg;
+	struct writer *q = w->wr;
+	struct job j;
+
+	for (;;) {
+		pthread_mutex_lock(&w->mu);
+		if (q->jtail == q->jhead) {
+			q->idle = 1;
+			while (!q->quit && (q->jtail == q->jhead || (q->wait == W_NONE &&
+			    q->jhead - q->jtail < BATCH && q->rhead - q->rtail < RING / 4)))
+				pthread_cond_wait(&q->work, &w->mu);
+			q->idle = 0;
+			if (q->jtail == q->jhead) {
+				/* Told to quit, and all is done. */
+				pthread_mutex_unlock(&w->mu);
+				return NULL;
+			}
+		}
+		j = q->jobs[q->jtail % NJOBS];
+		pthread_mutex_unlock(&w->mu);
+		if (j.kind == J_FILE) {
+			wr_file(w, q, &j);
+		} else {
+			set_attrs(w, j.rel[0] != '\0' ? j.rel : NULL, -1, NULL, j.dfd, NULL, &j.s, NULL, &j.x);
+			w->dst->close_fd(j.dfd);
+		}
+		free(j.x.p);
+		pthread_mutex_lock(&w->mu);
+		q->rtail += j.use;
+		q->jtail++;
+		if ((q->wait == W_JOBS && q->jhead - q->jtail <= LOW) ||
+		    (q->wait == W_RING && q->rhead - q->rtail <= RING / 2) ||
+		    (q->wait == W_EMPTY && q->jhead == q->jtail))
+			pthread_cond_signal(&q->room);
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static int
+wr_start(struct walk *w)
+{
+	struct writer *q;
+
+	q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -1;
+	q->ring = malloc(RING);
+	q->out = -1;
+	if (q->ring == NULL || pthread_cond_init(&q->work, NULL) != 0) {
+		free(q->ring);
+		free(q);
+		return -1;
+	}
+	if (pthread_cond_init(&q->room, NULL) != 0) {
+		pthread_cond_destroy(&q->work);
+		free(q->ring);
+		free(q);
+		return -1;
+	}
+	w->wr = q;
+	if (pthread_create(&q->thread, NULL, wr_main, w) != 0) {
+		w->wr = NULL;
+		pthread_cond_destroy(&q->work);
+		pthread_cond_destroy(&q->room);
+		free(q->ring);
+		free(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* Let the writer finish what is queued, and end it. */
+static void
+wr_stop(struct walk *w)
+{
+	struct writer *q = w->wr;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	q->quit = 1;
+	pthread_cond_signal(&q->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->work);
+	pthread_cond_destroy(&q->room);
+	free(q->ring);
+	free(q);
+	w->wr = NULL;
+}
+
+/*
+ * copy_file with the writer: the data ranges are read into the ring and
+ * queued, the last job also finishing the file. A file of one range (most
+ * are) is one job. in: the source file already open (and checked), or -1.
+ */
+static int
+send_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int in)
+{
+	struct anyk_stat now;
+	struct job pend, j;
+	int64_t pos = 0, d, e, off, end = 0, size = s->st_size;
+	size_t want, got;
+	int have = 0, rerr = 0;
+	char *data;
+	long n;
+
+	if (in < 0) {
+		in = w->src->open_at(f->sfd, name, OPEN_READ);
+		if (in < 0)
+			return fail(w, errno, "cannot open");
+		if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino ||
+		    !ANYK_S_ISREG(now.st_mode)) {
+			w->src->close_fd(in);
+			return fail(w, EAGAIN, "changed while being copied");
+		}
+	}
+	memset(&j, 0, sizeof(j));
+	j.kind = J_FILE;
+	j.flags = JF_OPEN;
+	j.dfd = f->dfd;
+	j.namepos = w->rellen - strlen(name);
+	j.s = *s;
+	while (pos < size && !rerr) {
+		d = w->src->seek(in, pos, 0);
+		if (d < 0) {
+			if (errno == ENXIO)
+				break;
+			if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP) {
+				rerr = errno;
+				break;
+			}
+			d = pos, e = size;
+		} else {
+			e = w->src->seek(in, d, 1);
+			if (e < 0 || e > size)
+				e = size;
+		}
+		for (off = d; off < e && !rerr; off += (int64_t)got) {
+			want = (size_t)(e - off < CHUNK ? e - off : CHUNK);
+			data = wr_take_rel(w, &j, want);
+			for (got = 0; got < want; got += (size_t)n) {
+				n = w->src->pread_fd(in, data + got, want - got, off + (int64_t)got);
+				if (n < 0 && errno == EINTR) {
+					n = 0;
+				} else if (n < 0) {
+					rerr = errno;
+					got = 0;
+					break;
+				} else if (n == 0) {
+					break;
+				}
+			}
+			j.off = off;
+			j.len = got;
+			j.data = data;
+			if (have)
+				wr_put(w, &pend);
+			pend = j;
+			have = 1;
+			j.flags = 0;
+			if (got == 0) {
+				e = off; /* the source shrank (or a read failed) */
+				break;
+			}
+			end = off + (int64_t)got;
+			count(w, &w->st.bytes, got);
+			progress(w);
+		}
+		if (e <= pos)
+			break;
+		pos = e;
+	}
+	if (!have) {
+		wr_take_rel(w, &j, 0);
+		j.len = 0;
+		pend = j;
+	}
+	pend.flags |= JF_CLOSE;
+	pend.end = end;
+	if (rerr)
+		pend.flags |= JF_BAD;
+	else if (!(w->o->flags & HOSTCOPY_NO_XATTR))
+		collect_xattrs(w, in, NULL, &pend.x);
+	wr_put(w, &pend);
+	w->src->close_fd(in);
+	return rerr ? fail(w, rerr, "cannot read") : 0;
 }
 
 /* target: a symbolic link's target, already read. */
@@ -1067,15 +1538,15 @@ copy_special(struct walk *w, struct frame *f, const char *name, const struct any
 		    w->dst->mknod_at(f->dfd, name, s->st_mode, s->st_rdev) == 0)
 			break;
 		e = errno;
-		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, t, &r) : -2;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, w->rel, f->dfd, name, t, &r) : -2;
 		if (k == 1)
 			continue;
 		if (k == -1)
 			return r;
 		return fail(w, e, t == ANYK_S_IFLNK ? "cannot make the symbolic link" : "cannot make the node");
 	}
-	w->st.files++;
-	return set_attrs(w, f->sfd, name, f->dfd, name, s, NULL);
+	count(w, &w->st.files, 1);
+	return set_attrs(w, w->rel, f->sfd, name, f->dfd, name, s, NULL, NULL);
 }
 
 static void
@@ -1119,8 +1590,10 @@ push(struct walk *w, int sfd, int dfd, const struct anyk_stat *sst)
 		qsort(f->nl.v, f->nl.n, sizeof(char *), cmp_names);
 	w->depth++;
 	/* The root frame stays open: hard links are made relative to it. */
-	if (w->depth > FD_WINDOW + 1)
+	if (w->depth > FD_WINDOW + 1) {
+		wr_drain(w); /* queued jobs may still need that directory */
 		close_frame(w, &w->fr[w->depth - 1 - FD_WINDOW]);
+	}
 	return 0;
 bad:
 	fail(w, errno, "cannot read the directory");
@@ -1153,10 +1626,29 @@ static int
 pop(struct walk *w)
 {
 	struct frame *f = &w->fr[w->depth - 1], *p;
+	struct job j;
 	int r;
 
 	cut_rel(w, f->rellen);
-	r = set_attrs(w, f->sfd, NULL, f->dfd, NULL, &f->sst, NULL);
+	if (w->wr != NULL && (w->depth == 1 || f[-1].sfd >= 0) && f->rellen < MAXREL) {
+		/* The writer sets the attributes after what is queued inside,
+		 * then closes the directory. */
+		memset(&j, 0, sizeof(j));
+		j.kind = J_DIR;
+		j.dfd = f->dfd;
+		j.s = f->sst;
+		wr_take_rel(w, &j, 0);
+		if (!(w->o->flags & HOSTCOPY_NO_XATTR))
+			collect_xattrs(w, f->sfd, NULL, &j.x);
+		wr_put(w, &j);
+		f->dfd = -1;
+		close_frame(w, f);
+		names_free(&f->nl);
+		w->depth--;
+		return 0;
+	}
+	wr_drain(w);
+	r = set_attrs(w, w->rellen > 0 ? w->rel : NULL, f->sfd, NULL, f->dfd, NULL, &f->sst, NULL, NULL);
 	if (w->depth > 1) {
 		p = f - 1;
 		if (p->sfd < 0) {
@@ -1184,7 +1676,7 @@ copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_st
 
 	while (w->dst->mkdir_at(f->dfd, name) != 0) {
 		e = errno;
-		k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, ANYK_S_IFDIR, &r) : -2;
+		k = e == EEXIST && again-- > 0 ? dest_exists(w, w->rel, f->dfd, name, ANYK_S_IFDIR, &r) : -2;
 		if (k == 1)
 			continue;
 		if (k == 0)
@@ -1207,7 +1699,7 @@ copy_dir(struct walk *w, struct frame *f, const char *name, const struct anyk_st
 		w->dst->close_fd(dfd);
 		return fail(w, e, "cannot open the directory");
 	}
-	w->st.files++;
+	count(w, &w->st.files, 1);
 	return push(w, sfd, dfd, s);
 }
 
@@ -1402,6 +1894,7 @@ copy_entry(struct walk *w, struct frame *f, const char *name)
 		if ((size_t)n >= sizeof(target))
 			return fail(w, ENAMETOOLONG, "cannot read the symbolic link");
 		target[n] = '\0';
+		wr_drain(w); /* judged against the destination as made so far */
 		/* Judged where it stands, before any hard link to it is made:
 		 * the same target can be harmless in one directory only. */
 		if ((w->o->flags & HOSTCOPY_SAFE_LINKS) && link_escapes(w, target)) {
@@ -1414,15 +1907,25 @@ copy_entry(struct walk *w, struct frame *f, const char *name)
 			w->src->close_fd(fd);
 		while (w->dst->link_at(w->fr[0].dfd, first, f->dfd, name) != 0) {
 			e = errno;
-			k = e == EEXIST && again-- > 0 ? dest_exists(w, f, name, t, &r) : -2;
+			k = e == EEXIST && again-- > 0 ? dest_exists(w, w->rel, f->dfd, name, t, &r) : -2;
 			if (k == 1)
 				continue;
 			return k == -1 ? r : fail(w, e, "cannot make the hard link");
 		}
-		w->st.links++;
+		count(w, &w->st.links, 1);
 		return 0;
 	}
-	trouble = w->st.errors + w->st.skipped;
+	if (t == ANYK_S_IFREG && s.st_nlink <= 1 && w->wr != NULL && w->rellen < MAXREL)
+		return send_file(w, f, name, &s, fd);
+	trouble = 0;
+	if (s.st_nlink > 1) {
+		/* Only a copy that was made can be linked to: count the
+		 * trouble once all that is queued is done. */
+		wr_drain(w);
+		pthread_mutex_lock(&w->mu);
+		trouble = w->st.errors + w->st.skipped;
+		pthread_mutex_unlock(&w->mu);
+	}
 	if (t == ANYK_S_IFREG) {
 		if (copy_file(w, f, name, &s, fd) != 0)
 			return -1;
@@ -1434,9 +1937,12 @@ copy_entry(struct walk *w, struct frame *f, const char *name)
 		report(w, HOSTCOPY_SKIP, "unknown file type %o", (unsigned)t);
 		return 0;
 	}
-	/* Only a copy that was made can be linked to. */
-	if (s.st_nlink > 1 && trouble == w->st.errors + w->st.skipped &&
-	    lmap_add(&w->links, s.st_dev, s.st_ino, w->rel) != 0)
+	if (s.st_nlink <= 1)
+		return 0;
+	pthread_mutex_lock(&w->mu);
+	trouble -= w->st.errors + w->st.skipped;
+	pthread_mutex_unlock(&w->mu);
+	if (trouble == 0 && lmap_add(&w->links, s.st_dev, s.st_ino, w->rel) != 0)
 		return fail(w, ENOMEM, "cannot remember the hard link");
 	return 0;
 }
@@ -1470,6 +1976,12 @@ walk(struct walk *w, const char *sroot, const char *droot)
 	w->chown_ok = !(w->o->flags & HOSTCOPY_NO_OWNER) && w->dst->is_root();
 	w->devices_ok = w->dst == &kernel_side ||
 	    ((w->o->flags & HOSTCOPY_DEVICES) && w->dst->is_root());
+	/* Copying out, the host's side of regular files runs in a thread of
+	 * its own; only when going on after errors, so that the writer never
+	 * has to stop the walk. Without the thread the walk does it all. */
+	if (w->src == &kernel_side && w->dst == &host_side && (w->o->flags & HOSTCOPY_KEEP_GOING) &&
+	    getenv("ANYK_HOSTCOPY_ONE_THREAD") == NULL)
+		(void)wr_start(w);
 	sfd = w->src->open_at(-1, sroot, OPEN_ROOT);
 	if (sfd < 0 || w->src->stat_at(sfd, NULL, &s) != 0) {
 		e = errno;
@@ -1485,7 +1997,7 @@ walk(struct walk *w, const char *sroot, const char *droot)
 	}
 	if (push(w, sfd, dfd, &s) != 0 || w->depth == 0)
 		return -1;
-	w->st.files++;
+	count(w, &w->st.files, 1);
 	while (w->depth > 0 && !w->stop) {
 		f = &w->fr[w->depth - 1];
 		if (f->next == f->nl.n) {
@@ -1496,6 +2008,7 @@ walk(struct walk *w, const char *sroot, const char *droot)
 		copy_entry(w, f, f->nl.v[f->next++]);
 		progress(w);
 	}
+	wr_drain(w);
 	while (w->depth > 0) {
 		/* Stopped early: close what is open, set nothing more. */
 		f = &w->fr[w->depth - 1];
@@ -1503,6 +2016,7 @@ walk(struct walk *w, const char *sroot, const char *droot)
 		names_free(&f->nl);
 		w->depth--;
 	}
+	wr_stop(w);
 	return w->st.errors ? -1 : 0;
 }
 
@@ -1520,6 +2034,7 @@ run(const struct side *src, const struct side *dst, const char *from, const char
 	w.dst = dst;
 	w.o = opts != NULL ? opts : &none;
 	w.hostroot = hostroot;
+	pthread_mutex_init(&w.mu, NULL);
 	/* A context of our own: its working directory moves (see
 	 * k_listxattr_at), and descriptors left by an early stop go with it. */
 	p = anyk_proc_create(anyk_proc_current(), 0);
@@ -1530,6 +2045,7 @@ run(const struct side *src, const struct side *dst, const char *from, const char
 	}
 	prev = anyk_proc_switch(p);
 	r = walk(&w, from, to);
+	wr_stop(&w);
 	anyk_proc_switch(prev);
 	anyk_proc_release(p);
 out:
@@ -1540,6 +2056,7 @@ out:
 	free(w.rel);
 	free(w.fr);
 	lmap_free(&w.links);
+	pthread_mutex_destroy(&w.mu);
 	if (st != NULL)
 		*st = w.st;
 	if (r != 0)

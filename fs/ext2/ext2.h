@@ -181,6 +181,10 @@ int ext2_dirhash(const char *name, size_t len, int version, const uint32_t seed[
 /* ext2_inode.c */
 int ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp);
 void ext2_inode_free(struct ext2_inode *ip);
+/* 0 if the on-disk inode is free; EUCLEAN and a log line if it is in use
+ * (links, or a mode without a deletion time), e.g. handed out by a wrong
+ * inode bitmap. */
+int ext2_inode_check_free(struct ext2_mount *em, uint32_t ino);
 int ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, struct ext2_inode *ip,
 		      char *why, size_t whylen);
 
@@ -261,7 +265,9 @@ int ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name
 #define EXT2_LINK_MAX 65000
 
 /* ext2_alloc.c: inodes, group descriptors and the superblock. */
-int ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop);
+/* *initp: the inode's slot in the table was initialized (not in a group's
+ * never-used tail), so what it holds on disk tells whether it is free. */
+int ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop, bool *initp);
 int ext2_ifree(struct ext2_mount *em, uint32_t ino, bool isdir);
 int ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep);
 int ext2_gd_write(struct ext2_mount *em, uint32_t group, const uint8_t *bbitmap, const uint8_t *ibitmap);

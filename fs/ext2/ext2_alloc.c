@@ -131,20 +131,23 @@ pick_group(struct ext2_mount *em, uint32_t parent, bool isdir)
 }
 
 int
-ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop)
+ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop, bool *initp)
 {
 	const struct ext2_sb *sb = &em->em_sb;
 	uint32_t ipg = sb->s_inodes_per_group, group, idx = 0, tries;
 	struct ext2_group *g;
 	struct buf *bp = NULL;
+	bool uninit = false;
 	int error = ENOSPC;
 
+	*initp = false;
 	mutex_enter(&em->em_lock);
 	for (tries = 0; tries < sb->s_ngroups; tries++) {
 		group = pick_group(em, parent, isdir);
 		if (group == UINT32_MAX)
 			break;
 		g = &em->em_groups[group];
+		uninit = (g->g_flags & BG_INODE_UNINIT) != 0;
 		error = ibitmap_get(em, group, &bp);
 		if (error)
 			break;
@@ -169,6 +172,10 @@ ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop)
 		mutex_exit(&em->em_lock);
 		return error ? error : ENOSPC;
 	}
+	/* With group checksums, a table is written only up to itable_unused
+	 * (none of it in an INODE_UNINIT group): past that, the disk may hold
+	 * anything, and nothing there says whether the inode is free. */
+	*initp = !uninit && !((em->em_csum || em->em_gdtcsum) && idx >= ipg - MIN(g->g_itable_unused, ipg));
 	bit_set(bp->b_data, idx);
 	g->g_ib_next = idx + 1;
 	g->g_free_inodes--;

@@ -203,6 +203,39 @@ out:
 	return error;
 }
 
+int
+ext2_inode_check_free(struct ext2_mount *em, uint32_t ino)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint32_t group, index, off, dtime;
+	uint16_t mode, links;
+	struct buf *bp;
+	uint64_t blk;
+	int error;
+
+	if (ino == 0 || ino > sb->s_inodes_count)
+		return ext2_corrupt(em, "inode number %u out of range", ino);
+	group = (ino - 1) / sb->s_inodes_per_group;
+	index = (ino - 1) % sb->s_inodes_per_group;
+	blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
+	off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	/* The block the new inode is about to be written into: cached from
+	 * here on, so this costs no extra I/O. */
+	error = ext2_bread(em, blk, &bp);
+	if (error)
+		return error;
+	mode = le16dec((const uint8_t *)bp->b_data + off + I_MODE);
+	links = le16dec((const uint8_t *)bp->b_data + off + I_LINKS);
+	dtime = le32dec((const uint8_t *)bp->b_data + off + I_DTIME);
+	brelse(bp);
+	/* A deleted inode has no links and a deletion time (or was never
+	 * used: all zeros); anything else belongs to someone. */
+	if (links != 0 || (mode != 0 && dtime == 0))
+		return ext2_corrupt(em, "inode %u: handed out as free but in use (mode %#o, %u links); inode "
+				    "bitmap wrong, keeping it marked used", ino, mode, links);
+	return 0;
+}
+
 void
 ext2_inode_free(struct ext2_inode *ip)
 {

@@ -226,11 +226,21 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 	anyk_mode_t mode = va->va_mode & 07777;
 	struct ext2_inode *ip;
 	uint32_t ino;
+	bool init;
 	int error;
 
-	error = ext2_ialloc(em, dp->i_ino, va->va_type == VDIR, &ino);
+	error = ext2_ialloc(em, dp->i_ino, va->va_type == VDIR, &ino, &init);
 	if (error)
 		return error;
+	/* A wrong inode bitmap can hand out an inode that is in use: look
+	 * before writing over it. Refused, it stays marked used in the
+	 * bitmap (and counted so), which is the truth, so the next create
+	 * gets another one. */
+	if (init) {
+		error = ext2_inode_check_free(em, ino);
+		if (error)
+			return error;
+	}
 	ip = kmem_zalloc(&ext2_kmem, sizeof(*ip));
 	if (ip == NULL) {
 		ext2_ifree(em, ino, va->va_type == VDIR);

@@ -1216,6 +1216,75 @@ thin(size_t from, size_t cap)
 	nmuts = out;
 }
 
+/*
+ * An inode bitmap that shows in-use inodes as free: creating files must
+ * refuse each such inode (EUCLEAN, logged) before writing anything over
+ * it, keep it marked used, and so reach a truly free inode in the end;
+ * afterwards the tree must read exactly as before, plus the new file.
+ */
+static void
+check_create_over_used(struct seed *s)
+{
+	static uint8_t img[8 << 20];
+	struct hw_stats before, after;
+	struct anyk_stat st;
+	char dev[64], mark[256];
+	long budget;
+	int fd, refused = 0, other = 0, created = -1;
+
+	memcpy(img, s->img, s->size);
+	/* Inodes 9..24: 9 and 10 reserved, 11 lost+found (which the
+	 * allocator never hands out again), 12..24 files of the seed. */
+	img[s->ibm + 1] = 0;
+	img[s->ibm + 2] = 0;
+	fd = memfd_with(img, s->size);
+	snprintf(dev, sizeof(dev), "/proc/self/fd/%d", fd);
+	memset(&before, 0, sizeof(before));
+	memset(&after, 0, sizeof(after));
+	log_mark(mark, sizeof(mark));
+	if (fd < 0 || anyk_disk_attach("/dev/sd0", dev, ANYK_DISK_NOPART) != 0) {
+		T_OK(0, "%s: attach for the inode bitmap check", s->name);
+		return;
+	}
+	if (anyk_sys_mount("/dev/sd0", "/mnt", "ext4", 0, NULL) == 0) {
+		budget = 2000;
+		hw_walk(&before, "/mnt", 6, &budget);
+		for (int i = 0; i < 40 && created < 0; i++) {
+			int nfd = anyk_sys_open("/mnt/created-over-used", ANYK_O_CREAT | ANYK_O_WRONLY, 0644);
+
+			if (nfd >= 0) {
+				created = i;
+				anyk_sys_close(nfd);
+			} else if (errno == ANYK_EUCLEAN) {
+				refused++;
+			} else {
+				other++;
+			}
+		}
+		anyk_sys_unmount("/mnt", 0);
+	}
+	anyk_disk_detach("/dev/sd0");
+	T_OK(refused == 13 && other == 0 && created == 13 && logged_since(mark),
+	     "%s: creating with a wrong inode bitmap refuses the %d in-use inodes (EUCLEAN, logged), then "
+	     "finds a free one (%d other errors, created after %d tries)",
+	     s->name, refused, other, created);
+	/* Read-only now: the same tree, no errors, and the new file. */
+	if (anyk_disk_attach("/dev/sd0", dev, ANYK_DISK_RDONLY | ANYK_DISK_NOPART) == 0) {
+		if (anyk_sys_mount("/dev/sd0", "/mnt", "ext4", ANYK_MNT_RDONLY, NULL) == 0) {
+			budget = 2000;
+			hw_walk(&after, "/mnt", 6, &budget);
+			T_OK(after.eio + after.euclean == 0 && after.entries > before.entries &&
+				     anyk_sys_stat("/mnt/created-over-used", &st) == 0 && st.st_ino > 24,
+			     "%s: after it the tree reads cleanly (%ld entries before, %ld after, %ld EIO/EUCLEAN)",
+			     s->name, before.entries, after.entries, after.eio + after.euclean);
+			anyk_sys_unmount("/mnt", 0);
+		} else {
+			T_OK(0, "%s: remount after the inode bitmap check", s->name);
+		}
+		anyk_disk_detach("/dev/sd0");
+	}
+}
+
 static double
 now_s(void)
 {
@@ -1311,6 +1380,8 @@ main(int argc, char **argv)
 		     "%s: seed mounts and walks cleanly (%ld entries, %ld EIO, %ld EUCLEAN)", s->name,
 		     sane.hw.entries, sane.hw.eio, sane.hw.euclean);
 	}
+	if (built[0] && only == NULL)
+		check_create_over_used(&seeds[0]);
 	for (size_t i = 0; i < nmuts; i++)
 		run_one(seeds, i, false);
 	for (int c = 0; c < C_NCAT; c++) {

@@ -5,7 +5,7 @@
  * device read straight into the caller's iovecs (one copy, by the host).
  * Holes and unwritten extents are zero-filled in place. Only the pieces of
  * a run that do not start or end on a device sector go through a one-sector
- * bounce buffer.
+ * bounce buffer; a run's last part sector comes in the same device read.
  */
 #include "fs/ext2/ext2.h"
 
@@ -29,18 +29,32 @@ ext2_uio_skip(struct uio *uio, size_t n)
 	}
 }
 
+/* The one-sector bounce buffer, made on first need: most reads are of
+ * whole sectors, or end in a part that rides along in the same device
+ * read, and never use it. */
 static int
-read_bounce(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t *bounce)
+get_bounce(struct ext2_mount *em, uint8_t **bouncep)
+{
+	if (*bouncep == NULL)
+		*bouncep = kmem_alloc(&ext2_kmem, em->em_bdev->bd_secsize);
+	return *bouncep == NULL ? ENOMEM : 0;
+}
+
+static int
+read_bounce(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t **bouncep)
 {
 	int error;
 
-	error = bdev_read(em->em_bdev, devoff, bounce, n);
+	error = get_bounce(em, bouncep);
+	if (error)
+		return error;
+	error = bdev_read(em->em_bdev, devoff, *bouncep, n);
 	if (error) {
 		klog(LOG_ERR, "ext2 %s: read error %d at byte %llu", em->em_name, error,
 		     (unsigned long long)devoff);
 		return EIO;
 	}
-	return uiomove(bounce, n, uio);
+	return uiomove(*bouncep, n, uio);
 }
 
 /* Gather up to n bytes (a multiple of the sector size) of the uio's
@@ -76,28 +90,42 @@ ext2_uio_gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *
 }
 
 static int
-read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t *bounce)
+read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t **bouncep)
 {
 	uint32_t secsize = em->em_bdev->bd_secsize;
 	struct anyk_iovec iov[EXT2_IOVS];
-	size_t h, got;
+	size_t h, got, tail = 0;
 	int cnt, error = 0;
 
 	if (devoff % secsize != 0) {
 		h = MIN(n, secsize - devoff % secsize);
-		error = read_bounce(em, devoff, h, uio, bounce);
+		error = read_bounce(em, devoff, h, uio, bouncep);
 		if (error)
 			return error;
 		devoff += h;
 		n -= h;
 	}
 	while (n >= secsize) {
+		tail = 0;
 		got = ext2_uio_gather(uio, rounddown(n, (size_t)secsize), secsize, iov, &cnt);
 		if (got == 0) {
 			/* The caller's buffers are smaller than a sector. */
-			error = read_bounce(em, devoff, secsize, uio, bounce);
+			error = read_bounce(em, devoff, secsize, uio, bouncep);
 			got = secsize;
 		} else {
+			/* A run that ends inside a sector (a file's last
+			 * block, mostly) reads that sector in the same device
+			 * read, into the bounce buffer: one host read per
+			 * small file instead of two. */
+			tail = n - got < secsize && cnt < EXT2_IOVS ? n - got : 0;
+			if (tail > 0) {
+				error = get_bounce(em, bouncep);
+				if (error)
+					return error;
+				iov[cnt].iov_base = *bouncep;
+				iov[cnt].iov_len = secsize;
+				cnt++;
+			}
 			error = bdev_readv(em->em_bdev, devoff, iov, cnt);
 			if (error) {
 				klog(LOG_ERR, "ext2 %s: read error %d at byte %llu", em->em_name, error,
@@ -105,15 +133,17 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 				error = EIO;
 			} else {
 				ext2_uio_skip(uio, got);
+				if (tail > 0)
+					error = uiomove(*bouncep, tail, uio);
 			}
 		}
 		if (error)
 			return error;
-		devoff += got;
-		n -= got;
+		devoff += got + tail;
+		n -= got + tail;
 	}
 	if (n > 0)
-		error = read_bounce(em, devoff, n, uio, bounce);
+		error = read_bounce(em, devoff, n, uio, bouncep);
 	return error;
 }
 
@@ -123,15 +153,11 @@ ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 	uint32_t bsize = em->em_bsize;
 	unsigned bshift = em->em_sb.s_bshift;
 	uint8_t *bounce = NULL;
-	size_t bouncesize = em->em_bdev->bd_secsize;
 	struct ext2_map map;
 	int error = 0;
 
 	if (uio->uio_offset < 0)
 		return EINVAL;
-	bounce = kmem_alloc(&ext2_kmem, bouncesize);
-	if (bounce == NULL)
-		return ENOMEM;
 	while (uio->uio_resid > 0 && (uint64_t)uio->uio_offset < ip->i_size) {
 		uint64_t off = (uint64_t)uio->uio_offset;
 		uint64_t len = MIN((uint64_t)uio->uio_resid, ip->i_size - off);
@@ -144,11 +170,12 @@ ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 		if (map.m_pblk == 0 || map.m_unwritten)
 			error = uiozero((size_t)n, uio);
 		else
-			error = read_run(em, (map.m_pblk << bshift) + inblk, (size_t)n, uio, bounce);
+			error = read_run(em, (map.m_pblk << bshift) + inblk, (size_t)n, uio, &bounce);
 		if (error)
 			break;
 	}
-	kmem_free(&ext2_kmem, bounce, bouncesize);
+	if (bounce != NULL)
+		kmem_free(&ext2_kmem, bounce, em->em_bdev->bd_secsize);
 	return error;
 }
 

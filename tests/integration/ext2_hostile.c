@@ -1183,7 +1183,9 @@ run_rw(struct seed *seeds)
 }
 
 /* Keep at most cap mutations of each category of the last seed, evenly
- * spread over what the generators made. */
+ * spread over what the generators made. The cap is for time only: all
+ * 11,865 images (ANYK_HOSTILE_CAP=0) pass too, but take about 95 s; the
+ * default of 40 keeps the run near 13 s (about 2,300 images). */
 static void
 thin(size_t from, size_t cap)
 {
@@ -1307,7 +1309,7 @@ main(int argc, char **argv)
 	};
 	char cmd[400];
 	bool rw = getenv("ANYK_HOSTILE_RO") == NULL, strict = getenv("ANYK_HOSTILE_LAX") == NULL;
-	size_t cap = getenv("ANYK_HOSTILE_CAP") ? strtoul(getenv("ANYK_HOSTILE_CAP"), NULL, 0) : 19;
+	size_t cap = getenv("ANYK_HOSTILE_CAP") ? strtoul(getenv("ANYK_HOSTILE_CAP"), NULL, 0) : 40;
 	double t0 = now_s(), t1;
 	long total = 0, broken = 0;
 	bool built[ARRAY_LEN(seeds)];

@@ -99,6 +99,11 @@ struct ext2_mount {
 	struct ext2_metarun *em_meta;
 	uint32_t em_nmeta, em_metacap;
 	uint32_t *em_metaidx;
+	/* The internal journal's blocks, sorted and merged the same way (a
+	 * handful of runs), and its inode, the one file allowed there. */
+	struct ext2_metarun *em_jmeta;
+	uint32_t em_njmeta, em_jmetacap;
+	uint32_t em_jinum;
 };
 
 struct ext2_metarun {
@@ -207,10 +212,11 @@ int ext2_extent_check_header(const uint8_t *h, size_t room, int wantdepth);
 bool ext2_blocks_valid(const struct ext2_mount *em, uint64_t blk, uint64_t n);
 int ext2_bread(struct ext2_mount *em, uint64_t blk, struct buf **bpp);
 /* Group metadata: superblock copies, descriptor and reserved descriptor
- * blocks, bitmaps and inode tables, wherever flex_bg or meta_bg put them.
- * ext2_meta_build records them at mount from the descriptors and the raw
- * superblock; ext2_meta_find tells in O(1) (a search within one group's few
- * runs) whether blk..blk+n-1 touches any, and the first such run. */
+ * blocks, bitmaps and inode tables, wherever flex_bg or meta_bg put them,
+ * and the internal journal's blocks. ext2_meta_build records them at mount
+ * from the descriptors, the raw superblock and the journal inode's map;
+ * ext2_meta_find tells in O(1) (a search within one group's few runs, and
+ * the journal's) whether blk..blk+n-1 touches any, and the first such run. */
 int ext2_meta_build(struct ext2_mount *em, const uint8_t *sbraw);
 void ext2_meta_free(struct ext2_mount *em);
 bool ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp);

@@ -138,9 +138,98 @@ ext2_meta_free(struct ext2_mount *em)
 		kmem_free(&ext2_kmem, em->em_meta, (size_t)em->em_metacap * sizeof(*em->em_meta));
 	if (em->em_metaidx != NULL)
 		kmem_free(&ext2_kmem, em->em_metaidx, ((size_t)em->em_sb.s_ngroups + 1) * sizeof(uint32_t));
+	if (em->em_jmeta != NULL)
+		kmem_free(&ext2_kmem, em->em_jmeta, (size_t)em->em_jmetacap * sizeof(*em->em_jmeta));
 	em->em_meta = NULL;
 	em->em_metaidx = NULL;
+	em->em_jmeta = NULL;
 	em->em_nmeta = em->em_metacap = 0;
+	em->em_njmeta = em->em_jmetacap = 0;
+}
+
+/* Sort runs and merge what overlaps or touches (only overlap is ever
+ * asked); returns the count left. */
+static uint32_t
+meta_merge(struct ext2_metarun *a, uint32_t n)
+{
+	uint32_t out = 0;
+
+	meta_sort(a, n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (out > 0 && a[i].mr_start <= a[out - 1].mr_end)
+			a[out - 1].mr_end = MAX(a[out - 1].mr_end, a[i].mr_end);
+		else
+			a[out++] = a[i];
+	}
+	return out;
+}
+
+/* Journals past this many runs are not fully recorded: a few megabytes of
+ * bookkeeping for a journal in pieces is worth less than the mount. */
+#define JMETA_MAX 65536u
+
+static int
+jmeta_add(struct ext2_mount *em, uint64_t start, uint64_t len)
+{
+	struct ext2_metarun *n;
+	uint32_t cap;
+
+	if (em->em_njmeta > 0 && em->em_jmeta[em->em_njmeta - 1].mr_end == start) {
+		em->em_jmeta[em->em_njmeta - 1].mr_end += len;
+		return 0;
+	}
+	if (em->em_njmeta == em->em_jmetacap) {
+		if (em->em_jmetacap >= JMETA_MAX)
+			return ENOSPC;
+		cap = em->em_jmetacap ? em->em_jmetacap * 2 : 8;
+		n = kmem_alloc(&ext2_kmem, (size_t)cap * sizeof(*n));
+		if (n == NULL)
+			return ENOMEM;
+		if (em->em_njmeta > 0)
+			memcpy(n, em->em_jmeta, (size_t)em->em_njmeta * sizeof(*n));
+		if (em->em_jmeta != NULL)
+			kmem_free(&ext2_kmem, em->em_jmeta, (size_t)em->em_jmetacap * sizeof(*n));
+		em->em_jmeta = n;
+		em->em_jmetacap = cap;
+	}
+	em->em_jmeta[em->em_njmeta].mr_start = start;
+	em->em_jmeta[em->em_njmeta].mr_end = start + len;
+	em->em_njmeta++;
+	return 0;
+}
+
+/*
+ * The internal journal's blocks, from its inode's map. A file pointing
+ * into them would be overwritten by the next commit, and would overwrite
+ * the log. A journal inode that cannot be read or mapped is left out: the
+ * journal code refuses it on its own when it is needed, and a read-only
+ * mount may not need it.
+ */
+static void
+jmeta_build(struct ext2_mount *em, const uint8_t *sbraw)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	struct ext2_inode *jip = NULL;
+	struct ext2_map m;
+	uint64_t lblk = 0, nblk;
+
+	if (!(sb->s_compat & COMPAT_HAS_JOURNAL))
+		return;
+	em->em_jinum = le32dec(sbraw + SB_JOURNAL_INUM);
+	if (em->em_jinum == 0 || em->em_jinum > sb->s_inodes_count)
+		return; /* an external journal, or none */
+	if (ext2_inode_load(em, em->em_jinum, &jip) != 0)
+		return;
+	nblk = MIN(jip->i_size >> sb->s_bshift, em->em_nblocks);
+	while (lblk < nblk) {
+		if (ext2_bmap(em, jip, lblk, nblk - lblk, &m) != 0 || m.m_len == 0)
+			break;
+		if (m.m_pblk != 0 && jmeta_add(em, m.m_pblk, m.m_len) != 0)
+			break;
+		lblk += m.m_len;
+	}
+	ext2_inode_free(jip);
+	em->em_njmeta = meta_merge(em->em_jmeta, em->em_njmeta);
 }
 
 int
@@ -172,16 +261,7 @@ ext2_meta_build(struct ext2_mount *em, const uint8_t *sbraw)
 		meta_add(em, gp->g_inode_bitmap, 1);
 		meta_add(em, gp->g_inode_table, itblocks);
 	}
-	meta_sort(em->em_meta, em->em_nmeta);
-	/* Merge what overlaps or touches: only overlap is ever asked. */
-	for (uint32_t i = 0; i < em->em_nmeta; i++) {
-		struct ext2_metarun *r = &em->em_meta[i];
-
-		if (out > 0 && r->mr_start <= em->em_meta[out - 1].mr_end)
-			em->em_meta[out - 1].mr_end = MAX(em->em_meta[out - 1].mr_end, r->mr_end);
-		else
-			em->em_meta[out++] = *r;
-	}
+	out = meta_merge(em->em_meta, em->em_nmeta);
 	em->em_nmeta = out;
 	for (uint32_t g = 0; g < ng; g++) {
 		uint64_t first = group_start(em, g);
@@ -191,15 +271,40 @@ ext2_meta_build(struct ext2_mount *em, const uint8_t *sbraw)
 		em->em_metaidx[g] = k;
 	}
 	em->em_metaidx[ng] = out;
+	/* After the group map is complete, so the journal's own pointers are
+	 * checked against it as they are mapped. */
+	jmeta_build(em, sbraw);
 	return 0;
 }
 
-bool
-ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp)
+/* The first of the sorted runs a[lo..hi) that ends past blk, if it
+ * starts before blk + n. */
+static bool
+runs_find(const struct ext2_metarun *a, uint32_t lo, uint32_t hi, uint32_t n_all, uint64_t blk, uint64_t n,
+	  uint64_t *startp, uint64_t *endp)
+{
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid].mr_end <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= n_all || a[lo].mr_start >= blk + n)
+		return false;
+	if (startp != NULL)
+		*startp = a[lo].mr_start;
+	if (endp != NULL)
+		*endp = a[lo].mr_end;
+	return true;
+}
+
+static bool
+group_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp)
 {
 	const struct ext2_sb *sb = &em->em_sb;
 	uint64_t g;
-	uint32_t lo, hi;
 
 	if (em->em_metaidx == NULL || n == 0 || blk < sb->s_first_data_block)
 		return false;
@@ -208,23 +313,17 @@ ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *
 		g = sb->s_ngroups - 1;
 	/* The first run ending past blk lies between the first run reaching
 	 * into this group and the first reaching into the next one. */
-	lo = em->em_metaidx[g];
-	hi = em->em_metaidx[g + 1];
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
+	return runs_find(em->em_meta, em->em_metaidx[g], em->em_metaidx[g + 1], em->em_nmeta, blk, n, startp,
+			 endp);
+}
 
-		if (em->em_meta[mid].mr_end <= blk)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= em->em_nmeta || em->em_meta[lo].mr_start >= blk + n)
-		return false;
-	if (startp != NULL)
-		*startp = em->em_meta[lo].mr_start;
-	if (endp != NULL)
-		*endp = em->em_meta[lo].mr_end;
-	return true;
+bool
+ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp)
+{
+	if (group_meta_find(em, blk, n, startp, endp))
+		return true;
+	return n > 0 && em->em_njmeta > 0 &&
+	       runs_find(em->em_jmeta, 0, em->em_njmeta, em->em_njmeta, blk, n, startp, endp);
 }
 
 int
@@ -235,8 +334,10 @@ ext2_fileblocks_check(const struct ext2_mount *em, uint32_t ino, uint64_t blk, u
 	if (!ext2_blocks_valid(em, blk, n))
 		return ext2_corrupt(em, "inode %u: block %llu+%llu outside the file system", ino,
 				    (unsigned long long)blk, (unsigned long long)n);
-	if (ext2_meta_find(em, blk, n, &ms, &me))
-		return ext2_corrupt(em, "inode %u: block %llu+%llu lies on group metadata (blocks %llu-%llu)", ino,
+	/* The journal inode alone may name the journal's blocks. */
+	if (ino == em->em_jinum && em->em_jinum != 0 ? group_meta_find(em, blk, n, &ms, &me) :
+						       ext2_meta_find(em, blk, n, &ms, &me))
+		return ext2_corrupt(em, "inode %u: block %llu+%llu lies on metadata (blocks %llu-%llu)", ino,
 				    (unsigned long long)blk, (unsigned long long)n, (unsigned long long)ms,
 				    (unsigned long long)(me - 1));
 	return 0;

@@ -544,8 +544,12 @@ gen_ext_entries(const struct seed *s, uint64_t e, uint32_t n, bool index, uint32
 			add1(C_EXTENT, x + 8, 2, 1);
 		} else {
 			uint32_t len[] = { 0, 0x8000, 0x8001, 0xFFFF, 32768, 2000 };
+			/* The last ones name metadata: a write through them
+			 * would destroy it. */
 			uint32_t st[] = { 0, 1, self, s->blocks - 1, s->blocks, 0xFFFFFFFFu,
-					  (uint32_t)(s->gd / s->bsize) };
+					  (uint32_t)(s->gd / s->bsize), (uint32_t)(s->bbm / s->bsize),
+					  (uint32_t)(s->ibm / s->bsize), (uint32_t)(s->itable / s->bsize) + 1,
+					  (uint32_t)((s->blk_jsb ? s->blk_jsb : s->gd) / s->bsize) + 1 };
 
 			for (size_t j = 0; j < ARRAY_LEN(len); j++)
 				add1(C_EXTENT, x + 4, 2, len[j]);
@@ -595,8 +599,11 @@ gen_bmap(const struct seed *s)
 			continue;
 		for (uint32_t i = 0; i < 4; i++) {
 			uint64_t p = at[k] + 4 * (i == 3 ? s->bsize / 4 - 1 : i * 5);
+			/* From gd on: group metadata and the journal. */
 			uint32_t v[] = { 0, 1, 0xFFFFFFFFu, s->blocks, s->blocks - 1, self[k], s->b_ind,
-					 s->b_dind, (uint32_t)(s->gd / s->bsize), (uint32_t)(s->itable / s->bsize) };
+					 s->b_dind, (uint32_t)(s->gd / s->bsize), (uint32_t)(s->itable / s->bsize),
+					 (uint32_t)(s->bbm / s->bsize), (uint32_t)(s->ibm / s->bsize),
+					 (uint32_t)((s->blk_jsb ? s->blk_jsb : s->itable) / s->bsize) + 1 };
 
 			for (size_t j = 0; j < ARRAY_LEN(v); j++)
 				add1(C_BMAP, p, 4, v[j]);

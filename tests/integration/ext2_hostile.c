@@ -1191,8 +1191,9 @@ run_rw(struct seed *seeds)
 
 /* Keep at most cap mutations of each category of the last seed, evenly
  * spread over what the generators made. The cap is for time only: all
- * 11,865 images (ANYK_HOSTILE_CAP=0) pass too, but take about 95 s; the
- * default of 40 keeps the run near 13 s (about 2,300 images). */
+ * 12,021 images (ANYK_HOSTILE_CAP=0) pass too, but take a minute on a
+ * quiet machine (two under ASan+UBSan); the default of 40 keeps the run
+ * near 13 s (about 2,400 images). */
 static void
 thin(size_t from, size_t cap)
 {

@@ -320,10 +320,23 @@ group_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t 
 bool
 ext2_meta_find(const struct ext2_mount *em, uint64_t blk, uint64_t n, uint64_t *startp, uint64_t *endp)
 {
-	if (group_meta_find(em, blk, n, startp, endp))
-		return true;
-	return n > 0 && em->em_njmeta > 0 &&
-	       runs_find(em->em_jmeta, 0, em->em_njmeta, em->em_njmeta, blk, n, startp, endp);
+	uint64_t gs = 0, ge = 0, js = 0, je = 0;
+	bool g, j;
+
+	g = group_meta_find(em, blk, n, &gs, &ge);
+	j = n > 0 && em->em_njmeta > 0 && runs_find(em->em_jmeta, 0, em->em_njmeta, em->em_njmeta, blk, n, &js, &je);
+	if (!g && !j)
+		return false;
+	/* The earlier of the two: callers cut a run short at its start. */
+	if (!g || (j && js < gs)) {
+		gs = js;
+		ge = je;
+	}
+	if (startp != NULL)
+		*startp = gs;
+	if (endp != NULL)
+		*endp = ge;
+	return true;
 }
 
 int

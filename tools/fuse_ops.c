@@ -1071,18 +1071,27 @@ do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off)
  * The session is served by one thread (cmd_mount.c), so that the next
  * request of a client that waits for each answer finds the thread that
  * just answered it still running, instead of waking another sleeping
- * worker each time. Large reads are the exception: the host's read-ahead
- * sends several at once, and they go to this pool, so that the image is
- * read in parallel while the session thread goes on. The host holds the
- * open file until its reads are answered, so fh stays valid.
+ * worker each time: a metadata request takes the anyk kernel a few
+ * microseconds, less than a wake-up. What waits on the disk goes to this
+ * pool instead, so that the session thread goes on serving other callers
+ * meanwhile: large reads (the host's read-ahead sends several at once,
+ * and they then read the image in parallel) and fsync (a journal commit
+ * and a flush of the image). The host holds the open file until such a
+ * request is answered, so fh stays valid.
  */
+enum { JOB_READ, JOB_FSYNC };
+
 struct rjob {
 	struct rjob *next;
 	fuse_req_t req;
 	struct fh *fh;
-	size_t size;
+	int kind;     /* JOB_* */
+	int datasync; /* JOB_FSYNC */
+	size_t size;  /* JOB_READ */
 	off_t off;
 };
+
+static void do_fsync(fuse_req_t req, struct fh *fh, int datasync);
 
 static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
@@ -1108,9 +1117,24 @@ reader_main(void *arg)
 		pthread_mutex_unlock(&rq_lock);
 		if (j == NULL)
 			return arg; /* stopped, and nothing left */
-		do_read(j->req, j->fh, j->size, j->off);
+		if (j->kind == JOB_FSYNC)
+			do_fsync(j->req, j->fh, j->datasync);
+		else
+			do_read(j->req, j->fh, j->size, j->off);
 		free(j);
 	}
+}
+
+/* Hand j to the pool. */
+static void
+rq_push(struct rjob *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&rq_lock);
+	*rq_tail = j;
+	rq_tail = &j->next;
+	pthread_cond_signal(&rq_cond);
+	pthread_mutex_unlock(&rq_lock);
 }
 
 static void
@@ -1124,16 +1148,12 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 		do_read(req, fh, size, off);
 		return;
 	}
-	j->next = NULL;
 	j->req = req;
 	j->fh = fh;
+	j->kind = JOB_READ;
 	j->size = size;
 	j->off = off;
-	pthread_mutex_lock(&rq_lock);
-	*rq_tail = j;
-	rq_tail = &j->next;
-	pthread_cond_signal(&rq_cond);
-	pthread_mutex_unlock(&rq_lock);
+	rq_push(j);
 }
 
 static void
@@ -1170,9 +1190,8 @@ op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+do_fsync(fuse_req_t req, struct fh *fh, int datasync)
 {
-	struct fh *fh = fi_fh(fi);
 	struct anyk_proc *old;
 	int r, error;
 
@@ -1181,6 +1200,23 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 	error = r != 0 ? err_now() : 0;
 	anyk_proc_switch(old);
 	fuse_reply_err(req, error);
+}
+
+static void
+op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fh *fh = fi_fh(fi);
+	struct rjob *j;
+
+	if (nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+		do_fsync(req, fh, datasync);
+		return;
+	}
+	j->req = req;
+	j->fh = fh;
+	j->kind = JOB_FSYNC;
+	j->datasync = datasync;
+	rq_push(j);
 }
 
 static void

@@ -255,6 +255,13 @@ w'"
 			sh -c "mkdir '$w/sticky' && echo x >'$w/sticky/f' && chown 7:7 '$w/sticky/f' '$w/sticky' && chmod 1777 '$w/sticky' && rm '$w/sticky/f' && rmdir '$w/sticky'"
 		rm -f "$w/locked" "$w/noexec"
 	fi
+	check "four writers with fsync at once (fsync runs in the pool)" sh -c "
+		for k in 1 2 3 4; do
+			dd if='$tmp/data' of=$w/par\$k bs=64k conv=fsync status=none &
+		done
+		wait
+		for k in 1 2 3 4; do cmp '$tmp/data' $w/par\$k || exit 1; done
+		rm '$w'/par1 '$w'/par2 '$w'/par3 '$w'/par4"
 	check "df through the mount" df "$mnt"
 	check "sync" sync "$mnt/work/y"
 	check "anyk umount after writing" umount_img

@@ -108,15 +108,6 @@ ext2_listxattr_vop(struct vnode *vp, char *buf, size_t *sizep)
 	return ext2_listxattr(VFSTOEXT2(vp->v_mount), VTOI(vp), buf, sizep);
 }
 
-/* End a journal handle, keeping the operation's error first. */
-static int
-jend_keep(struct ext2_jhandle *h, int error)
-{
-	int e2 = ext2_jend(h);
-
-	return error ? error : e2;
-}
-
 static int
 ext2_fsync(struct vnode *vp, int flags)
 {
@@ -126,10 +117,10 @@ ext2_fsync(struct vnode *vp, int flags)
 
 	if (em->em_rdonly)
 		return 0;
-	error = ext2_jstart(em, 1, &h);
+	error = ext2_jop_begin(em, EXT2_JOP_IWRITE, 0, &h);
 	if (error)
 		return error;
-	error = jend_keep(h, ext2_inode_write(em, VTOI(vp)));
+	error = ext2_jop_end(h, ext2_inode_write(em, VTOI(vp)));
 	if (error)
 		return error;
 	/* Journaled: the commit makes the file's metadata durable, and its
@@ -666,45 +657,31 @@ ext2_removexattr_vop(struct vnode *vp, const char *name)
 /*
  * Every operation that changes metadata runs in one journal handle, taken
  * here, after the VFS has locked the vnodes, and ended before returning.
- * The numbers are the distinct metadata blocks an operation may change:
- * inode and block bitmaps with their descriptor blocks, inode table blocks,
- * and the directory blocks of a name change (an htree insert that splits a
- * leaf and its index can touch about a dozen), with room for a directory
- * that grows.
+ * Its size, the distinct metadata blocks the operation may change, comes
+ * from the table behind ext2_jop_begin (ext2_jmeta.c).
  */
-#define JB_NAME 32    /* add or remove one name, grow the directory */
-#define JB_CREATE 48  /* a new inode, its first block, and a name */
-#define JB_RENAME 96  /* two names in two directories, a replaced target */
-#define JB_XATTR 16   /* old and new attribute block, their bitmaps */
-
-static uint64_t
-file_cost(struct ext2_mount *em, uint64_t bytes)
-{
-	return 16 + ext2_jcost(em, bytes / em->em_bsize + 2);
-}
-
 static int
 j_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
 
 	*vpp = NULL;
 	if (error)
 		return error;
-	return jend_keep(h, ext2_create(dvp, name, namelen, va, vpp));
+	return ext2_jop_end(h, ext2_create(dvp, name, namelen, va, vpp));
 }
 
 static int
 j_mkdir(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
 
 	*vpp = NULL;
 	if (error)
 		return error;
-	return jend_keep(h, ext2_mkdir(dvp, name, namelen, va, vpp));
+	return ext2_jop_end(h, ext2_mkdir(dvp, name, namelen, va, vpp));
 }
 
 static int
@@ -712,45 +689,45 @@ j_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va,
 	  struct vnode **vpp)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_CREATE, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
 
 	*vpp = NULL;
 	if (error)
 		return error;
-	return jend_keep(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
+	return ext2_jop_end(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
 }
 
 static int
 j_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_remove(dvp, vp, name, namelen));
+	return ext2_jop_end(h, ext2_remove(dvp, vp, name, namelen));
 }
 
 static int
 j_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_rmdir(dvp, vp, name, namelen));
+	return ext2_jop_end(h, ext2_rmdir(dvp, vp, name, namelen));
 }
 
 static int
 j_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(dvp->v_mount), JB_NAME, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_link(dvp, vp, name, namelen));
+	return ext2_jop_end(h, ext2_link(dvp, vp, name, namelen));
 }
 
 static int
@@ -758,11 +735,11 @@ j_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamel
 	 struct vnode *tvp, const char *tname, size_t tnamelen)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(fdvp->v_mount), JB_RENAME, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(fdvp->v_mount), EXT2_JOP_RENAME, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen));
+	return ext2_jop_end(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen));
 }
 
 static int
@@ -770,17 +747,17 @@ j_setattr(struct vnode *vp, struct vattr *va)
 {
 	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
 	struct ext2_jhandle *h;
-	uint64_t n = 4;
 	int error;
 
 	/* Truncation frees what lies beyond the new size, growth only zeroes
 	 * the old last block's tail. */
 	if ((va->va_mask & VA_SIZE) && VTOI(vp) != NULL)
-		n = file_cost(em, VTOI(vp)->i_size);
-	error = ext2_jstart(em, n, &h);
+		error = ext2_jop_begin(em, EXT2_JOP_FILE, VTOI(vp)->i_size, &h);
+	else
+		error = ext2_jop_begin(em, EXT2_JOP_SETATTR, 0, &h);
 	if (error)
 		return error;
-	return jend_keep(h, ext2_setattr(vp, va));
+	return ext2_jop_end(h, ext2_setattr(vp, va));
 }
 
 static int
@@ -788,33 +765,33 @@ j_write(struct vnode *vp, struct uio *uio, int ioflag)
 {
 	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(em, file_cost(em, uio->uio_resid), &h);
+	int error = ext2_jop_begin(em, EXT2_JOP_FILE, uio->uio_resid, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_vop_write(vp, uio, ioflag));
+	return ext2_jop_end(h, ext2_vop_write(vp, uio, ioflag));
 }
 
 static int
 j_setxattr(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(vp->v_mount), JB_XATTR, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(vp->v_mount), EXT2_JOP_XATTR, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_setxattr_vop(vp, name, buf, size, flags));
+	return ext2_jop_end(h, ext2_setxattr_vop(vp, name, buf, size, flags));
 }
 
 static int
 j_removexattr(struct vnode *vp, const char *name)
 {
 	struct ext2_jhandle *h;
-	int error = ext2_jstart(VFSTOEXT2(vp->v_mount), JB_XATTR, &h);
+	int error = ext2_jop_begin(VFSTOEXT2(vp->v_mount), EXT2_JOP_XATTR, 0, &h);
 
 	if (error)
 		return error;
-	return jend_keep(h, ext2_removexattr_vop(vp, name));
+	return ext2_jop_end(h, ext2_removexattr_vop(vp, name));
 }
 
 /* The last reference to an unlinked inode: its blocks, attribute block
@@ -828,13 +805,13 @@ j_inactive(struct vnode *vp, bool *recycle)
 	int error;
 
 	if (ip != NULL && em != NULL && ip->i_nlink == 0 && !em->em_rdonly) {
-		error = ext2_jstart(em, file_cost(em, ip->i_blocks512 * 512) + JB_XATTR, &h);
+		error = ext2_jop_begin(em, EXT2_JOP_RELEASE, ip->i_blocks512 * 512, &h);
 		if (error) {
 			*recycle = false;
 			return error;
 		}
 	}
-	return jend_keep(h, ext2_inactive(vp, recycle));
+	return ext2_jop_end(h, ext2_inactive(vp, recycle));
 }
 
 const struct vnodeops ext2_vnodeops = {

@@ -149,24 +149,37 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 	return 0;
 }
 
+/* The inode table block holding inode ino, and the inode's offset in it. */
+static int
+inode_where(struct ext2_mount *em, uint32_t ino, uint64_t *blkp, uint32_t *offp)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	uint32_t group, index;
+
+	if (ino == 0 || ino > sb->s_inodes_count)
+		return ext2_corrupt(em, "inode number %u out of range", ino);
+	group = (ino - 1) / sb->s_inodes_per_group;
+	index = (ino - 1) % sb->s_inodes_per_group;
+	*blkp = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
+	*offp = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	return 0;
+}
+
 int
 ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp)
 {
 	const struct ext2_sb *sb = &em->em_sb;
 	struct ext2_inode *ip = NULL;
 	struct buf *bp = NULL;
-	uint32_t group, index, off;
+	uint32_t off;
 	uint64_t blk;
 	char why[128];
 	int error;
 
 	*ipp = NULL;
-	if (ino == 0 || ino > sb->s_inodes_count)
-		return ext2_corrupt(em, "inode number %u out of range", ino);
-	group = (ino - 1) / sb->s_inodes_per_group;
-	index = (ino - 1) % sb->s_inodes_per_group;
-	blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
-	off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	error = inode_where(em, ino, &blk, &off);
+	if (error)
+		return error;
 
 	ip = kmem_alloc(&ext2_kmem, sizeof(*ip));
 	if (ip == NULL)
@@ -206,19 +219,15 @@ out:
 int
 ext2_inode_check_free(struct ext2_mount *em, uint32_t ino)
 {
-	const struct ext2_sb *sb = &em->em_sb;
-	uint32_t group, index, off, dtime;
+	uint32_t off, dtime;
 	uint16_t mode, links;
 	struct buf *bp;
 	uint64_t blk;
 	int error;
 
-	if (ino == 0 || ino > sb->s_inodes_count)
-		return ext2_corrupt(em, "inode number %u out of range", ino);
-	group = (ino - 1) / sb->s_inodes_per_group;
-	index = (ino - 1) % sb->s_inodes_per_group;
-	blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
-	off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	error = inode_where(em, ino, &blk, &off);
+	if (error)
+		return error;
 	/* The block the new inode is about to be written into: cached from
 	 * here on, so this costs no extra I/O. */
 	error = ext2_bread(em, blk, &bp);

@@ -1,6 +1,6 @@
 /*
  * Image set-up shared by the ext2/3/4 write tests (ext2_write.c,
- * ext2_htree_write.c, ext2_xattr_write.c): a temporary directory holding
+ * ext2_htree_write.c, ext2_xattr_write.c, ext2_orphan.c): a temporary directory holding
  * the image, mke2fs and e2fsck -fn run through the shell with sbin on the
  * PATH, a seeded random number generator and a clock. The three tests
  * each carried their own copy of this.
@@ -68,15 +68,15 @@ img_mkfs(const char *type, const char *opts, const char *size)
 	return run(cmd) == 0;
 }
 
-/* One assertion: e2fsck -fn finds nothing; its first lines as comments if
- * it does. */
+/* One assertion: e2fsck -fn finds nothing on image; its first lines as
+ * comments if it does. */
 static inline bool
-img_fsck_clean(const char *what)
+img_fsck_clean_at(const char *what, const char *image)
 {
-	char cmd[800];
+	char cmd[900];
 	int rc;
 
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", img, top);
+	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", image, top);
 	rc = run(cmd);
 	if (rc != 0) {
 		snprintf(cmd, sizeof(cmd), "head -40 %s/fsck.log | sed 's/^/# /'", top);
@@ -84,6 +84,13 @@ img_fsck_clean(const char *what)
 	}
 	T_OK(rc == 0, "%s: e2fsck -fn clean (exit %d)", what, rc);
 	return rc == 0;
+}
+
+/* The same for img. */
+static inline bool
+img_fsck_clean(const char *what)
+{
+	return img_fsck_clean_at(what, img);
 }
 
 /* mke2fs present, sbin on the PATH, top made from "TMPDIR/<name>-XXXXXX"

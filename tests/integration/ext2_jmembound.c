@@ -14,18 +14,13 @@
  *
  * ext2_jmembound [N]: N creates (default 20,000).
  */
-#include "tests/harness.h"
+#include "tests/posix/membound.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <anyk/anyk.h>
 
 #define LIMIT_STR "16m"
 #define CACHE_STR "4m"
@@ -39,22 +34,9 @@
 #define ALLOWANCE (4ull << 20)
 #define IMGSIZE (1ll << 30)
 #define JBLOCKS 16384 /* 64 MiB: the journal alone would allow 8 MiB transactions */
-#define MAXSTATS 128
 
 static atomic_ullong peak;
 static atomic_int stop;
-
-static uint64_t
-kmem_total(uint64_t *failures)
-{
-	struct anyk_memstat_entry st[MAXSTATS];
-
-	if (anyk_memstats(st, MAXSTATS) < 1)
-		return UINT64_MAX;
-	if (failures != NULL)
-		*failures = st[0].failures;
-	return st[0].bytes;
-}
 
 static void *
 sampler(void *arg)
@@ -64,7 +46,7 @@ sampler(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		t = kmem_total(NULL);
+		t = mb_kmem(NULL);
 		if (t != UINT64_MAX && t > atomic_load(&peak))
 			atomic_store(&peak, t);
 		nanosleep(&ts, NULL);
@@ -72,19 +54,11 @@ sampler(void *arg)
 	return NULL;
 }
 
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 int
 main(int argc, char **argv)
 {
 	char img[] = "/tmp/anyk-jmembound-XXXXXX";
-	char p[64], cmd[256];
+	char p[64];
 	struct anyk_mkfs_opts o;
 	pthread_t thr;
 	uint64_t base, fails = 0, fails0 = 0, pk;
@@ -92,30 +66,14 @@ main(int argc, char **argv)
 
 	setenv("ANYK_MEMLIMIT", LIMIT_STR, 1);
 	setenv("ANYK_BUFCACHE", CACHE_STR, 1);
-	fd = mkstemp(img);
-	if (fd < 0 || ftruncate(fd, IMGSIZE) != 0) {
-		T_SKIP("cannot make an image file in /tmp");
+	if (!mb_start(img, IMGSIZE, &o))
 		return t_done();
-	}
-	close(fd);
-	if (anyk_init() != 0) {
-		T_OK(0, "anyk_init");
-		goto out;
-	}
-	memset(&o, 0, sizeof(o));
-	o.fstype = "ext4";
 	o.inodes = (uint64_t)n + 1000;
 	o.journal_blocks = JBLOCKS;
-	o.flags = ANYK_MKFS_PREZEROED;
-	T_EQ(anyk_disk_attach("/dev/sd0", img, ANYK_DISK_NOPART), 0, "attach the image");
-	T_EQ(anyk_mkfs("/dev/sd0", &o), 0, "mkfs ext4 with a 64 MiB journal");
-	T_EQ(anyk_sys_mkdir("/mnt", 0755), 0, "mkdir /mnt");
-	if (anyk_sys_mount("/dev/sd0", "/mnt", "ext4", 0, "") != 0) {
-		T_OK(0, "mount: %s", strerror(errno));
+	if (!mb_mount(img, &o, "mkfs ext4 with a 64 MiB journal"))
 		goto fini;
-	}
 	T_EQ(anyk_sys_mkdir("/mnt/d", 0755), 0, "mkdir /mnt/d");
-	base = kmem_total(&fails0);
+	base = mb_kmem(&fails0);
 	if (pthread_create(&thr, NULL, sampler, NULL) == 0)
 		running = 1;
 	T_OK(running, "start the sampling thread");
@@ -135,22 +93,12 @@ main(int argc, char **argv)
 	if (running)
 		pthread_join(thr, NULL);
 	pk = atomic_load(&peak);
-	(void)kmem_total(&fails);
+	(void)mb_kmem(&fails);
 	T_EQ(fails - fails0, 0, "no kernel allocation refused under ANYK_MEMLIMIT=" LIMIT_STR);
 	T_OK(pk <= CACHE_BYTES + ALLOWANCE,
 	     "kernel memory peaks at %llu KiB: within the %llu KiB cache plus %llu KiB (%llu KiB at mount)",
 	     (unsigned long long)(pk >> 10), CACHE_BYTES >> 10, ALLOWANCE >> 10, (unsigned long long)(base >> 10));
 	T_EQ(anyk_sys_unmount("/mnt", 0), 0, "unmount");
 fini:
-	anyk_disk_detach("/dev/sd0");
-	anyk_fini();
-	if (run("command -v e2fsck >/dev/null 2>&1 || test -x /sbin/e2fsck || test -x /usr/sbin/e2fsck") != 0) {
-		T_SKIP("no e2fsck on this host");
-	} else {
-		snprintf(cmd, sizeof(cmd), "PATH=$PATH:/sbin:/usr/sbin e2fsck -fn '%s' >/dev/null 2>&1", img);
-		T_EQ(run(cmd), 0, "e2fsck -fn finds the image clean");
-	}
-out:
-	unlink(img);
-	return t_done();
+	return mb_finish(img, "e2fsck -fn finds the image clean");
 }

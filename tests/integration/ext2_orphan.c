@@ -8,43 +8,14 @@
  * broken chain (an invalid inode, a loop) ends the walk with a log line
  * and a clean file system.
  */
-#include "tests/harness.h"
+#include "tests/integration/ext2_img.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
 #include <anyk/anyk.h>
 
-static char top[256], img[300], crash[300];
-
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static bool
-fsck_clean(const char *what, const char *image)
-{
-	char cmd[900];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", image, top);
-	rc = run(cmd);
-	if (rc != 0) {
-		snprintf(cmd, sizeof(cmd), "head -30 %s/fsck.log | sed 's/^/# /'", top);
-		run(cmd);
-	}
-	T_OK(rc == 0, "%s: e2fsck -fn clean (exit %d)", what, rc);
-	return rc == 0;
-}
+/* The copy of img taken while files are open: the crashed image. */
+static char crash[300];
 
 static void
 statfs_of(const char *image, const char *type, struct anyk_statvfs *st)
@@ -77,8 +48,7 @@ test_orphans(const char *type, const char *opts)
 	struct anyk_stat st;
 
 	snprintf(what, sizeof(what), "orphans %s %s", type, opts);
-	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s %s %s 64M >/dev/null 2>&1", img, type, opts, img);
-	if (run(cmd) != 0) {
+	if (!img_mkfs(type, opts, "64M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;
 	}
@@ -114,7 +84,7 @@ test_orphans(const char *type, const char *opts)
 	anyk_sys_close(fds[4]);
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount (errno %d)", what, errno);
 	anyk_disk_detach("/dev/sd0");
-	fsck_clean(what, img);
+	img_fsck_clean_at(what, img);
 	statfs_of(img, type, &want);
 
 	/* e2fsck sees the orphans on the crashed copy (and would free them). */
@@ -128,14 +98,14 @@ test_orphans(const char *type, const char *opts)
 	     "%s: mounting the crashed copy frees the orphans (%llu/%llu inodes, %llu/%llu blocks free)", what,
 	     (unsigned long long)got.f_ffree, (unsigned long long)want.f_ffree, (unsigned long long)got.f_bfree,
 	     (unsigned long long)want.f_bfree);
-	fsck_clean(what, crash);
+	img_fsck_clean_at(what, crash);
 
 	/* A chain naming an invalid inode, then one that loops. */
 	snprintf(cmd, sizeof(cmd), "debugfs -w -R 'ssv last_orphan 4000000' %s >/dev/null 2>&1", crash);
 	run(cmd);
 	statfs_of(crash, type, &got);
 	T_OK(got.f_bsize != 0, "%s: an invalid orphan inode ends the walk, the mount goes on", what);
-	fsck_clean(what, crash);
+	img_fsck_clean_at(what, crash);
 	snprintf(cmd, sizeof(cmd),
 		 "debugfs -w -R 'write /etc/hostname loop' %s >/dev/null 2>&1 && "
 		 "ino=$(debugfs -R 'stat /loop' %s 2>/dev/null | sed -n 's/^Inode: \\([0-9]*\\).*/\\1/p') && "
@@ -150,35 +120,20 @@ test_orphans(const char *type, const char *opts)
 	}
 	statfs_of(crash, type, &got);
 	T_OK(got.f_bsize != 0, "%s: an orphan pointing at itself ends the walk, the mount goes on", what);
-	fsck_clean(what, crash);
+	img_fsck_clean_at(what, crash);
 }
 
 int
 main(void)
 {
-	char cmd[400];
-
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs") != 0) {
-		T_SKIP("mke2fs not installed");
+	if (!img_setup("anyk-orphan"))
 		return t_done();
-	}
-	if (strstr(getenv("PATH") ? getenv("PATH") : "", "sbin") == NULL) {
-		snprintf(cmd, sizeof(cmd), "%s:/usr/sbin:/sbin", getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-		setenv("PATH", cmd, 1);
-	}
-	snprintf(top, sizeof(top), "%s/anyk-orphan-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(top) == NULL) {
-		T_SKIP("no temporary directory");
-		return t_done();
-	}
-	snprintf(img, sizeof(img), "%s/img", top);
 	snprintf(crash, sizeof(crash), "%s/crash", top);
 	T_OK(anyk_init() == 0, "anyk_init");
 	T_OK(anyk_sys_mkdir("/mnt", 0755) == 0 && anyk_sys_mkdir("/mnt2", 0755) == 0, "mkdir /mnt /mnt2");
 	test_orphans("ext4", "-O ^has_journal -b 4096");
 	test_orphans("ext2", "-b 1024 -I 128");
 	T_OK(anyk_fini() == 0, "anyk_fini");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	img_cleanup();
 	return t_done();
 }

@@ -705,28 +705,23 @@ cmd_img_cp(int argc, char **argv)
 	int ch, i, n, pmode = PROGRESS_AUTO, dest_is_dir, status = EXIT_OK;
 
 	memset(&c, 0, sizeof(c));
-	img_session_init(&s);
 	c.s = &s;
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((ch = iopt_next(&o, "rRpfao:", longs)) != IOPT_END) {
 		switch (ch) {
 		case 'r': case 'R': c.r = 1; break;
 		case 'p': c.p = 1; break;
 		case 'a': c.r = c.p = 1; break;
 		case 'f': c.f = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
 		case O_DEVICES: c.devices = 1; break;
 		case O_PROGRESS: pmode = PROGRESS_ON; break;
 		case O_NO_PROGRESS: pmode = PROGRESS_OFF; break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(ch);
 		}
 	}
-	if (o.noperands < 2) {
-		iopt_free(&o);
+	if (o.noperands < 2)
 		return err_usage(&cmd, "missing %s", o.noperands ? "destination" : "source and destination");
-	}
 	n = o.noperands;
 	p = xmalloc(sizeof(*p) * (size_t)n);
 	memset(p, 0, sizeof(*p) * (size_t)n);
@@ -764,6 +759,5 @@ out:
 	for (i = 0; i < n; i++)
 		img_path_free(&p[i]);
 	free(p);
-	iopt_free(&o);
 	return img_close(&s, status);
 }

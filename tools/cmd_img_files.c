@@ -53,42 +53,6 @@ const char img_help_touch[] =
 	"  -a / -m  change only the access / modification time\n"
 	"  -c       do not create missing files";
 
-/* Parse options with spec; fills o and returns EXIT_OK or the exit status. */
-static int
-parse(struct iopts *o, const struct tool_cmd *cmd, int argc, char **argv, const char *spec,
-      struct img_session *s, int (*fn)(int c, const char *arg, void *ctx), void *ctx)
-{
-	int c, r;
-
-	img_session_init(s);
-	iopt_init(o, cmd, argc, argv);
-	while ((c = iopt_next(o, spec, NULL)) != IOPT_END) {
-		if (c == IOPT_HELP || c == IOPT_ERR) {
-			iopt_free(o);
-			return iopt_fail(c);
-		}
-		if (c == 'o') {
-			img_set_mount_opts(s, o->arg);
-			continue;
-		}
-		r = fn != NULL ? fn(c, o->arg, ctx) : EXIT_USAGE;
-		if (r != EXIT_OK) {
-			iopt_free(o);
-			return r;
-		}
-	}
-	return EXIT_OK;
-}
-
-static int
-need(struct iopts *o, const struct tool_cmd *cmd, int n)
-{
-	if (o->noperands >= n)
-		return EXIT_OK;
-	iopt_free(o);
-	return err_usage(cmd, "missing operand");
-}
-
 /* --- cat ------------------------------------------------------------------ */
 
 int
@@ -102,9 +66,11 @@ cmd_img_cat(int argc, char **argv)
 	anyk_ssize_t n;
 	int i, fd, r, status = EXIT_OK;
 
-	if ((r = parse(&o, &cmd, argc, argv, "o:", &s, NULL, NULL)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 1)) != EXIT_OK)
-		return r;
+	iopt_init(&o, &cmd, &s, argc, argv);
+	if ((r = iopt_next(&o, "o:", NULL)) != IOPT_END)
+		return iopt_fail(r);
+	if (o.noperands == 0)
+		return err_usage(&cmd, "missing operand");
 	for (i = 0; i < o.noperands; i++) {
 		r = img_operand(&s, &p, o.operands[i], 0, 0);
 		if (r == EXIT_OK) {
@@ -127,29 +93,10 @@ cmd_img_cat(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0)
 		status = err_path("standard output");
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
 /* --- mkdir ------------------------------------------------------------------ */
-
-struct mkdir_opts {
-	int p;
-	anyk_mode_t mode;
-};
-
-static int
-mkdir_opt(int c, const char *arg, void *ctx)
-{
-	static const struct tool_cmd cmd = IMG_TOOL_CMD(mkdir);
-	struct mkdir_opts *m = ctx;
-
-	if (c == 'p')
-		m->p = 1;
-	else if (c == 'm' && parse_mode(arg, &m->mode) != 0)
-		return err_usage(&cmd, "invalid mode '%s'", arg);
-	return EXIT_OK;
-}
 
 static int
 mkdir_parents(const struct img_path *p, anyk_mode_t mode)
@@ -183,52 +130,46 @@ int
 cmd_img_mkdir(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(mkdir);
-	struct mkdir_opts m = { 0, 0755 };
 	struct img_session s;
 	struct img_path p;
 	struct iopts o;
-	int i, r, status = EXIT_OK;
+	anyk_mode_t mode = 0755;
+	int i, r, parents = 0, status = EXIT_OK;
 
-	if ((r = parse(&o, &cmd, argc, argv, "pm:o:", &s, mkdir_opt, &m)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 1)) != EXIT_OK)
-		return r;
+	iopt_init(&o, &cmd, &s, argc, argv);
+	while ((r = iopt_next(&o, "pm:o:", NULL)) != IOPT_END) {
+		switch (r) {
+		case 'p': parents = 1; break;
+		case 'm':
+			if (parse_mode(o.arg, &mode) != 0)
+				return err_usage(&cmd, "invalid mode '%s'", o.arg);
+			break;
+		default:
+			return iopt_fail(r);
+		}
+	}
+	if (o.noperands == 0)
+		return err_usage(&cmd, "missing operand");
 	for (i = 0; i < o.noperands; i++) {
 		r = img_operand(&s, &p, o.operands[i], 1, 0);
 		if (r == EXIT_OK) {
 			img_enter(&s, p.img);
-			if (m.p)
-				r = mkdir_parents(&p, m.mode);
-			else if (anyk_sys_mkdir(p.path, m.mode) != 0)
+			if (parents)
+				r = mkdir_parents(&p, mode);
+			else if (anyk_sys_mkdir(p.path, mode) != 0)
 				r = img_err(&p, NULL, errno);
 			/* mkdir's mode is masked by the umask; -m means exactly. */
-			if (r == EXIT_OK && anyk_sys_chmod(p.path, m.mode) != 0)
+			if (r == EXIT_OK && anyk_sys_chmod(p.path, mode) != 0)
 				r = img_err(&p, NULL, errno);
 		}
 		if (r != EXIT_OK && status != EXIT_USAGE)
 			status = r;
 		img_path_free(&p);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
 /* --- rm and rmdir --------------------------------------------------------------- */
-
-struct rm_opts {
-	int r, f;
-};
-
-static int
-rm_opt(int c, const char *arg, void *ctx)
-{
-	struct rm_opts *m = ctx;
-
-	if (c == 'r' || c == 'R')
-		m->r = 1;
-	else if (c == 'f')
-		m->f = 1;
-	return EXIT_OK;
-}
 
 /* Remove path and, for a directory, everything below it. No symlink is
  * followed: entries are lstat'ed and symlinks unlinked as themselves. */
@@ -265,17 +206,23 @@ int
 cmd_img_rm(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(rm);
-	struct rm_opts m = { 0, 0 };
 	struct img_session s;
 	struct img_path p;
 	struct anyk_stat st;
 	struct iopts o;
-	int i, r, status = EXIT_OK;
+	int i, r, recurse = 0, force = 0, status = EXIT_OK;
 
-	if ((r = parse(&o, &cmd, argc, argv, "rRfo:", &s, rm_opt, &m)) != EXIT_OK)
-		return r;
-	if (o.noperands == 0 && !m.f)
-		return need(&o, &cmd, 1);
+	iopt_init(&o, &cmd, &s, argc, argv);
+	while ((r = iopt_next(&o, "rRfo:", NULL)) != IOPT_END) {
+		switch (r) {
+		case 'r': case 'R': recurse = 1; break;
+		case 'f': force = 1; break;
+		default:
+			return iopt_fail(r);
+		}
+	}
+	if (o.noperands == 0 && !force)
+		return err_usage(&cmd, "missing operand");
 	for (i = 0; i < o.noperands; i++) {
 		r = img_operand(&s, &p, o.operands[i], 1, 0);
 		if (r == EXIT_OK) {
@@ -283,9 +230,9 @@ cmd_img_rm(int argc, char **argv)
 			if (strcmp(p.path, "/") == 0) {
 				r = img_errmsg(&p, NULL, "refusing to remove the root directory");
 			} else if (anyk_sys_lstat(p.path, &st) != 0) {
-				if (!(m.f && errno == ENOENT))
+				if (!(force && errno == ENOENT))
 					r = img_err(&p, NULL, errno);
-			} else if (ANYK_S_ISDIR(st.st_mode) && !m.r) {
+			} else if (ANYK_S_ISDIR(st.st_mode) && !recurse) {
 				r = img_err(&p, NULL, EISDIR);
 			} else {
 				r = rm_tree(&p, p.path);
@@ -295,7 +242,6 @@ cmd_img_rm(int argc, char **argv)
 			status = r;
 		img_path_free(&p);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -308,9 +254,11 @@ cmd_img_rmdir(int argc, char **argv)
 	struct iopts o;
 	int i, r, status = EXIT_OK;
 
-	if ((r = parse(&o, &cmd, argc, argv, "o:", &s, NULL, NULL)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 1)) != EXIT_OK)
-		return r;
+	iopt_init(&o, &cmd, &s, argc, argv);
+	if ((r = iopt_next(&o, "o:", NULL)) != IOPT_END)
+		return iopt_fail(r);
+	if (o.noperands == 0)
+		return err_usage(&cmd, "missing operand");
 	for (i = 0; i < o.noperands; i++) {
 		r = img_operand(&s, &p, o.operands[i], 1, 0);
 		if (r == EXIT_OK) {
@@ -322,7 +270,6 @@ cmd_img_rmdir(int argc, char **argv)
 			status = r;
 		img_path_free(&p);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -339,9 +286,11 @@ cmd_img_mv(int argc, char **argv)
 	char name[ANYK_NAME_MAX + 1], *to;
 	int i, r, n, isdir, status = EXIT_OK;
 
-	if ((r = parse(&o, &cmd, argc, argv, "o:", &s, NULL, NULL)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 2)) != EXIT_OK)
-		return r;
+	iopt_init(&o, &cmd, &s, argc, argv);
+	if ((r = iopt_next(&o, "o:", NULL)) != IOPT_END)
+		return iopt_fail(r);
+	if (o.noperands < 2)
+		return err_usage(&cmd, "missing operand");
 	n = o.noperands;
 	p = xmalloc(sizeof(*p) * (size_t)n);
 	memset(p, 0, sizeof(*p) * (size_t)n);
@@ -375,50 +324,38 @@ out:
 	for (i = 0; i < n; i++)
 		img_path_free(&p[i]);
 	free(p);
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
 /* --- ln --------------------------------------------------------------------------- */
 
-struct ln_opts {
-	int s, f;
-};
-
-static int
-ln_opt(int c, const char *arg, void *ctx)
-{
-	struct ln_opts *m = ctx;
-
-	if (c == 's')
-		m->s = 1;
-	else if (c == 'f')
-		m->f = 1;
-	return EXIT_OK;
-}
-
 int
 cmd_img_ln(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(ln);
-	struct ln_opts m = { 0, 0 };
 	struct img_session s;
 	struct img_path target, link;
 	struct anyk_stat st;
 	struct iopts o;
 	char name[ANYK_NAME_MAX + 1], *lp = NULL;
-	int r, status;
+	int r, sym = 0, force = 0, status;
 
 	memset(&target, 0, sizeof(target));
-	if ((r = parse(&o, &cmd, argc, argv, "sfo:", &s, ln_opt, &m)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 2)) != EXIT_OK)
-		return r;
-	if (o.noperands > 2) {
-		iopt_free(&o);
-		return err_usage(&cmd, "too many operands");
+	iopt_init(&o, &cmd, &s, argc, argv);
+	while ((r = iopt_next(&o, "sfo:", NULL)) != IOPT_END) {
+		switch (r) {
+		case 's': sym = 1; break;
+		case 'f': force = 1; break;
+		default:
+			return iopt_fail(r);
+		}
 	}
+	if (o.noperands < 2)
+		return err_usage(&cmd, "missing operand");
+	if (o.noperands > 2)
+		return err_usage(&cmd, "too many operands");
 	status = img_operand(&s, &link, o.operands[1], 1, 0);
-	if (status == EXIT_OK && !m.s)
+	if (status == EXIT_OK && !sym)
 		status = img_operand(&s, &target, o.operands[0], 1, 0);
 	if (status != EXIT_OK)
 		goto out;
@@ -427,15 +364,15 @@ cmd_img_ln(int argc, char **argv)
 	if (anyk_sys_stat(lp, &st) == 0 && ANYK_S_ISDIR(st.st_mode)) {
 		/* Into a directory: the link takes the target's last name. */
 		free(lp);
-		path_last(name, sizeof(name), m.s ? o.operands[0] : target.path);
+		path_last(name, sizeof(name), sym ? o.operands[0] : target.path);
 		lp = path_join(link.path, name);
 	}
-	if (m.f && anyk_sys_lstat(lp, &st) == 0 && !ANYK_S_ISDIR(st.st_mode) &&
+	if (force && anyk_sys_lstat(lp, &st) == 0 && !ANYK_S_ISDIR(st.st_mode) &&
 	    anyk_sys_unlink(lp) != 0) {
 		status = img_err(&link, lp, errno);
 		goto out;
 	}
-	if (m.s) {
+	if (sym) {
 		if (anyk_sys_symlink(o.operands[0], lp) != 0)
 			status = img_err(&link, lp, errno);
 	} else if (target.img != link.img) {
@@ -447,7 +384,6 @@ out:
 	free(lp);
 	img_path_free(&target);
 	img_path_free(&link);
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -548,18 +484,6 @@ change(struct own_opts *m, const struct img_path *p, const char *path, int top)
 	return r;
 }
 
-static int
-own_opt(int c, const char *arg, void *ctx)
-{
-	struct own_opts *m = ctx;
-
-	if (c == 'R')
-		m->R = 1;
-	else if (c == 'h')
-		m->h = 1;
-	return EXIT_OK;
-}
-
 /* Look name up in the image's /etc/passwd or /etc/group (field 3 is the
  * number in both). */
 static int
@@ -632,15 +556,21 @@ chmod_chown(int argc, char **argv, const struct tool_cmd *cmd, int chown)
 	m.chown = chown;
 	m.uid = (anyk_uid_t)-1;
 	m.gid = (anyk_gid_t)-1;
-	if ((r = parse(&o, cmd, argc, argv, chown ? "Rho:" : "Ro:", &s, own_opt, &m)) != EXIT_OK ||
-	    (r = need(&o, cmd, 2)) != EXIT_OK)
-		return r;
+	iopt_init(&o, cmd, &s, argc, argv);
+	while ((r = iopt_next(&o, chown ? "Rho:" : "Ro:", NULL)) != IOPT_END) {
+		switch (r) {
+		case 'R': m.R = 1; break;
+		case 'h': m.h = 1; break;
+		default:
+			return iopt_fail(r);
+		}
+	}
+	if (o.noperands < 2)
+		return err_usage(cmd, "missing operand");
 	if (!chown) {
 		m.mode = o.operands[0];
-		if (apply_mode(m.mode, 0, &dummy) != 0) {
-			iopt_free(&o);
+		if (apply_mode(m.mode, 0, &dummy) != 0)
 			return err_usage(cmd, "invalid mode '%s'", m.mode);
-		}
 	} else {
 		owner = xstrdup(o.operands[0]);
 		colon = strchr(owner, ':');
@@ -652,7 +582,6 @@ chmod_chown(int argc, char **argv, const struct tool_cmd *cmd, int chown)
 		}
 		if (owner[0] == '\0' && (group == NULL || group[0] == '\0')) {
 			free(owner);
-			iopt_free(&o);
 			return err_usage(cmd, "invalid owner '%s'", o.operands[0]);
 		}
 	}
@@ -673,7 +602,6 @@ chmod_chown(int argc, char **argv, const struct tool_cmd *cmd, int chown)
 		img_path_free(&p);
 	}
 	free(owner);
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -700,25 +628,6 @@ struct touch_opts {
 	struct anyk_timespec date;
 };
 
-static int
-touch_opt(int c, const char *arg, void *ctx)
-{
-	static const struct tool_cmd cmd = IMG_TOOL_CMD(touch);
-	struct touch_opts *t = ctx;
-
-	switch (c) {
-	case 'a': t->a = 1; break;
-	case 'm': t->m = 1; break;
-	case 'c': t->c = 1; break;
-	case 'd':
-		if (parse_date(arg, &t->date) != 0)
-			return err_usage(&cmd, "invalid date '%s'", arg);
-		t->have_date = 1;
-		break;
-	}
-	return EXIT_OK;
-}
-
 int
 cmd_img_touch(int argc, char **argv)
 {
@@ -732,9 +641,23 @@ cmd_img_touch(int argc, char **argv)
 	int i, r, fd, status = EXIT_OK;
 
 	memset(&t, 0, sizeof(t));
-	if ((r = parse(&o, &cmd, argc, argv, "amcd:o:", &s, touch_opt, &t)) != EXIT_OK ||
-	    (r = need(&o, &cmd, 1)) != EXIT_OK)
-		return r;
+	iopt_init(&o, &cmd, &s, argc, argv);
+	while ((r = iopt_next(&o, "amcd:o:", NULL)) != IOPT_END) {
+		switch (r) {
+		case 'a': t.a = 1; break;
+		case 'm': t.m = 1; break;
+		case 'c': t.c = 1; break;
+		case 'd':
+			if (parse_date(o.arg, &t.date) != 0)
+				return err_usage(&cmd, "invalid date '%s'", o.arg);
+			t.have_date = 1;
+			break;
+		default:
+			return iopt_fail(r);
+		}
+	}
+	if (o.noperands == 0)
+		return err_usage(&cmd, "missing operand");
 	if (!t.a && !t.m)
 		t.a = t.m = 1;
 	for (i = 0; i < 2; i++) {
@@ -769,6 +692,5 @@ next:
 			status = r;
 		img_path_free(&p);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }

@@ -160,25 +160,24 @@ cmd_img_find(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(find);
 	struct img_session s;
-	struct img_path *paths, newer;
+	struct img_path p, newer;
 	struct anyk_stat st;
 	struct find f;
 	const char *newer_arg = NULL;
 	uint64_t v;
 	int i, np = 0, status = EXIT_OK;
-	char *a;
+	char *a, **ops = argv + 1;
 
 	memset(&f, 0, sizeof(f));
 	f.size_cmp = 2;
 	f.maxdepth = -1;
 	img_session_init(&s);
-	paths = xmalloc(sizeof(*paths) * (size_t)argc);
-	/* find's own syntax: operands first, then single-dash long tests. */
+	/* find's own syntax: operands first, then single-dash long tests.
+	 * Operands are gathered at the front of argv, as iopt_next does. */
 	for (i = 1; i < argc; i++) {
 		a = argv[i];
 		if (strcmp(a, "--help") == 0) {
 			cmd_print_help(stdout, &cmd, "anyk ");
-			free(paths);
 			return EXIT_OK;
 		}
 		if (strcmp(a, "--json") == 0) {
@@ -186,40 +185,29 @@ cmd_img_find(int argc, char **argv)
 			continue;
 		}
 		if (a[0] != '-') {
-			memset(&paths[np], 0, sizeof(paths[np]));
-			paths[np++].arg = a;
+			ops[np++] = a;
 			continue;
 		}
 		if (strcmp(a, "-name") != 0 && strcmp(a, "-type") != 0 && strcmp(a, "-size") != 0 &&
 		    strcmp(a, "-newer") != 0 && strcmp(a, "-maxdepth") != 0 &&
-		    strcmp(a, "-mindepth") != 0 && strcmp(a, "-o") != 0) {
-			free(paths);
+		    strcmp(a, "-mindepth") != 0 && strcmp(a, "-o") != 0)
 			return err_usage(&cmd, "unknown test '%s'", a);
-		}
-		if (i + 1 >= argc) {
-			free(paths);
+		if (i + 1 >= argc)
 			return err_usage(&cmd, "missing argument to '%s'", a);
-		}
 		if (strcmp(a, "-name") == 0) {
 			f.name = argv[++i];
 		} else if (strcmp(a, "-type") == 0) {
 			f.type = argv[++i][0];
-			if (strchr("fdlbcps", f.type) == NULL || argv[i][1] != '\0') {
-				free(paths);
+			if (strchr("fdlbcps", f.type) == NULL || argv[i][1] != '\0')
 				return err_usage(&cmd, "-type takes one of f d l b c p s");
-			}
 		} else if (strcmp(a, "-size") == 0) {
-			if (parse_find_size(&f, argv[++i]) != 0) {
-				free(paths);
+			if (parse_find_size(&f, argv[++i]) != 0)
 				return err_usage(&cmd, "invalid -size '%s'", argv[i]);
-			}
 		} else if (strcmp(a, "-newer") == 0) {
 			newer_arg = argv[++i];
 		} else if (strcmp(a, "-maxdepth") == 0 || strcmp(a, "-mindepth") == 0) {
-			if (parse_uint(argv[i + 1], 100000, &v) != 0) {
-				free(paths);
+			if (parse_uint(argv[i + 1], 100000, &v) != 0)
 				return err_usage(&cmd, "invalid %s '%s'", a, argv[i + 1]);
-			}
 			if (a[2] == 'a')
 				f.maxdepth = (int)v;
 			else
@@ -228,30 +216,26 @@ cmd_img_find(int argc, char **argv)
 		} else if (strcmp(a, "-o") == 0) {
 			img_set_mount_opts(&s, argv[++i]);
 		} else {
-			free(paths);
 			return err_usage(&cmd, "unknown test '%s'", a);
 		}
 	}
-	if (np == 0) {
-		free(paths);
+	if (np == 0)
 		return err_usage(&cmd, "missing IMAGE:PATH");
-	}
 	if (f.json) {
 		json_init(&f.j, stdout);
 		json_arr_begin(&f.j);
 	}
 	for (i = 0; i < np; i++) {
-		const char *arg = paths[i].arg;
-		int r = img_operand(&s, &paths[i], arg, 0, 0);
+		int r = img_operand(&s, &p, ops[i], 0, 0);
 		if (r == EXIT_OK && newer_arg != NULL && !f.have_newer) {
 			const char *na = newer_arg;
 			/* A bare path is in the first operand's image. */
 			char *full = NULL;
 			if (strchr(na, ':') == NULL) {
-				full = xmalloc(strlen(paths[i].file) + strlen(na) + 2 +
-				    (paths[i].part ? strlen(paths[i].part) + 1 : 0));
-				sprintf(full, "%s%s%s:%s", paths[i].file, paths[i].part ? "@" : "",
-				    paths[i].part ? paths[i].part : "", na);
+				full = xmalloc(strlen(p.file) + strlen(na) + 2 +
+				    (p.part ? strlen(p.part) + 1 : 0));
+				sprintf(full, "%s%s%s:%s", p.file, p.part ? "@" : "",
+				    p.part ? p.part : "", na);
 				na = full;
 			}
 			r = img_operand(&s, &newer, na, 0, 0);
@@ -266,13 +250,13 @@ cmd_img_find(int argc, char **argv)
 			free(full);
 		}
 		if (r == EXIT_OK) {
-			f.p = &paths[i];
-			img_enter(&s, paths[i].img);
-			find_walk(&f, paths[i].path, 0);
+			f.p = &p;
+			img_enter(&s, p.img);
+			find_walk(&f, p.path, 0);
 		}
 		if (r != EXIT_OK)
 			status = r;
-		img_path_free(&paths[i]);
+		img_path_free(&p);
 		if (r == EXIT_USAGE)
 			break;
 	}
@@ -282,7 +266,6 @@ cmd_img_find(int argc, char **argv)
 	}
 	if (f.status != EXIT_OK && status == EXIT_OK)
 		status = f.status;
-	free(paths);
 	return img_close(&s, status);
 }
 
@@ -377,24 +360,19 @@ cmd_img_du(int argc, char **argv)
 	int c, i, status = EXIT_OK;
 
 	memset(&d, 0, sizeof(d));
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "shabo:", longs)) != IOPT_END) {
 		switch (c) {
 		case 's': d.s = 1; break;
 		case 'h': d.h = 1; break;
 		case 'a': d.a = 1; break;
 		case 'b': d.b = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(c);
 		}
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE:PATH");
-	}
 	for (i = 0; i < o.noperands; i++) {
 		c = img_operand(&s, &p, o.operands[i], 0, 0);
 		if (c == EXIT_OK) {
@@ -409,6 +387,5 @@ cmd_img_du(int argc, char **argv)
 	if (d.status != EXIT_OK && status == EXIT_OK)
 		status = d.status;
 	free(d.seen);
-	iopt_free(&o);
 	return img_close(&s, status);
 }

@@ -31,8 +31,6 @@ const char img_help_check[] =
 	"finds (its kernel log lines) and read errors are printed; the exit status\n"
 	"is 1 if there were any. -q prints only problems.";
 
-enum { O_JSON = 256 };
-
 /* An operand with no ':' is a whole image: "IMAGE" means "IMAGE:/". */
 static int
 image_operand(struct img_session *s, struct img_path *p, const char *arg)
@@ -59,7 +57,7 @@ cmd_img_df(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(df);
 	static const struct lopt longs[] = {
-		{ "json", 0, O_JSON }, { "human-readable", 0, 'h' }, { NULL, 0, 0 },
+		{ "json", 0, IOPT_JSON }, { "human-readable", 0, 'h' }, { NULL, 0, 0 },
 	};
 	struct img_session s;
 	struct img_path p;
@@ -70,22 +68,17 @@ cmd_img_df(int argc, char **argv)
 	uint64_t size, used, avail;
 	int c, i, h = 0, js = 0, status = EXIT_OK, hdr = 0;
 
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "ho:", longs)) != IOPT_END) {
 		switch (c) {
 		case 'h': h = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
-		case O_JSON: js = 1; break;
+		case IOPT_JSON: js = 1; break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(c);
 		}
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE");
-	}
 	if (js) {
 		json_init(&j, stdout);
 		json_arr_begin(&j);
@@ -139,7 +132,6 @@ cmd_img_df(int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -444,26 +436,20 @@ int
 cmd_img_info(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(info);
-	static const struct lopt longs[] = { { "json", 0, O_JSON }, { NULL, 0, 0 } };
+	static const struct lopt longs[] = { { "json", 0, IOPT_JSON }, { NULL, 0, 0 } };
 	struct img_session s;
 	struct iopts o;
 	struct json j;
 	int c, i, js = 0, status = EXIT_OK;
 
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "", longs)) != IOPT_END) {
-		if (c == O_JSON) {
-			js = 1;
-			continue;
-		}
-		iopt_free(&o);
-		return iopt_fail(c);
+		if (c != IOPT_JSON)
+			return iopt_fail(c);
+		js = 1;
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE");
-	}
 	if (js) {
 		json_init(&j, stdout);
 		json_arr_begin(&j);
@@ -475,7 +461,6 @@ cmd_img_info(int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -579,26 +564,16 @@ cmd_img_check(int argc, char **argv)
 	size_t blen;
 	int ch, i, q = 0, status = EXIT_OK, problems;
 
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((ch = iopt_next(&o, "qo:", NULL)) != IOPT_END) {
-		if (ch == 'q')
-			q = 1;
-		else if (ch == 'o')
-			img_set_mount_opts(&s, o.arg);
-		else {
-			iopt_free(&o);
+		if (ch != 'q')
 			return iopt_fail(ch);
-		}
+		q = 1;
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE");
-	}
-	if (img_boot(&s) != EXIT_OK) {
-		iopt_free(&o);
+	if (img_boot(&s) != EXIT_OK)
 		return EXIT_FAIL;
-	}
 	for (i = 0; i < o.noperands; i++) {
 		memset(&c, 0, sizeof(c));
 		before = read_dmesg();
@@ -643,6 +618,5 @@ cmd_img_check(int argc, char **argv)
 			status = EXIT_FAIL;
 		img_path_free(&p);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }

@@ -34,7 +34,7 @@ const char img_help_stat[] =
 	"--json prints one JSON array with an object per file.";
 
 enum { SORT_NAME, SORT_SIZE, SORT_TIME };
-enum { O_SORT = 256, O_JSON };
+enum { O_SORT = IOPT_JSON + 1 };
 
 struct ls {
 	int l, a, R, d, h, sort, json;
@@ -276,7 +276,7 @@ cmd_img_ls(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(ls);
 	static const struct lopt longs[] = {
-		{ "sort", 1, O_SORT }, { "json", 0, O_JSON }, { NULL, 0, 0 },
+		{ "sort", 1, O_SORT }, { "json", 0, IOPT_JSON }, { NULL, 0, 0 },
 	};
 	struct img_session s;
 	struct img_path *p;
@@ -285,8 +285,7 @@ cmd_img_ls(int argc, char **argv)
 	int c, i, status = EXIT_OK;
 
 	memset(&ls, 0, sizeof(ls));
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "laRdho:", longs)) != IOPT_END) {
 		switch (c) {
 		case 'l': ls.l = 1; break;
@@ -294,8 +293,7 @@ cmd_img_ls(int argc, char **argv)
 		case 'R': ls.R = 1; break;
 		case 'd': ls.d = 1; break;
 		case 'h': ls.h = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
-		case O_JSON: ls.json = 1; break;
+		case IOPT_JSON: ls.json = 1; break;
 		case O_SORT:
 			if (strcmp(o.arg, "name") == 0)
 				ls.sort = SORT_NAME;
@@ -303,20 +301,15 @@ cmd_img_ls(int argc, char **argv)
 				ls.sort = SORT_SIZE;
 			else if (strcmp(o.arg, "time") == 0)
 				ls.sort = SORT_TIME;
-			else {
-				iopt_free(&o);
+			else
 				return err_usage(&cmd, "--sort takes name, size or time, not '%s'", o.arg);
-			}
 			break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(c);
 		}
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE:PATH");
-	}
 	p = xmalloc(sizeof(*p) * (size_t)o.noperands);
 	ls.headings = o.noperands > 1 || ls.R;
 	if (ls.json) {
@@ -338,7 +331,6 @@ cmd_img_ls(int argc, char **argv)
 	if (ls.status != EXIT_OK && status == EXIT_OK)
 		status = ls.status;
 	free(p);
-	iopt_free(&o);
 	return img_close(&s, status);
 }
 
@@ -378,7 +370,7 @@ cmd_img_stat(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(stat);
 	static const struct lopt longs[] = {
-		{ "json", 0, O_JSON }, { "dereference", 0, 'L' }, { NULL, 0, 0 },
+		{ "json", 0, IOPT_JSON }, { "dereference", 0, 'L' }, { NULL, 0, 0 },
 	};
 	struct img_session s;
 	struct img_path p;
@@ -388,22 +380,17 @@ cmd_img_stat(int argc, char **argv)
 	char *target, *name;
 	int c, i, js = 0, follow = 0, status = EXIT_OK;
 
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "Lo:", longs)) != IOPT_END) {
 		switch (c) {
 		case 'L': follow = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
-		case O_JSON: js = 1; break;
+		case IOPT_JSON: js = 1; break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(c);
 		}
 	}
-	if (o.noperands == 0) {
-		iopt_free(&o);
+	if (o.noperands == 0)
 		return err_usage(&cmd, "missing IMAGE:PATH");
-	}
 	if (js) {
 		json_init(&j, stdout);
 		json_arr_begin(&j);
@@ -433,6 +420,5 @@ cmd_img_stat(int argc, char **argv)
 		json_arr_end(&j);
 		json_end(&j);
 	}
-	iopt_free(&o);
 	return img_close(&s, status);
 }

@@ -815,42 +815,31 @@ cmd_img_tar(int argc, char **argv)
 
 	memset(&t, 0, sizeof(t));
 	memset(&p, 0, sizeof(p));
-	img_session_init(&s);
-	iopt_init(&o, &cmd, argc, argv);
+	iopt_init(&o, &cmd, &s, argc, argv);
 	while ((c = iopt_next(&o, "cxtf:vo:", longs)) != IOPT_END) {
 		switch (c) {
 		case 'c': case 'x': case 't':
-			if (mode != 0 && mode != c) {
-				iopt_free(&o);
+			if (mode != 0 && mode != c)
 				return err_usage(&cmd, "only one of -c, -x and -t");
-			}
 			mode = c;
 			break;
 		case 'f': file = o.arg; break;
 		case 'v': t.verbose = 1; break;
-		case 'o': img_set_mount_opts(&s, o.arg); break;
 		default:
-			iopt_free(&o);
 			return iopt_fail(c);
 		}
 	}
-	if (mode == 0 || o.noperands != (mode == 't' ? 0 : 1)) {
-		iopt_free(&o);
+	if (mode == 0 || o.noperands != (mode == 't' ? 0 : 1))
 		return err_usage(&cmd, mode == 0 ? "one of -c, -x and -t is needed" :
 		    mode == 't' ? "-t takes no operand" : "one IMAGE[@PART]:PATH is needed");
-	}
 	if (file == NULL || strcmp(file, "-") == 0) {
 		f = mode == 'c' ? stdout : stdin;
-		if (mode == 'c' && isatty(STDOUT_FILENO)) {
-			iopt_free(&o);
+		if (mode == 'c' && isatty(STDOUT_FILENO))
 			return err_usage(&cmd, "will not write an archive to a terminal (use -f or a redirection)");
-		}
 	} else {
 		f = fopen(file, mode == 'c' ? "wb" : "rb");
-		if (f == NULL) {
-			iopt_free(&o);
+		if (f == NULL)
 			return err_path(file);
-		}
 	}
 	t.s = &s;
 	t.p = &p;
@@ -877,6 +866,5 @@ cmd_img_tar(int argc, char **argv)
 	free(t.links);
 	free(t.dirs);
 	free(t.buf);
-	iopt_free(&o);
 	return status;
 }

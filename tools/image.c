@@ -74,23 +74,20 @@ path_last(char *buf, size_t n, const char *path)
 
 /* --- options --------------------------------------------------------------- */
 
-int
-iopt_init(struct iopts *o, const struct tool_cmd *cmd, int argc, char **argv)
+void
+iopt_init(struct iopts *o, const struct tool_cmd *cmd, struct img_session *s,
+	  int argc, char **argv)
 {
 	memset(o, 0, sizeof(*o));
 	o->argc = argc;
 	o->argv = argv;
 	o->ind = 1;
 	o->cmd = cmd;
-	o->operands = xmalloc(sizeof(char *) * (size_t)(argc + 1));
-	return 0;
-}
-
-void
-iopt_free(struct iopts *o)
-{
-	free(o->operands);
-	o->operands = NULL;
+	o->s = s;
+	/* An operand is moved to argv[1 + noperands], a slot already read:
+	 * ind only moves ahead of it. */
+	o->operands = argv + 1;
+	img_session_init(s);
 }
 
 int
@@ -145,10 +142,12 @@ long_option(struct iopts *o, const char *word, const struct lopt *longs)
 	return hit->val;
 }
 
-int
-iopt_next(struct iopts *o, const char *spec, const struct lopt *longs)
+/* iopt_next without -o's handling. */
+static int
+next_option(struct iopts *o, const char *spec, const struct lopt *longs)
 {
-	const char *word, *p;
+	struct opt so;
+	const char *word;
 	int c;
 
 	o->arg = NULL;
@@ -169,30 +168,24 @@ iopt_next(struct iopts *o, const char *spec, const struct lopt *longs)
 			return long_option(o, word + 2, longs);
 		o->pos = 1;
 	}
-	word = o->argv[o->ind];
-	c = (unsigned char)word[o->pos++];
-	p = strchr(spec, c);
-	if (c == ':' || p == NULL) {
-		err_usage(o->cmd, "invalid option -- '%c'", c);
-		return IOPT_ERR;
-	}
-	if (p[1] == ':') {
-		if (word[o->pos] != '\0') {
-			o->arg = word + o->pos;
-		} else if (o->ind + 1 < o->argc) {
-			o->arg = o->argv[++o->ind];
-		} else {
-			err_usage(o->cmd, "option requires an argument -- '%c'", c);
-			return IOPT_ERR;
-		}
-		o->ind++;
-		o->pos = 0;
-		return c;
-	}
-	if (word[o->pos] == '\0') {
-		o->ind++;
-		o->pos = 0;
-	}
+	/* Inside a word of short options, util.c's getopt reads them. */
+	so.ind = o->ind;
+	so.pos = o->pos;
+	so.cmd = o->cmd;
+	c = opt_next(&so, o->argc, o->argv, spec);
+	o->ind = so.ind;
+	o->pos = so.pos;
+	o->arg = so.arg;
+	return c == OPT_ERR ? IOPT_ERR : c;
+}
+
+int
+iopt_next(struct iopts *o, const char *spec, const struct lopt *longs)
+{
+	int c;
+
+	while ((c = next_option(o, spec, longs)) == 'o')
+		img_set_mount_opts(o->s, o->arg);
 	return c;
 }
 

@@ -61,8 +61,12 @@ struct lopt {
 /*
  * Options in the usual style, permuted as GNU does: combined short flags
  * ("-la"), "-o VALUE" and "-oVALUE", "--long", "--long=VALUE" and
- * "--long VALUE", "--" ending options, and operands anywhere. Operands are
- * collected into operands[] (at most argc of them).
+ * "--long VALUE", "--" ending options, and operands anywhere. What every
+ * image command shares is handled here, so that a command sees only its
+ * own options: --help prints the help, a bad option prints a usage error,
+ * and -o OPTS (when the spec has "o:") goes to the session's mount options.
+ * Operands are collected, in order, at the front of argv (operands points
+ * into it), so there is nothing to free on any path.
  */
 struct iopts {
 	int argc;
@@ -71,15 +75,18 @@ struct iopts {
 	int done;            /* "--" seen */
 	const char *arg;     /* the option's value */
 	const struct tool_cmd *cmd;
+	struct img_session *s;
 	char **operands;
 	int noperands;
 };
 #define IOPT_END (-1)
 #define IOPT_HELP (-2)
 #define IOPT_ERR (-3)
-/* -1 with errno if out of memory. */
-int iopt_init(struct iopts *o, const struct tool_cmd *cmd, int argc, char **argv);
-void iopt_free(struct iopts *o);
+/* The value of "--json" in the commands' long option tables. */
+#define IOPT_JSON 256
+/* Initialises s too: every command parses its options into a new session. */
+void iopt_init(struct iopts *o, const struct tool_cmd *cmd, struct img_session *s,
+	       int argc, char **argv);
 /* The next option letter or long option's val, IOPT_END, IOPT_HELP (after
  * printing the help) or IOPT_ERR (after printing a usage error). */
 int iopt_next(struct iopts *o, const char *spec, const struct lopt *longs);

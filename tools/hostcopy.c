@@ -1371,37 +1371,43 @@ wr_main(void *arg)
 	}
 }
 
+/* Free a writer whose thread is not running; ncond: how many of its
+ * condition variables (work, then room) were made. */
+static void
+wr_free(struct writer *q, int ncond)
+{
+	if (ncond > 1)
+		pthread_cond_destroy(&q->room);
+	if (ncond > 0)
+		pthread_cond_destroy(&q->work);
+	free(q->ring);
+	free(q);
+}
+
 static int
 wr_start(struct walk *w)
 {
 	struct writer *q;
+	int ncond = 0;
 
 	q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -1;
 	q->ring = malloc(RING);
 	q->out = -1;
-	if (q->ring == NULL || pthread_cond_init(&q->work, NULL) != 0) {
-		free(q->ring);
-		free(q);
-		return -1;
-	}
-	if (pthread_cond_init(&q->room, NULL) != 0) {
-		pthread_cond_destroy(&q->work);
-		free(q->ring);
-		free(q);
-		return -1;
-	}
+	if (q->ring == NULL || pthread_cond_init(&q->work, NULL) != 0)
+		goto fail;
+	ncond++;
+	if (pthread_cond_init(&q->room, NULL) != 0)
+		goto fail;
+	ncond++;
 	w->wr = q;
-	if (pthread_create(&q->thread, NULL, wr_main, w) != 0) {
-		w->wr = NULL;
-		pthread_cond_destroy(&q->work);
-		pthread_cond_destroy(&q->room);
-		free(q->ring);
-		free(q);
-		return -1;
-	}
-	return 0;
+	if (pthread_create(&q->thread, NULL, wr_main, w) == 0)
+		return 0;
+	w->wr = NULL;
+fail:
+	wr_free(q, ncond);
+	return -1;
 }
 
 /* Let the writer finish what is queued, and end it. */
@@ -1417,10 +1423,7 @@ wr_stop(struct walk *w)
 	pthread_cond_signal(&q->work);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(q->thread, NULL);
-	pthread_cond_destroy(&q->work);
-	pthread_cond_destroy(&q->room);
-	free(q->ring);
-	free(q);
+	wr_free(q, 2);
 	w->wr = NULL;
 }
 

@@ -223,6 +223,11 @@ terr "missing image" 1 "nothere.img: No such file or directory" -- ls "$tmp/noth
 terr "host path refused" 2 "not an image path" -- ls "$tmp"
 terr "unknown long option" 2 "unknown option" -- ls --frob "$tmp/ext2.img:/"
 t "--help" 0 -- cat --help
+# --help after an operand prints the help and stops, for every command.
+for c in cat mkdir rm rmdir touch ls stat mv ln chmod chown; do
+	t "$c IMAGE:PATH --help" 0 -- $c "$tmp/ext4.img:/" --help
+done
+terr "chown with an empty owner" 2 "invalid owner" -- chown : "$tmp/ext4.img:/hello.txt"
 terr "not a file system" 1 "no file system" -- ls "$tmp/big.out:/"
 t "options after operands and --" 0 "/hello.txt" -- ls "$tmp/ext4.img:/hello.txt" -d --
 

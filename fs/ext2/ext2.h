@@ -184,6 +184,9 @@ int ext2_dirhash(const char *name, size_t len, int version, const uint32_t seed[
 		 uint32_t *minorp);
 
 /* ext2_inode.c */
+/* Where inode ino lives in its group's inode table: the block and the
+ * byte offset in it; EUCLEAN for a number out of range. */
+int ext2_inode_where(const struct ext2_mount *em, uint32_t ino, uint64_t *blkp, uint32_t *offp);
 int ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp);
 void ext2_inode_free(struct ext2_inode *ip);
 /* 0 if the on-disk inode is free; EUCLEAN and a log line if it is in use

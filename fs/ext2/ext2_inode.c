@@ -150,8 +150,8 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 }
 
 /* The inode table block holding inode ino, and the inode's offset in it. */
-static int
-inode_where(struct ext2_mount *em, uint32_t ino, uint64_t *blkp, uint32_t *offp)
+int
+ext2_inode_where(const struct ext2_mount *em, uint32_t ino, uint64_t *blkp, uint32_t *offp)
 {
 	const struct ext2_sb *sb = &em->em_sb;
 	uint32_t group, index;
@@ -177,7 +177,7 @@ ext2_inode_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp)
 	int error;
 
 	*ipp = NULL;
-	error = inode_where(em, ino, &blk, &off);
+	error = ext2_inode_where(em, ino, &blk, &off);
 	if (error)
 		return error;
 
@@ -225,7 +225,7 @@ ext2_inode_check_free(struct ext2_mount *em, uint32_t ino)
 	uint64_t blk;
 	int error;
 
-	error = inode_where(em, ino, &blk, &off);
+	error = ext2_inode_where(em, ino, &blk, &off);
 	if (error)
 		return error;
 	/* The block the new inode is about to be written into: cached from

@@ -98,15 +98,16 @@ int
 ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip)
 {
 	const struct ext2_sb *sb = &em->em_sb;
-	uint32_t group = (ip->i_ino - 1) / sb->s_inodes_per_group;
-	uint32_t index = (ip->i_ino - 1) % sb->s_inodes_per_group;
-	uint64_t blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
-	uint32_t off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	uint64_t blk;
+	uint32_t off;
 	struct buf *bp;
 	int error;
 
 	if (em->em_rdonly)
 		return EROFS;
+	error = ext2_inode_where(em, ip->i_ino, &blk, &off);
+	if (error)
+		return error;
 	if (ip->i_raw == NULL) {
 		ip->i_raw = kmem_zalloc(&ext2_kmem, sb->s_inode_size);
 		if (ip->i_raw == NULL)

@@ -59,15 +59,15 @@ set_head(struct ext2_mount *em, uint32_t ino)
 static int
 patch_dtime(struct ext2_mount *em, const struct ext2_inode *ip)
 {
-	const struct ext2_sb *sb = &em->em_sb;
-	uint32_t group = (ip->i_ino - 1) / sb->s_inodes_per_group;
-	uint32_t index = (ip->i_ino - 1) % sb->s_inodes_per_group;
-	uint64_t blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
-	uint32_t off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	uint64_t blk;
+	uint32_t off;
 	struct buf *bp;
 	uint8_t *raw;
 	int error;
 
+	error = ext2_inode_where(em, ip->i_ino, &blk, &off);
+	if (error)
+		return error;
 	error = ext2_bread(em, blk, &bp);
 	if (error)
 		return error;
@@ -134,10 +134,8 @@ static int
 orphan_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp)
 {
 	const struct ext2_sb *sb = &em->em_sb;
-	uint32_t group = (ino - 1) / sb->s_inodes_per_group;
-	uint32_t index = (ino - 1) % sb->s_inodes_per_group;
-	uint64_t blk = em->em_groups[group].g_inode_table + (uint64_t)index * sb->s_inode_size / em->em_bsize;
-	uint32_t off = (uint32_t)((uint64_t)index * sb->s_inode_size % em->em_bsize);
+	uint64_t blk;
+	uint32_t off;
 	struct ext2_inode *ip;
 	struct buf *bp;
 	uint8_t *raw;
@@ -146,6 +144,9 @@ orphan_load(struct ext2_mount *em, uint32_t ino, struct ext2_inode **ipp)
 	int error;
 
 	*ipp = NULL;
+	error = ext2_inode_where(em, ino, &blk, &off);
+	if (error)
+		return error;
 	ip = kmem_zalloc(&ext2_kmem, sizeof(*ip));
 	raw = kmem_alloc(&ext2_kmem, sb->s_inode_size);
 	if (ip == NULL || raw == NULL) {

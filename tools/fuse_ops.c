@@ -73,6 +73,7 @@ struct alias {
 struct fh {
 	struct fh *next, *prev; /* every open one, for the end */
 	struct anyk_proc *proc; /* the context that owns fd */
+	struct node *node;      /* files: whose descriptor this is */
 	int fd;
 	/* Directories: entries read ahead from the kernel, and the cookie of
 	 * the last one handed to the host. */
@@ -597,8 +598,28 @@ op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 	fuse_reply_none(req);
 }
 
+/*
+ * An open descriptor of n, for a node whose names are all gone: a file
+ * unlinked while open is still stat'ed, changed and truncated (fstat,
+ * fchmod, ftruncate), and the host asks for those by node, not always
+ * with the open file. Descriptors are closed only by the session thread,
+ * which is the one that asks, so the one found stays open while used.
+ */
+static struct fh *
+node_fh(struct node *n)
+{
+	struct fh *fh;
+
+	pthread_mutex_lock(&fh_lock);
+	for (fh = open_fhs; fh != NULL && fh->node != n; fh = fh->next)
+		;
+	pthread_mutex_unlock(&fh_lock);
+	return fh;
+}
+
 /* Stat the node: through the open descriptor if there is one (the name
- * may be gone), else by path. ns_lock held when fh is NULL. */
+ * may be gone), else by path, else through any descriptor open on it.
+ * ns_lock held when fh is NULL. */
 static int
 stat_node(fuse_ino_t ino, struct fh *fh, struct anyk_stat *st)
 {
@@ -606,16 +627,18 @@ stat_node(fuse_ino_t ino, struct fh *fh, struct anyk_stat *st)
 	struct anyk_proc *old;
 	int r, error;
 
-	if (fh != NULL) {
-		old = anyk_proc_switch(fh->proc);
-		r = anyk_sys_fstat(fh->fd, st);
-		error = r != 0 ? err_now() : 0;
-		anyk_proc_switch(old);
-		return error;
+	if (fh == NULL) {
+		error = node_path(ino_node(ino), NULL, path);
+		if (error != ENOENT || (fh = node_fh(ino_node(ino))) == NULL) {
+			if (!error && anyk_sys_lstat(path, st) != 0)
+				error = err_now();
+			return error;
+		}
 	}
-	error = node_path(ino_node(ino), NULL, path);
-	if (!error && anyk_sys_lstat(path, st) != 0)
-		error = err_now();
+	old = anyk_proc_switch(fh->proc);
+	r = anyk_sys_fstat(fh->fd, st);
+	error = r != 0 ? err_now() : 0;
+	anyk_proc_switch(old);
 	return error;
 }
 
@@ -656,11 +679,15 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	int r = 0, error;
 
 	pthread_rwlock_rdlock(&ns_lock);
+	if (fh == NULL) {
+		error = node_path(ino_node(ino), NULL, path);
+		if (error == ENOENT && (fh = node_fh(ino_node(ino))) != NULL)
+			error = 0;
+		if (error)
+			goto out;
+	}
 	if (fh != NULL)
 		old = anyk_proc_switch(fh->proc);
-	error = fh != NULL ? 0 : node_path(ino_node(ino), NULL, path);
-	if (error)
-		goto out;
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		r = fh != NULL ? anyk_sys_fchmod(fh->fd, attr->st_mode & 07777)
 			       : anyk_sys_fchmodat(ANYK_AT_FDCWD, path, attr->st_mode & 07777, 0);
@@ -969,6 +996,7 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, error);
 		return;
 	}
+	fh->node = ino_node(ino);
 	fi->fh = (uintptr_t)fh;
 	/* Only this mount changes the image, and the host drops the pages
 	 * of what it writes or truncates: cached pages stay true. */
@@ -1009,6 +1037,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		fuse_reply_err(req, error);
 		return;
 	}
+	fh->node = ino_node(e.ino);
 	fi->fh = (uintptr_t)fh;
 	fi->keep_cache = 1;
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {

@@ -214,6 +214,21 @@ else
 	check "mkfifo" mkfifo "$w/fifo"
 	check "unlinked open file stays readable" sh -c "exec 3<'$w/hard'; rm '$w/hard'; head -c 3 <&3 >/dev/null"
 	if command -v python3 >/dev/null 2>&1; then
+		check "an unlinked open file is still stat'ed, changed and truncated" python3 -c "
+import os, stat, sys
+p = '$w/gone'
+fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b'0123456789')
+os.unlink(p)
+os.fchmod(fd, 0o600)
+os.ftruncate(fd, 4)
+os.write(fd, b'x')
+st = os.fstat(fd)
+ok = st.st_nlink == 0 and stat.S_IMODE(st.st_mode) == 0o600 and st.st_size == 11
+os.close(fd)
+sys.exit(0 if ok and not os.path.exists(p) else 1)"
+	fi
+	if command -v python3 >/dev/null 2>&1; then
 		check "RENAME_NOREPLACE refuses an existing target" python3 -c "
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)

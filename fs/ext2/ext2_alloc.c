@@ -151,7 +151,10 @@ ext2_ialloc(struct ext2_mount *em, uint32_t parent, bool isdir, uint32_t *inop, 
 		error = ibitmap_get(em, group, &bp);
 		if (error)
 			break;
-		uint32_t first = group == 0 ? sb->s_first_ino : 0;
+		/* Bit i is inode i + 1: in group 0, the first bit that may be
+		 * handed out is that of s_first_ino (at least 11, checked at
+		 * mount), below it are the reserved inodes. */
+		uint32_t first = group == 0 ? sb->s_first_ino - 1 : 0;
 		idx = (uint32_t)bit_find_zero(bp->b_data, ipg, MAX(first, g->g_ib_next));
 		if (idx >= ipg)
 			idx = (uint32_t)bit_find_zero(bp->b_data, ipg, first);

@@ -478,6 +478,14 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 	}
 	/* mke2fs's lost+found is not in the model. */
 	T_OK(anyk_sys_rmdir("/mnt/lost+found") == 0, "%s: rmdir lost+found", what);
+	/* Its inode, the first one not reserved (s_first_ino), is free again
+	 * and the first a new file in the root's group gets. */
+	fd = anyk_sys_open("/mnt/first", ANYK_O_CREAT | ANYK_O_WRONLY, 0644);
+	T_OK(fd >= 0 && anyk_sys_fstat(fd, &st) == 0 && st.st_ino == 11,
+	     "%s: lost+found's inode 11 is handed out again (got %llu)", what,
+	     fd >= 0 ? (unsigned long long)st.st_ino : 0ULL);
+	anyk_sys_close(fd);
+	anyk_sys_unlink("/mnt/first");
 	/* Start with the parent directories, so that most operations succeed. */
 	for (size_t i = 1; i < sizeof(parents) / sizeof(parents[0]); i++) {
 		char h[700], a[700];

@@ -660,8 +660,10 @@ ext2_removexattr_vop(struct vnode *vp, const char *name)
  * Its size, the distinct metadata blocks the operation may change, comes
  * from the table behind ext2_jop_begin (ext2_jmeta.c).
  */
+/* create and mkdir: a new name and inode. */
 static int
-j_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
+j_make(int (*op)(struct vnode *, const char *, size_t, struct vattr *, struct vnode **), struct vnode *dvp,
+       const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
 	struct ext2_jhandle *h;
 	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
@@ -669,19 +671,19 @@ j_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, 
 	*vpp = NULL;
 	if (error)
 		return error;
-	return ext2_jop_end(h, ext2_create(dvp, name, namelen, va, vpp));
+	return ext2_jop_end(h, op(dvp, name, namelen, va, vpp));
+}
+
+static int
+j_create(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
+{
+	return j_make(ext2_create, dvp, name, namelen, va, vpp);
 }
 
 static int
 j_mkdir(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
-	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
-
-	*vpp = NULL;
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_mkdir(dvp, name, namelen, va, vpp));
+	return j_make(ext2_mkdir, dvp, name, namelen, va, vpp);
 }
 
 static int
@@ -697,37 +699,35 @@ j_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va,
 	return ext2_jop_end(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
 }
 
+/* remove, rmdir and link: one name of an existing inode. */
 static int
-j_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+j_name(int (*op)(struct vnode *, struct vnode *, const char *, size_t), struct vnode *dvp, struct vnode *vp,
+       const char *name, size_t namelen)
 {
 	struct ext2_jhandle *h;
 	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
 
 	if (error)
 		return error;
-	return ext2_jop_end(h, ext2_remove(dvp, vp, name, namelen));
+	return ext2_jop_end(h, op(dvp, vp, name, namelen));
+}
+
+static int
+j_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
+{
+	return j_name(ext2_remove, dvp, vp, name, namelen);
 }
 
 static int
 j_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
-	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
-
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_rmdir(dvp, vp, name, namelen));
+	return j_name(ext2_rmdir, dvp, vp, name, namelen);
 }
 
 static int
 j_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
-	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
-
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_link(dvp, vp, name, namelen));
+	return j_name(ext2_link, dvp, vp, name, namelen);
 }
 
 static int

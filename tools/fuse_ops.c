@@ -73,7 +73,7 @@ struct alias {
 struct fh {
 	struct fh *next, *prev; /* every open one, for the end */
 	struct anyk_proc *proc; /* the context that owns fd */
-	struct node *node;      /* files: whose descriptor this is */
+	struct node *node;      /* whose descriptor this is */
 	int fd;
 	/* Directories: entries read ahead from the kernel, and the cookie of
 	 * the last one handed to the host. */
@@ -979,24 +979,34 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 		reply_entry_or_err(req, 0, &e);
 }
 
-static void
-op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* Open node ino with anyk flags (an existing file or directory). */
+static int
+node_open(fuse_ino_t ino, int flags, struct fh **fhp)
 {
 	char path[ANYK_PATH_MAX];
-	struct fh *fh = NULL;
 	int error;
 
 	pthread_rwlock_rdlock(&ns_lock);
 	error = node_path(ino_node(ino), NULL, path);
 	if (!error)
-		error = fh_open(path, open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL),
-				0, &fh);
+		error = fh_open(path, flags, 0, fhp);
 	pthread_rwlock_unlock(&ns_lock);
+	if (!error)
+		(*fhp)->node = ino_node(ino);
+	return error;
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *fh = NULL;
+	int error;
+
+	error = node_open(ino, open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL), &fh);
 	if (error) {
 		fuse_reply_err(req, error);
 		return;
 	}
-	fh->node = ino_node(ino);
 	fi->fh = (uintptr_t)fh;
 	/* Only this mount changes the image, and the host drops the pages
 	 * of what it writes or truncates: cached pages stay true. */
@@ -1251,15 +1261,10 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 static void
 op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char path[ANYK_PATH_MAX];
 	struct fh *fh = NULL;
 	int error;
 
-	pthread_rwlock_rdlock(&ns_lock);
-	error = node_path(ino_node(ino), NULL, path);
-	if (!error)
-		error = fh_open(path, ANYK_O_RDONLY | ANYK_O_DIRECTORY, 0, &fh);
-	pthread_rwlock_unlock(&ns_lock);
+	error = node_open(ino, ANYK_O_RDONLY | ANYK_O_DIRECTORY, &fh);
 	if (!error && (fh->buf = malloc(DIRBUF)) == NULL) {
 		fh_close(fh);
 		error = ENOMEM;

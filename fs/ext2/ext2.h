@@ -237,6 +237,37 @@ int ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *na
 		    uint32_t *inop);
 int ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill,
 		     void *ctx);
+/* Directory entry fields. A record length is 16 bits, so 64 KiB blocks
+ * write 65536 as 65535 (or 0). */
+static inline uint32_t
+ext2_de_reclen(const struct ext2_mount *em, const uint8_t *p)
+{
+	uint16_t v = le16dec(p + DE_REC_LEN);
+
+	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
+		return 65536;
+	return v;
+}
+
+static inline void
+ext2_de_set_reclen(uint8_t *p, uint32_t len)
+{
+	le16enc(p + DE_REC_LEN, (uint16_t)(len >= 65536 ? 65535 : len));
+}
+
+static inline uint32_t
+ext2_de_namelen(const struct ext2_mount *em, const uint8_t *p)
+{
+	return em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
+}
+
+/* Where a directory block's entries end: before the checksum tail. */
+static inline uint32_t
+ext2_de_end(const struct ext2_mount *em)
+{
+	return em->em_csum ? em->em_bsize - EXT2_DIR_TAIL_SIZE : em->em_bsize;
+}
+
 int ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
 /* Search one directory block for name: 0 and *inop, ENOENT, or EUCLEAN. */
 int ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,

@@ -26,15 +26,6 @@ struct ext2_dirent {
 	const char *d_name;
 };
 
-static uint32_t
-reclen_decode(const struct ext2_mount *em, uint16_t v)
-{
-	/* 64 KiB blocks cannot say 65536 in 16 bits. */
-	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
-		return 65536;
-	return v;
-}
-
 /* Blocks of the index (its root, block 0, and interior nodes, which look
  * like one empty entry over the whole block) carry no entries and no tail. */
 static bool
@@ -44,7 +35,7 @@ is_dx_block(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t l
 		return false;
 	if (lblk == 0)
 		return true;
-	return le32dec(blk + DE_INODE) == 0 && reclen_decode(em, le16dec(blk + DE_REC_LEN)) == em->em_bsize;
+	return le32dec(blk + DE_INODE) == 0 && ext2_de_reclen(em, blk) == em->em_bsize;
 }
 
 static bool
@@ -92,7 +83,7 @@ dirent_next(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct 
 	p = it->blk + it->pos;
 	de->d_pos = it->pos;
 	de->d_ino = le32dec(p + DE_INODE);
-	de->d_reclen = reclen_decode(em, le16dec(p + DE_REC_LEN));
+	de->d_reclen = ext2_de_reclen(em, p);
 	if (em->em_filetype) {
 		de->d_namelen = p[DE_NAME_LEN];
 		de->d_type = p[DE_FILE_TYPE];

@@ -34,34 +34,12 @@ ext2_mode_to_ft(uint16_t mode)
 	}
 }
 
-static uint32_t
-rec_get(const struct ext2_mount *em, const uint8_t *p)
-{
-	uint16_t v = le16dec(p + DE_REC_LEN);
-
-	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
-		return 65536;
-	return v;
-}
-
-static void
-rec_set(uint8_t *p, uint32_t len)
-{
-	le16enc(p + DE_REC_LEN, (uint16_t)(len >= 65536 ? 65535 : len));
-}
-
-static uint32_t
-name_len(const struct ext2_mount *em, const uint8_t *p)
-{
-	return em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
-}
-
 static void
 put_entry(const struct ext2_mount *em, uint8_t *p, uint32_t ino, uint32_t reclen, const char *name,
 	  size_t len, uint8_t ft)
 {
 	le32enc(p + DE_INODE, ino);
-	rec_set(p, reclen);
+	ext2_de_set_reclen(p, reclen);
 	if (em->em_filetype) {
 		p[DE_NAME_LEN] = (uint8_t)len;
 		p[DE_FILE_TYPE] = ft;
@@ -72,12 +50,6 @@ put_entry(const struct ext2_mount *em, uint8_t *p, uint32_t ino, uint32_t reclen
 }
 
 /* Where the entries of a block end: before the checksum tail, if any. */
-static uint32_t
-entries_end(const struct ext2_mount *em)
-{
-	return em->em_csum ? em->em_bsize - EXT2_DIR_TAIL_SIZE : em->em_bsize;
-}
-
 void
 ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk)
 {
@@ -95,7 +67,7 @@ ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk
 int
 ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
 {
-	uint32_t end = entries_end(em), pos = 0;
+	uint32_t end = ext2_de_end(em), pos = 0;
 	const uint8_t *blk;
 	int error;
 
@@ -111,8 +83,8 @@ ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, s
 
 		if (end - pos < EXT2_DIR_ENTRY_MIN)
 			goto bad;
-		rl = rec_get(em, p);
-		nl = name_len(em, p);
+		rl = ext2_de_reclen(em, p);
+		nl = ext2_de_namelen(em, p);
 		if (rl < EXT2_DIR_ENTRY_MIN || (rl & 3) || rl > end - pos || DE_NAME + nl > rl ||
 		    le32dec(p + DE_INODE) > em->em_sb.s_inodes_count)
 			goto bad;
@@ -131,7 +103,7 @@ static int
 unindex(struct ext2_mount *em, struct ext2_inode *dp)
 {
 	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
-	uint32_t end = entries_end(em);
+	uint32_t end = ext2_de_end(em);
 	struct buf *bp;
 	uint8_t *blk;
 	int error;
@@ -143,17 +115,17 @@ unindex(struct ext2_mount *em, struct ext2_inode *dp)
 		blk = bp->b_data;
 		if (lblk == 0) {
 			/* "." then "..", whose record covered the index root. */
-			uint32_t dotlen = rec_get(em, blk);
-			if (dotlen != EXT2_DIR_ENTRY_MIN || rec_get(em, blk + dotlen) != em->em_bsize - dotlen) {
+			uint32_t dotlen = ext2_de_reclen(em, blk);
+			if (dotlen != EXT2_DIR_ENTRY_MIN || ext2_de_reclen(em, blk + dotlen) != em->em_bsize - dotlen) {
 				brelse(bp);
 				return ext2_corrupt(em, "directory inode %u: bad index root", dp->i_ino);
 			}
-			rec_set(blk + dotlen, end - dotlen);
-			memset(blk + dotlen + REC_LEN(name_len(em, blk + dotlen)), 0,
-			       em->em_bsize - dotlen - REC_LEN(name_len(em, blk + dotlen)));
-		} else if (le32dec(blk) == 0 && rec_get(em, blk) == em->em_bsize) {
+			ext2_de_set_reclen(blk + dotlen, end - dotlen);
+			memset(blk + dotlen + REC_LEN(ext2_de_namelen(em, blk + dotlen)), 0,
+			       em->em_bsize - dotlen - REC_LEN(ext2_de_namelen(em, blk + dotlen)));
+		} else if (le32dec(blk) == 0 && ext2_de_reclen(em, blk) == em->em_bsize) {
 			memset(blk, 0, em->em_bsize);
-			rec_set(blk, end);
+			ext2_de_set_reclen(blk, end);
 		} else {
 			brelse(bp);
 			continue;
@@ -208,7 +180,7 @@ append_block(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	error = ext2_dir_newblock(em, dp, &lblk, &bp);
 	if (error)
 		return error;
-	put_entry(em, bp->b_data, ino, entries_end(em), name, len, ft);
+	put_entry(em, bp->b_data, ino, ext2_de_end(em), name, len, ft);
 	ext2_dirblock_settail(em, dp, bp->b_data);
 	ext2_mwrite(em, bp);
 	return 0;
@@ -219,7 +191,7 @@ int
 ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const char *name, size_t len,
 	     uint32_t ino, uint8_t ft)
 {
-	uint32_t need = REC_LEN(len), end = entries_end(em), pos = 0;
+	uint32_t need = REC_LEN(len), end = ext2_de_end(em), pos = 0;
 	struct buf *bp;
 	uint8_t *blk;
 	int error;
@@ -228,16 +200,16 @@ ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, c
 	if (error)
 		return error;
 	blk = bp->b_data;
-	for (; pos < end; pos += rec_get(em, blk + pos)) {
+	for (; pos < end; pos += ext2_de_reclen(em, blk + pos)) {
 		uint8_t *p = blk + pos;
-		uint32_t rl = rec_get(em, p), used = le32dec(p + DE_INODE) ? REC_LEN(name_len(em, p)) : 0;
+		uint32_t rl = ext2_de_reclen(em, p), used = le32dec(p + DE_INODE) ? REC_LEN(ext2_de_namelen(em, p)) : 0;
 
 		if (rl - used < need)
 			continue;
 		if (used == 0) {
 			put_entry(em, p, ino, rl, name, len, ft);
 		} else {
-			rec_set(p, used);
+			ext2_de_set_reclen(p, used);
 			put_entry(em, p + used, ino, rl - used, name, len, ft);
 		}
 		ext2_dirblock_settail(em, dp, blk);
@@ -297,7 +269,7 @@ is_dx_block(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t l
 {
 	if (!(dp->i_flags & EXT2_INDEX_FL))
 		return false;
-	return lblk == 0 || (le32dec(blk + DE_INODE) == 0 && rec_get(em, blk) == em->em_bsize);
+	return lblk == 0 || (le32dec(blk + DE_INODE) == 0 && ext2_de_reclen(em, blk) == em->em_bsize);
 }
 
 /* Look for name in one block: its position and that of the entry before
@@ -306,11 +278,11 @@ static bool
 search_block(struct ext2_mount *em, const uint8_t *blk, const char *name, size_t len, uint32_t *posp,
 	     uint32_t *prevp)
 {
-	uint32_t end = entries_end(em), pos, prev = UINT32_MAX;
+	uint32_t end = ext2_de_end(em), pos, prev = UINT32_MAX;
 
-	for (pos = 0; pos < end; prev = pos, pos += rec_get(em, blk + pos)) {
+	for (pos = 0; pos < end; prev = pos, pos += ext2_de_reclen(em, blk + pos)) {
 		const uint8_t *p = blk + pos;
-		if (le32dec(p + DE_INODE) != 0 && name_len(em, p) == len && memcmp(p + DE_NAME, name, len) == 0) {
+		if (le32dec(p + DE_INODE) != 0 && ext2_de_namelen(em, p) == len && memcmp(p + DE_NAME, name, len) == 0) {
 			*posp = pos;
 			*prevp = prev;
 			return true;
@@ -336,7 +308,7 @@ find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_
 			error = ext2_dir_readblock(em, dp, 0, &bp);
 			if (error)
 				return error;
-			if (name_len(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN) != 2) {
+			if (ext2_de_namelen(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN) != 2) {
 				brelse(bp);
 				return ext2_corrupt(em, "directory inode %u: no \"..\" in the index root", dp->i_ino);
 			}
@@ -402,7 +374,7 @@ ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 		return error;
 	blk = bp->b_data;
 	if (prev != UINT32_MAX) {
-		rec_set(blk + prev, rec_get(em, blk + prev) + rec_get(em, blk + pos));
+		ext2_de_set_reclen(blk + prev, ext2_de_reclen(em, blk + prev) + ext2_de_reclen(em, blk + pos));
 		memset(blk + pos, 0, DE_NAME);
 	} else {
 		le32enc(blk + pos + DE_INODE, 0);
@@ -442,7 +414,7 @@ int
 ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 {
 	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
-	uint32_t end = entries_end(em);
+	uint32_t end = ext2_de_end(em);
 	struct buf *bp;
 	int error;
 
@@ -466,9 +438,9 @@ ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 		if (error)
 			return error;
 		blk = bp->b_data;
-		for (uint32_t pos = 0; pos < end; pos += rec_get(em, blk + pos)) {
+		for (uint32_t pos = 0; pos < end; pos += ext2_de_reclen(em, blk + pos)) {
 			const uint8_t *p = blk + pos;
-			uint32_t nl = name_len(em, p);
+			uint32_t nl = ext2_de_namelen(em, p);
 
 			if (le32dec(p + DE_INODE) == 0)
 				continue;
@@ -500,7 +472,7 @@ ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent)
 		return EIO;
 	memset(bp->b_data, 0, em->em_bsize);
 	put_entry(em, bp->b_data, dp->i_ino, EXT2_DIR_ENTRY_MIN, ".", 1, EXT2_FT_DIR);
-	put_entry(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN, parent, entries_end(em) - EXT2_DIR_ENTRY_MIN,
+	put_entry(em, (uint8_t *)bp->b_data + EXT2_DIR_ENTRY_MIN, parent, ext2_de_end(em) - EXT2_DIR_ENTRY_MIN,
 		  "..", 2, EXT2_FT_DIR);
 	ext2_dirblock_settail(em, dp, bp->b_data);
 	ext2_mwrite(em, bp);

@@ -52,34 +52,6 @@ struct dx_ent {
 };
 
 static uint32_t
-rec_get(const struct ext2_mount *em, const uint8_t *p)
-{
-	uint16_t v = le16dec(p + DE_REC_LEN);
-
-	if (em->em_bsize >= 65536 && (v == 65535 || v == 0))
-		return 65536;
-	return v;
-}
-
-static void
-rec_set(uint8_t *p, uint32_t len)
-{
-	le16enc(p + DE_REC_LEN, (uint16_t)(len >= 65536 ? 65535 : len));
-}
-
-static uint32_t
-name_len(const struct ext2_mount *em, const uint8_t *p)
-{
-	return em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
-}
-
-static uint32_t
-entries_end(const struct ext2_mount *em)
-{
-	return em->em_csum ? em->em_bsize - EXT2_DIR_TAIL_SIZE : em->em_bsize;
-}
-
-static uint32_t
 dx_limit(const struct ext2_mount *em, uint32_t count_off)
 {
 	return (em->em_bsize - count_off) / DX_ENTRY_SIZE - (em->em_csum ? DX_TAIL_SIZE / DX_ENTRY_SIZE : 0);
@@ -134,7 +106,7 @@ dx_read(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, uint32_t co
 	if (em->em_csum && !ext2_dx_csum_ok(dp, blk, count_off, count, limit))
 		goto bad;
 	if (count_off == DX_NODE_ENTRIES &&
-	    (le32dec(blk + DE_INODE) != 0 || rec_get(em, blk) != em->em_bsize))
+	    (le32dec(blk + DE_INODE) != 0 || ext2_de_reclen(em, blk) != em->em_bsize))
 		goto bad;
 	return 0;
 bad:
@@ -169,7 +141,7 @@ dx_walk(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t l
 	blk = bp->b_data;
 	path->levels = blk[DX_ROOT_INFO + DXI_INDIRECT_LEVELS];
 	path->version = dx_version(em, blk[DX_ROOT_INFO + DXI_HASH_VERSION]);
-	if (rec_get(em, blk) != EXT2_DIR_ENTRY_MIN || le32dec(blk + DX_ROOT_INFO) != 0 ||
+	if (ext2_de_reclen(em, blk) != EXT2_DIR_ENTRY_MIN || le32dec(blk + DX_ROOT_INFO) != 0 ||
 	    blk[DX_ROOT_INFO + DXI_INFO_LENGTH] != DX_ROOT_INFO_LEN || path->levels >= maxlevels ||
 	    ext2_dirhash(name, len, path->version, em->em_sb.s_hash_seed, &path->hash, NULL) != 0) {
 		brelse(bp);
@@ -222,7 +194,7 @@ static void
 dx_node_init(struct ext2_mount *em, uint8_t *blk, uint32_t count)
 {
 	memset(blk, 0, em->em_bsize);
-	rec_set(blk, em->em_bsize);
+	ext2_de_set_reclen(blk, em->em_bsize);
 	le16enc(blk + DX_NODE_ENTRIES + DX_LIMIT, (uint16_t)dx_limit(em, DX_NODE_ENTRIES));
 	le16enc(blk + DX_NODE_ENTRIES + DX_COUNT, (uint16_t)count);
 }
@@ -392,11 +364,11 @@ pack(struct ext2_mount *em, uint8_t *dst, const uint8_t *src, const struct dx_en
 	memset(dst, 0, em->em_bsize);
 	for (uint32_t i = 0; i < n; i++) {
 		memcpy(dst + pos, src + e[i].off, e[i].size);
-		rec_set(dst + pos, i + 1 == n ? entries_end(em) - pos : e[i].size);
+		ext2_de_set_reclen(dst + pos, i + 1 == n ? ext2_de_end(em) - pos : e[i].size);
 		pos += e[i].size;
 	}
 	if (n == 0)
-		rec_set(dst, entries_end(em));
+		ext2_de_set_reclen(dst, ext2_de_end(em));
 }
 
 /* The live entries of a leaf, with their hashes, in hash order. */
@@ -404,17 +376,17 @@ static int
 leaf_entries(struct ext2_mount *em, struct ext2_inode *dp, int version, const uint8_t *blk, struct dx_ent **ep,
 	     uint32_t *np, uint32_t *capp)
 {
-	uint32_t end = entries_end(em), cap = 0, n = 0, pos;
+	uint32_t end = ext2_de_end(em), cap = 0, n = 0, pos;
 	struct dx_ent *e;
 
-	for (pos = 0; pos < end; pos += rec_get(em, blk + pos))
+	for (pos = 0; pos < end; pos += ext2_de_reclen(em, blk + pos))
 		cap++;
 	e = kmem_alloc(&ext2_kmem, cap * sizeof(*e));
 	if (e == NULL)
 		return ENOMEM;
-	for (pos = 0; pos < end; pos += rec_get(em, blk + pos)) {
+	for (pos = 0; pos < end; pos += ext2_de_reclen(em, blk + pos)) {
 		const uint8_t *p = blk + pos;
-		uint32_t nl = name_len(em, p);
+		uint32_t nl = ext2_de_namelen(em, p);
 
 		if (le32dec(p + DE_INODE) == 0)
 			continue;
@@ -567,8 +539,8 @@ dx_root_init(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk)
 
 	if (v > DX_HASH_TEA)
 		v = DX_HASH_HALF_MD4;
-	rec_set(blk, EXT2_DIR_ENTRY_MIN);
-	rec_set(blk + EXT2_DIR_ENTRY_MIN, em->em_bsize - EXT2_DIR_ENTRY_MIN);
+	ext2_de_set_reclen(blk, EXT2_DIR_ENTRY_MIN);
+	ext2_de_set_reclen(blk + EXT2_DIR_ENTRY_MIN, em->em_bsize - EXT2_DIR_ENTRY_MIN);
 	memset(blk + DX_ROOT_INFO, 0, em->em_bsize - DX_ROOT_INFO);
 	blk[DX_ROOT_INFO + DXI_HASH_VERSION] = (uint8_t)v;
 	blk[DX_ROOT_INFO + DXI_INFO_LENGTH] = DX_ROOT_INFO_LEN;
@@ -598,9 +570,9 @@ ext2_dx_make(struct ext2_mount *em, struct ext2_inode *dp)
 		return error;
 	blk = bp->b_data;
 	/* "." then "..", each alone in its record's first bytes. */
-	if (le32dec(blk) != dp->i_ino || name_len(em, blk) != 1 || blk[DE_NAME] != '.' ||
-	    rec_get(em, blk) < EXT2_DIR_ENTRY_MIN || rec_get(em, blk) > EXT2_DIR_ENTRY_MIN * 2 ||
-	    name_len(em, blk + rec_get(em, blk)) != 2 || memcmp(blk + rec_get(em, blk) + DE_NAME, "..", 2) != 0) {
+	if (le32dec(blk) != dp->i_ino || ext2_de_namelen(em, blk) != 1 || blk[DE_NAME] != '.' ||
+	    ext2_de_reclen(em, blk) < EXT2_DIR_ENTRY_MIN || ext2_de_reclen(em, blk) > EXT2_DIR_ENTRY_MIN * 2 ||
+	    ext2_de_namelen(em, blk + ext2_de_reclen(em, blk)) != 2 || memcmp(blk + ext2_de_reclen(em, blk) + DE_NAME, "..", 2) != 0) {
 		brelse(bp);
 		return EAGAIN;
 	}
@@ -610,7 +582,7 @@ ext2_dx_make(struct ext2_mount *em, struct ext2_inode *dp)
 	/* Leave out "." and "..": they stay in block 0. */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t off = e[i].off;
-		if (off == 0 || off == rec_get(em, blk)) {
+		if (off == 0 || off == ext2_de_reclen(em, blk)) {
 			memmove(&e[i], &e[i + 1], (n - i - 1) * sizeof(*e));
 			n--;
 			i--;
@@ -633,8 +605,8 @@ ext2_dx_make(struct ext2_mount *em, struct ext2_inode *dp)
 	ext2_mwrite(em, nbp);
 	nbp = NULL;
 	/* ".." moves to offset 12 when "." had slack. */
-	if (rec_get(em, blk) != EXT2_DIR_ENTRY_MIN)
-		memmove(blk + EXT2_DIR_ENTRY_MIN, blk + rec_get(em, blk), EXT2_DIR_ENTRY_MIN);
+	if (ext2_de_reclen(em, blk) != EXT2_DIR_ENTRY_MIN)
+		memmove(blk + EXT2_DIR_ENTRY_MIN, blk + ext2_de_reclen(em, blk), EXT2_DIR_ENTRY_MIN);
 	dx_root_init(em, dp, blk);
 	ext2_mwrite(em, bp);
 	bp = NULL;

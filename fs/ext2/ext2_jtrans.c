@@ -763,6 +763,18 @@ jtick(void *arg)
 	callout_schedule(&j->j_callout, JCOMMIT_INTERVAL_NS);
 }
 
+/* Commit or checkpoint (fn) under the commit lock. */
+static int
+jrun(struct ext2_journal *j, int (*fn)(struct ext2_journal *))
+{
+	int error;
+
+	mutex_enter(&j->j_commitlk);
+	error = fn(j);
+	mutex_exit(&j->j_commitlk);
+	return error;
+}
+
 /* --- handles ------------------------------------------------------------------------ */
 
 int
@@ -806,20 +818,18 @@ ext2_jbegin(struct ext2_mount *em, uint32_t nblocks, struct ext2_jhandle **hp)
 		resv = t != NULL ? t->t_reserved : 0;
 		cap = jcap(j);
 		if (t != NULL && resv + nblocks > cap) {
+			/* The commit lock comes before j_lock. */
 			mutex_exit(&j->j_lock);
-			mutex_enter(&j->j_commitlk);
-			error = jcommit_locked(j);
-			mutex_exit(&j->j_commitlk);
+			error = jrun(j, jcommit_locked);
 			mutex_enter(&j->j_lock);
 			if (error)
 				break;
 			continue;
 		}
 		if (j->j_used + jworst(j, resv + nblocks) > j->j_limit) {
+			/* The commit lock comes before j_lock. */
 			mutex_exit(&j->j_lock);
-			mutex_enter(&j->j_commitlk);
-			error = jcheckpoint_locked(j);
-			mutex_exit(&j->j_commitlk);
+			error = jrun(j, jcheckpoint_locked);
 			mutex_enter(&j->j_lock);
 			if (error)
 				break;
@@ -1006,7 +1016,6 @@ int
 ext2_jcommit(struct ext2_mount *em, bool wait)
 {
 	struct ext2_journal *j = jlookup(em);
-	int error;
 
 	if (j == NULL)
 		return 0;
@@ -1020,26 +1029,19 @@ ext2_jcommit(struct ext2_mount *em, bool wait)
 		work_enqueue(&j->j_work);
 		return 0;
 	}
-	mutex_enter(&j->j_commitlk);
-	error = jcommit_locked(j);
-	mutex_exit(&j->j_commitlk);
-	return error;
+	return jrun(j, jcommit_locked);
 }
 
 int
 ext2_jcheckpoint(struct ext2_mount *em)
 {
 	struct ext2_journal *j = jlookup(em);
-	int error;
 
 	if (j == NULL)
 		return 0;
 	if (holds_handle(j))
 		return EDEADLK;
-	mutex_enter(&j->j_commitlk);
-	error = jcheckpoint_locked(j);
-	mutex_exit(&j->j_commitlk);
-	return error;
+	return jrun(j, jcheckpoint_locked);
 }
 
 int
@@ -1279,9 +1281,7 @@ ext2_jclose(struct ext2_mount *em)
 	atomic_store_release(&j->j_dying, true);
 	callout_halt(&j->j_callout);
 	work_cancel(&j->j_work);
-	mutex_enter(&j->j_commitlk);
-	error = jcheckpoint_locked(j);
-	mutex_exit(&j->j_commitlk);
+	error = jrun(j, jcheckpoint_locked);
 	/* A stopped journal leaves needs_recovery set: e2fsck decides. */
 	if (!error && !j->j_error)
 		error = set_recover(em, false);

@@ -477,17 +477,6 @@ drain(struct tar_in *in)
 	return n < 0 ? -1 : 0;
 }
 
-static int
-is_zero(const char *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (b[i])
-			return 0;
-	return 1;
-}
-
 /* Write the entry's data into fd; -1 for the archive, -2 for the image. */
 static int
 get_data(struct tar *t, struct tar_in *in, int fd, const struct tar_entry *e)
@@ -508,7 +497,7 @@ get_data(struct tar *t, struct tar_in *in, int fd, const struct tar_entry *e)
 			 * gives the size. */
 			for (w = 0; w < (uint64_t)n; w += blk) {
 				blk = (size_t)((uint64_t)n - w > 4096 ? 4096 : (uint64_t)n - w);
-				if (blk == 4096 && (off + w) % 4096 == 0 && is_zero(t->buf + w, blk))
+				if (blk == 4096 && (off + w) % 4096 == 0 && tar_all_zero(t->buf + w, blk))
 					continue;
 				if (anyk_sys_pwrite(fd, t->buf + w, blk, (anyk_off_t)(off + w)) != (anyk_ssize_t)blk)
 					return -2;

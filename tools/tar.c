@@ -797,8 +797,8 @@ read_meta(struct tar_in *in, uint64_t size)
 	return b;
 }
 
-static int
-all_zero(const char *b, size_t n)
+int
+tar_all_zero(const char *b, size_t n)
 {
 	size_t i;
 
@@ -928,7 +928,7 @@ tar_next(struct tar_in *in, struct tar_entry *e)
 				bad(in, "%s", "the archive ends in the middle of a header");
 			goto out;
 		}
-		if (all_zero(h, TAR_BLOCK)) {
+		if (tar_all_zero(h, TAR_BLOCK)) {
 			ret = 0;
 			goto out;
 		}

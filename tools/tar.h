@@ -104,5 +104,7 @@ int tar_next(struct tar_in *in, struct tar_entry *e);
  * regions one after another). Returns bytes read, 0 at its end, -1 with
  * in->msg set. */
 long tar_read_data(struct tar_in *in, void *buf, size_t n);
+/* 1 if the n bytes at b are all zero (end blocks; holes worth keeping). */
+int tar_all_zero(const char *b, size_t n);
 
 #endif /* ANYK_TOOLS_TAR_H */

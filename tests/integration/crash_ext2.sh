@@ -7,19 +7,12 @@
 # fsync'ed files are intact. Without a journal a crash may well need fsck,
 # so those counts are printed as information, not judged; what is judged is
 # that the machinery works (cuts build, e2fsck and the mount run on each).
-set -u
-B=${B:-build}
+T_NAME=crash_ext2
+. "$(dirname "$0")/../lib.sh"
 H=$B/tests/integration/crash_harness
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs e2fsck; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - crash_ext2: $tool missing"; exit 77; }
-done
-[ -x "$H" ] || { echo "skip - crash_ext2: $H not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-crash2.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() { echo "not ok - $1"; failed=1; }
+need_tools mke2fs e2fsck
+need_built "$H"
+t_tmpdir
 
 mke2fs -q -F -t ext2 "$tmp/base.img" 8M >/dev/null 2>&1 || { echo "skip - crash_ext2: mke2fs failed"; exit 77; }
 cp "$tmp/base.img" "$tmp/work.img"

@@ -10,24 +10,12 @@
 # An ext4 or ext3 mount that says its metadata is written in place (not
 # through the journal) fails the test. Each image type is bounded to about
 # 25 s.
-set -u
-B=${B:-build}
+T_NAME=crash_ext4
+. "$(dirname "$0")/../lib.sh"
 H=$B/tests/integration/crash_harness
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs e2fsck; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - crash_ext4: $tool missing"; exit 77; }
-done
-[ -x "$H" ] || { echo "skip - crash_ext4: $H not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-crash4.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	return 0
-}
+need_tools mke2fs e2fsck
+need_built "$H"
+t_tmpdir
 
 # workload TYPE: base.img and work.img, log, manifest; sets $wl.
 workload() {

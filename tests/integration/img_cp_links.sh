@@ -7,25 +7,11 @@
 # symbolic link hard-linked into two directories is judged in each, the
 # copy of a subtree judges against that subtree, and modes, owners, hard
 # links and holes come out as they were.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs debugfs; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - img_cp_links: $tool missing"; exit 77; }
-done
-[ -x "$ANYK" ] || { echo "skip - img_cp_links: $ANYK not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-cplinks.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	return 0
-}
-check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+T_NAME=img_cp_links
+. "$(dirname "$0")/../lib.sh"
+need_tools mke2fs debugfs
+need_built "$ANYK"
+t_tmpdir
 
 mkdir -p "$tmp/src/t/d/e" "$tmp/src/t/sub" "$tmp/outside"
 echo top >"$tmp/src/t/file"

@@ -4,24 +4,11 @@
 # mtimes, symlink targets, hard-link groups, holes, xattrs, contents), with
 # long names and 10,000 files, on ext2 and ext4; also image to image. The
 # image must stay e2fsck-clean throughout.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs e2fsck python3; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - img_roundtrip: $tool missing"; exit 77; }
-done
-[ -x "$ANYK" ] || { echo "skip - img_roundtrip: $ANYK not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-rt.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	return 0
-}
+T_NAME=img_roundtrip
+. "$(dirname "$0")/../lib.sh"
+need_tools mke2fs e2fsck python3
+need_built "$ANYK"
+t_tmpdir
 
 # The tree, made and compared by one Python script.
 cat >"$tmp/tree.py" <<'EOF'

@@ -7,25 +7,11 @@
 # written outside DIR, each left-out entry is reported, and the exit status
 # is 1. Writing into an image never leaves it: absolute links resolve inside
 # the image, not in the kernel's /dev or root tmpfs.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs debugfs python3; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - img_safety: $tool missing"; exit 77; }
-done
-[ -x "$ANYK" ] || { echo "skip - img_safety: $ANYK not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-safe.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/#   /'
-	return 0
-}
-check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+T_NAME=img_safety
+. "$(dirname "$0")/../lib.sh"
+need_tools mke2fs debugfs python3
+need_built "$ANYK"
+t_tmpdir
 
 mkdir -p "$tmp/src/d" "$tmp/outside"
 echo ok >"$tmp/src/d/file"

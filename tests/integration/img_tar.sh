@@ -7,26 +7,12 @@
 # must come back the same; an image made by mke2fs -d archives like GNU tar
 # archives its source; a hostile archive cannot write outside the target;
 # the images stay e2fsck-clean.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
-PATH=$PATH:/sbin:/usr/sbin
-for tool in mke2fs e2fsck python3 tar; do
-	command -v $tool >/dev/null 2>&1 || { echo "skip - img_tar: $tool missing"; exit 77; }
-done
-tar --version 2>/dev/null | grep -q 'GNU tar' || { echo "skip - img_tar: GNU tar missing"; exit 77; }
-[ -x "$ANYK" ] || { echo "skip - img_tar: $ANYK not built"; exit 77; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-tar.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -20 | sed 's/^/#   /'
-	return 0
-}
-check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+T_NAME=img_tar
+. "$(dirname "$0")/../lib.sh"
+need_tools mke2fs e2fsck python3 tar
+tar --version 2>/dev/null | grep -q 'GNU tar' || skip_all "GNU tar missing"
+need_built "$ANYK"
+t_tmpdir
 root=0
 [ "$(id -u)" = 0 ] && root=1
 

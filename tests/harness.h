@@ -8,11 +8,36 @@
 #ifndef ANYK_TEST_HARNESS_H
 #define ANYK_TEST_HARNESS_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static int t_failed, t_passed, t_skipped;
+
+/* Run a shell command (the oracles: mke2fs, e2fsck, debugfs, mount);
+ * its exit status, or -1 if it did not exit. */
+static inline int
+t_run(const char *cmd)
+{
+	int rc = system(cmd);
+
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static inline int t_runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int
+t_runf(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return t_run(cmd);
+}
 
 #define T_OK(cond, ...)                                                        \
 	do {                                                                   \

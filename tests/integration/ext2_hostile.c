@@ -138,14 +138,6 @@ struct seed {
 	int nmeta;
 };
 
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* The number that follows key in the output of cmd; -1 if none. */
 static long long
 out_num(const char *cmd, const char *key)
@@ -394,7 +386,7 @@ build_seed(struct seed *s)
 		 "EOF\n"
 		 "e2fsck -fyD %s >/dev/null 2>&1; test $? -le 1",
 		 s->mkfs, tree, img, s->size / 1024, img, tree, img);
-	if (run(cmd) != 0)
+	if (t_run(cmd) != 0)
 		return false;
 	s->img = malloc(s->size);
 	fd = open(img, O_RDONLY);
@@ -1482,8 +1474,8 @@ main(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	only = getenv("ANYK_HOSTILE_ONLY");
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0 ||
-	    run("command -v debugfs >/dev/null 2>&1 || test -x /sbin/debugfs || test -x /usr/sbin/debugfs") !=
+	if (t_run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0 ||
+	    t_run("command -v debugfs >/dev/null 2>&1 || test -x /sbin/debugfs || test -x /usr/sbin/debugfs") !=
 		    0) {
 		T_SKIP("mke2fs or debugfs not installed");
 		return t_done();
@@ -1578,7 +1570,7 @@ main(int argc, char **argv)
 	     total, t1 - t0, rw ? " and read-write" : "", now_s() - t1, broken);
 	T_OK(anyk_fini() == 0, "anyk_fini");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	t_run(cmd);
 	free(muts);
 	return t_done();
 }

@@ -191,7 +191,7 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 		fclose(f);
 		anyk_sys_close(dfd);
 		snprintf(cmd, sizeof(cmd), "LC_ALL=C sort -o %s %s && cmp -s %s %s", got, got, exp, got);
-		T_OK(run(cmd) == 0, "%s: readdir lists the %d names present (got %d)", what, alive, nlisted);
+		T_OK(t_run(cmd) == 0, "%s: readdir lists the %d names present (got %d)", what, alive, nlisted);
 	}
 	/* A directory that was indexed empties and goes. */
 	anyk_sys_mkdir("/mnt/gone", 0755);
@@ -222,9 +222,9 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 	snprintf(cmd, sizeof(cmd),
 		 "debugfs -R 'htree /big' %s 2>&1 | grep -q 'Root node dump' && "
 		 "debugfs -R 'htree /to/moved' %s 2>&1 | grep -q 'Root node dump'", img, img);
-	T_OK(run(cmd) == 0, "%s: debugfs htree shows the indexes", what);
+	T_OK(t_run(cmd) == 0, "%s: debugfs htree shows the indexes", what);
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'htree /big' %s 2>/dev/null | grep -o 'Indirect levels: [0-9]*' | head -1 | sed 's/^/# /'", img);
-	run(cmd);
+	t_run(cmd);
 	/* The read-only remount finds everything through the index. */
 	anyk_disk_attach("/dev/sd0", img, ANYK_DISK_RDONLY);
 	if (anyk_sys_mount("/dev/sd0", "/mnt", type, ANYK_MNT_RDONLY, NULL) == 0) {
@@ -247,7 +247,7 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 		snprintf(mnt, sizeof(mnt), "%s/kmnt", top);
 		mkdir(mnt, 0755);
 		snprintf(cmd, sizeof(cmd), "mount -o loop,ro %s %s >/dev/null 2>&1", img, mnt);
-		if (run(cmd) != 0) {
+		if (t_run(cmd) != 0) {
 			T_SKIP("%s: Linux kernel view (mount -o loop,ro not possible here)", what);
 		} else {
 			int missing = 0;
@@ -259,10 +259,10 @@ test_big_dir(const char *type, const char *opts, int n, uint64_t seed)
 					missing++;
 			}
 			snprintf(cmd, sizeof(cmd), "ls -A %s/big | LC_ALL=C sort | cmp -s - %s/expected", mnt, top);
-			T_OK(run(cmd) == 0 && missing == 0, "%s: Linux sees every name (%d wrong by lookup)", what,
+			T_OK(t_run(cmd) == 0 && missing == 0, "%s: Linux sees every name (%d wrong by lookup)", what,
 			     missing);
 			snprintf(cmd, sizeof(cmd), "umount %s", mnt);
-			run(cmd);
+			t_run(cmd);
 		}
 	}
 	free(names);

@@ -40,14 +40,6 @@ rnd(void)
 }
 
 /* A shell command's exit status, -1 if it did not exit. */
-static inline int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static inline double
 now_s(void)
 {
@@ -65,7 +57,7 @@ img_mkfs(const char *type, const char *opts, const char *size)
 
 	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s %s %s %s >/dev/null 2>&1", img, type, opts, img,
 		 size);
-	return run(cmd) == 0;
+	return t_run(cmd) == 0;
 }
 
 /* One assertion: e2fsck -fn finds nothing on image; its first lines as
@@ -77,10 +69,10 @@ img_fsck_clean_at(const char *what, const char *image)
 	int rc;
 
 	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1", image, top);
-	rc = run(cmd);
+	rc = t_run(cmd);
 	if (rc != 0) {
 		snprintf(cmd, sizeof(cmd), "head -40 %s/fsck.log | sed 's/^/# /'", top);
-		run(cmd);
+		t_run(cmd);
 	}
 	T_OK(rc == 0, "%s: e2fsck -fn clean (exit %d)", what, rc);
 	return rc == 0;
@@ -101,7 +93,7 @@ img_setup(const char *name)
 	char cmd[400];
 	const char *path = getenv("PATH"), *tmp = getenv("TMPDIR");
 
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
+	if (t_run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
 		T_SKIP("mke2fs not installed");
 		return false;
 	}
@@ -126,7 +118,7 @@ img_cleanup(void)
 	char cmd[400];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	t_run(cmd);
 }
 
 #endif /* ANYK_TESTS_EXT2_IMG_H */

@@ -38,28 +38,6 @@
 static char top[256];
 static uint32_t bsize;
 
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int
-runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-runf(const char *fmt, ...)
-{
-	char cmd[8192];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return run(cmd);
-}
-
 static uint8_t *
 load(const char *path, size_t *lenp)
 {
@@ -360,11 +338,11 @@ make_images(struct fsimg *fi, const char *fstype, const char *mkopts, uint32_t b
 		fputc((int)((i * 131 + 17) & 0xff), f);
 	fclose(f);
 
-	if (runf("mke2fs -q -F -t %s %s -b %u -U 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff -E hash_seed="
+	if (t_runf("mke2fs -q -F -t %s %s -b %u -U 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff -E hash_seed="
 		 "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0ff %s 16M >/dev/null 2>&1",
 		 fstype, mkopts, bs, fi->a) != 0)
 		return false;
-	if (runf("cp %s %s && debugfs -w -f - %s >/dev/null 2>&1 <<'EOF'\n"
+	if (t_runf("cp %s %s && debugfs -w -f - %s >/dev/null 2>&1 <<'EOF'\n"
 		 "mkdir d1\nmkdir d1/d2\nwrite %s d1/magic\nsymlink d1/link /some/where/else\n"
 		 "mkdir d3\nwrite %s d3/garbage\nEOF",
 		 fi->a, fi->b, fi->b, hostfile, garbage) != 0)
@@ -377,7 +355,7 @@ make_images(struct fsimg *fi, const char *fstype, const char *mkopts, uint32_t b
 	/* Two free blocks (free in B too): the last two of the image. */
 	fi->free2 = numf("dumpe2fs -h %s 2>/dev/null | sed -n 's/^Block count: *//p'", fi->a) - 1;
 	fi->free1 = fi->free2 - 1;
-	if (runf("test \"$(debugfs -R 'testb %llu 2' %s 2>&1 | grep -c 'not in use')\" = 2",
+	if (t_runf("test \"$(debugfs -R 'testb %llu 2' %s 2>&1 | grep -c 'not in use')\" = 2",
 		 (unsigned long long)fi->free1, fi->b) != 0)
 		return false;
 	fi->revoked_b = fi->changed[fi->nchanged / 2];
@@ -409,13 +387,13 @@ make_images(struct fsimg *fi, const char *fstype, const char *mkopts, uint32_t b
 	fprintf(f, "jc\n");
 	fclose(f);
 	/* Ordered mode: file data goes home before the metadata commits. */
-	if (runf("cp %s %s && for f in d1/magic d3/garbage; do for b in $(debugfs -R \"blocks $f\" %s 2>/dev/null); "
+	if (t_runf("cp %s %s && for f in d1/magic d3/garbage; do for b in $(debugfs -R \"blocks $f\" %s 2>/dev/null); "
 		 "do dd if=%s of=%s bs=%u skip=$b seek=$b count=1 conv=notrunc status=none || exit 1; done; done",
 		 fi->a, fi->dirty, fi->b, fi->b, fi->dirty, bs) != 0)
 		return false;
-	if (runf("debugfs -w -f %s %s >%s/jlog 2>&1", script, fi->dirty, top) != 0)
+	if (t_runf("debugfs -w -f %s %s >%s/jlog 2>&1", script, fi->dirty, top) != 0)
 		return false;
-	if (runf("dumpe2fs -h %s 2>/dev/null | grep -q needs_recovery", fi->dirty) != 0)
+	if (t_runf("dumpe2fs -h %s 2>/dev/null | grep -q needs_recovery", fi->dirty) != 0)
 		return false;
 	return true;
 }
@@ -430,14 +408,14 @@ check_replay(struct fsimg *fi, const char *dirty, const char *what)
 
 	snprintf(mine, sizeof(mine), "%s/mine.img", top);
 	snprintf(theirs, sizeof(theirs), "%s/theirs.img", top);
-	runf("cp %s %s && cp %s %s", dirty, mine, dirty, theirs);
+	t_runf("cp %s %s && cp %s %s", dirty, mine, dirty, theirs);
 	T_OK(anyk_replay(mine, &err) == 0, "%s%s: anyk mounts the dirty image read-write and unmounts (errno %d)",
 	     fi->name, what, err);
-	T_OK(runf("debugfs -w -R 'jr' %s >/dev/null 2>&1", theirs) == 0, "%s%s: debugfs journal_run", fi->name, what);
+	T_OK(t_runf("debugfs -w -R 'jr' %s >/dev/null 2>&1", theirs) == 0, "%s%s: debugfs journal_run", fi->name, what);
 	d = imgdiff(mine, theirs, fi->name);
 	T_OK(d == 0, "%s%s: anyk's replay is byte-identical to debugfs's but for mount times (%d bytes differ)",
 	     fi->name, what, d);
-	T_OK(runf("e2fsck -fn %s >%s/fsck 2>&1", mine, top) == 0, "%s%s: e2fsck -fn finds anyk's result clean",
+	T_OK(t_runf("e2fsck -fn %s >%s/fsck 2>&1", mine, top) == 0, "%s%s: e2fsck -fn finds anyk's result clean",
 	     fi->name, what);
 	d = imgdiff(mine, fi->b, "vs B");
 	T_OK(d > 0 && d == imgdiff(theirs, fi->b, "vs B"), "%s%s: the result differs from B only where debugfs's does",
@@ -595,7 +573,7 @@ check_damage(struct fsimg *fi, enum damage dmg, bool csum, const char *what)
 		}
 		T_OK(rc == 0, "%s: %s: mounts (errno %d)", fi->name, what, err);
 		/* The reference: A plus transaction 1's unrevoked block. */
-		runf("cp %s %s", fi->dirty, ref); /* A with the data blocks in place */
+		t_runf("cp %s %s", fi->dirty, ref); /* A with the data blocks in place */
 		{
 			uint8_t *r = load(ref, &len), *g;
 			size_t gl;
@@ -628,7 +606,7 @@ check_damage(struct fsimg *fi, enum damage dmg, bool csum, const char *what)
 			d = (int)n;
 		}
 		T_EQ(d, 0, "replay stopped before the damaged transaction: the image is A plus transaction 1");
-		T_OK(runf("e2fsck -fn %s >/dev/null 2>&1", img) == 0, "%s: %s: e2fsck clean", fi->name, what);
+		T_OK(t_runf("e2fsck -fn %s >/dev/null 2>&1", img) == 0, "%s: %s: e2fsck clean", fi->name, what);
 		break;
 	case D_LASTTAG:
 		T_OK(rc == 0 || err == EUCLEAN, "%s: %s: mount or EUCLEAN, no crash (errno %d)", fi->name, what, err);
@@ -712,8 +690,8 @@ main(void)
 {
 	char tmpl[] = "/tmp/anyk-journal.XXXXXX";
 
-	if (run("PATH=$PATH:/sbin:/usr/sbin; command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null "
-		"&& command -v sha256sum >/dev/null") != 0 && run("test -x /sbin/debugfs") != 0) {
+	if (t_run("PATH=$PATH:/sbin:/usr/sbin; command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null "
+		"&& command -v sha256sum >/dev/null") != 0 && t_run("test -x /sbin/debugfs") != 0) {
 		T_SKIP("ext2_journal: e2fsprogs not installed");
 		return t_done();
 	}
@@ -734,6 +712,6 @@ main(void)
 	one("ext3", "", 1024, "");
 	one("ext4", " -O ^64bit", 4096, "-c -v 2");
 	one("ext4", " -O ^64bit", 1024, "-c -v 3");
-	runf("rm -rf %s", top);
+	t_runf("rm -rf %s", top);
 	return t_done();
 }

@@ -26,22 +26,6 @@
 
 static char top[256];
 
-static int
-runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-runf(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* File i's size and contents: sizes from empty to several blocks, so that
  * some files need indirect blocks or several extents. */
 static size_t
@@ -170,7 +154,7 @@ one(const char *type, int bs)
 	snprintf(c1, sizeof(c1), "%s/c1", top);
 	snprintf(c2, sizeof(c2), "%s/c2", top);
 	snprintf(c3, sizeof(c3), "%s/c3", top);
-	if (runf("mke2fs -q -F -t %s -b %d %s 64M >/dev/null 2>&1", type, bs, img) != 0) {
+	if (t_runf("mke2fs -q -F -t %s -b %d %s 64M >/dev/null 2>&1", type, bs, img) != 0) {
 		T_OK(0, "%s: mke2fs", what);
 		return;
 	}
@@ -222,22 +206,22 @@ one(const char *type, int bs)
 	T_OK(ok, "%s: workload with fsyncs", what);
 
 	/* The crash: the image as the device holds it now. */
-	T_OK(runf("cp --sparse=always %s %s && cp --sparse=always %s %s && cp --sparse=always %s %s", img, c1, img,
+	T_OK(t_runf("cp --sparse=always %s %s && cp --sparse=always %s %s && cp --sparse=always %s %s", img, c1, img,
 		  c2, img, c3) == 0,
 	     "%s: copy the image while mounted", what);
-	T_OK(runf("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", c1) == 0,
+	T_OK(t_runf("dumpe2fs -h %s 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'", c1) == 0,
 	     "%s: the copy needs recovery", what);
-	rc = runf("debugfs -R 'logdump' %s 2>/dev/null | grep -q 'Found expected sequence'", c1);
+	rc = t_runf("debugfs -R 'logdump' %s 2>/dev/null | grep -q 'Found expected sequence'", c1);
 	T_OK(rc == 0, "%s: the copy's journal holds committed transactions (logdump)", what);
 
 	/* (a) e2fsck -n does not replay, and says so. */
-	rc = runf("e2fsck -fn %s 2>&1 | grep -qi 'journal'", c1);
+	rc = t_runf("e2fsck -fn %s 2>&1 | grep -qi 'journal'", c1);
 	T_OK(rc == 0, "%s: e2fsck -fn on the copy reports the journal to recover", what);
 
 	/* (b) e2fsck's replay and anyk's: both clean, both with the files. */
-	rc = runf("e2fsck -fy %s >/dev/null 2>&1", c2);
+	rc = t_runf("e2fsck -fy %s >/dev/null 2>&1", c2);
 	T_OK(rc == 0 || rc == 1, "%s: e2fsck -fy replays (exit %d)", what, rc);
-	rc = runf("e2fsck -fn %s >%s/fsck2.log 2>&1", c2, top);
+	rc = t_runf("e2fsck -fn %s >%s/fsck2.log 2>&1", c2, top);
 	T_OK(rc == 0, "%s: after e2fsck's replay, e2fsck -fn clean (exit %d)", what, rc);
 	bad = check_tree_anyk(c2);
 	T_OK(bad == 0, "%s: after e2fsck's replay, every fsync'ed file intact (%d bad)", what, bad);
@@ -249,10 +233,10 @@ one(const char *type, int bs)
 		anyk_disk_detach("/dev/sd1");
 	}
 	T_OK(rc == 0, "%s: anyk replays the copy (mount, unmount)", what);
-	rc = runf("e2fsck -fn %s >%s/fsck3.log 2>&1", c3, top);
+	rc = t_runf("e2fsck -fn %s >%s/fsck3.log 2>&1", c3, top);
 	T_OK(rc == 0, "%s: after anyk's replay, e2fsck -fn clean (exit %d)", what, rc);
 	if (rc != 0)
-		runf("cat %s/fsck3.log", top);
+		t_runf("cat %s/fsck3.log", top);
 	bad = check_tree_anyk(c3);
 	T_OK(bad == 0, "%s: after anyk's replay, every fsync'ed file intact (%d bad)", what, bad);
 
@@ -263,8 +247,8 @@ one(const char *type, int bs)
 		char mnt[300];
 
 		snprintf(mnt, sizeof(mnt), "%s/m", top);
-		runf("mkdir -p %s", mnt);
-		if (runf("mount -o loop,ro -t %s %s %s >/dev/null 2>&1", type, c3, mnt) != 0) {
+		t_runf("mkdir -p %s", mnt);
+		if (t_runf("mount -o loop,ro -t %s %s %s >/dev/null 2>&1", type, c3, mnt) != 0) {
 			T_SKIP("%s: Linux kernel view (mount -o loop,ro not possible here)", what);
 		} else {
 			bad = 0;
@@ -275,7 +259,7 @@ one(const char *type, int bs)
 				if (gens[i] < 0 ? access(hp, F_OK) == 0 : !check_host(hp, i, gens[i]))
 					bad++;
 			}
-			runf("umount %s", mnt);
+			t_runf("umount %s", mnt);
 			T_OK(bad == 0, "%s: Linux mounts anyk's replay and sees every fsync'ed file (%d bad)", what,
 			     bad);
 		}
@@ -284,9 +268,9 @@ one(const char *type, int bs)
 	/* The live mount goes on and unmounts cleanly. */
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount", what);
 	anyk_disk_detach("/dev/sd0");
-	rc = runf("e2fsck -fn %s >/dev/null 2>&1", img);
+	rc = t_runf("e2fsck -fn %s >/dev/null 2>&1", img);
 	T_OK(rc == 0, "%s: after unmount, e2fsck -fn clean (exit %d)", what, rc);
-	runf("rm -f %s %s %s %s", img, c1, c2, c3);
+	t_runf("rm -f %s %s %s %s", img, c1, c2, c3);
 }
 
 int
@@ -295,7 +279,7 @@ main(void)
 	char tmpl[] = "/tmp/anyk-journaled.XXXXXX";
 
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	if (runf("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null "
+	if (t_runf("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null "
 		 "&& command -v dumpe2fs >/dev/null") != 0) {
 		T_SKIP("ext2_journaled: e2fsprogs not installed");
 		return t_done();
@@ -310,6 +294,6 @@ main(void)
 	one("ext4", 1024);
 	one("ext3", 1024);
 	one("ext3", 4096);
-	runf("rm -rf %s", top);
+	t_runf("rm -rf %s", top);
 	return t_done();
 }

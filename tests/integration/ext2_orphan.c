@@ -77,7 +77,7 @@ test_orphans(const char *type, const char *opts)
 	anyk_sys_sync();
 	/* The crash: the image as it is while the files are open. */
 	snprintf(cmd, sizeof(cmd), "cp %s %s", img, crash);
-	T_OK(run(cmd) == 0, "%s: image copied while files are open", what);
+	T_OK(t_run(cmd) == 0, "%s: image copied while files are open", what);
 	anyk_sys_close(fds[0]);
 	anyk_sys_close(fds[2]);
 	anyk_sys_close(fds[3]);
@@ -89,9 +89,9 @@ test_orphans(const char *type, const char *opts)
 
 	/* e2fsck sees the orphans on the crashed copy (and would free them). */
 	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s 2>&1 | grep -qi 'orphan'", crash);
-	T_OK(run(cmd) == 0, "%s: e2fsck -fn on the crashed copy reports the orphan list", what);
+	T_OK(t_run(cmd) == 0, "%s: e2fsck -fn on the crashed copy reports the orphan list", what);
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'stats' %s 2>/dev/null | grep -i 'orphan' | sed 's/^/# /'", crash);
-	run(cmd);
+	t_run(cmd);
 	/* anyk's read-write mount frees them. */
 	statfs_of(crash, type, &got);
 	T_OK(got.f_ffree == want.f_ffree && got.f_bfree == want.f_bfree,
@@ -102,7 +102,7 @@ test_orphans(const char *type, const char *opts)
 
 	/* A chain naming an invalid inode, then one that loops. */
 	snprintf(cmd, sizeof(cmd), "debugfs -w -R 'ssv last_orphan 4000000' %s >/dev/null 2>&1", crash);
-	run(cmd);
+	t_run(cmd);
 	statfs_of(crash, type, &got);
 	T_OK(got.f_bsize != 0, "%s: an invalid orphan inode ends the walk, the mount goes on", what);
 	img_fsck_clean_at(what, crash);
@@ -114,7 +114,7 @@ test_orphans(const char *type, const char *opts)
 		 "debugfs -w -R \"sif <$ino> dtime $ino\" %s >/dev/null 2>&1 && "
 		 "debugfs -w -R \"ssv last_orphan $ino\" %s >/dev/null 2>&1",
 		 crash, crash, crash, crash, crash, crash);
-	if (run(cmd) != 0) {
+	if (t_run(cmd) != 0) {
 		T_SKIP("%s: debugfs could not make a looping orphan", what);
 		return;
 	}

@@ -268,14 +268,6 @@ walk(const char *rel)
 	return n;
 }
 
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void
 test_image(const char *fstype, int bsize, int isize, const char *hash, int hashflags)
 {
@@ -286,7 +278,7 @@ test_image(const char *fstype, int bsize, int isize, const char *hash, int hashf
 	snprintf(img, sizeof(img), "%s/%s-%d-%d.img", top, fstype, bsize, isize);
 	snprintf(cmd, sizeof(cmd), "mke2fs -q -F -t %s -b %d -I %d -d %s %s 64M >/dev/null 2>&1", fstype, bsize,
 		 isize, tree, img);
-	if (run(cmd) != 0) {
+	if (t_run(cmd) != 0) {
 		T_SKIP("%s -b %d -I %d: mke2fs failed", fstype, bsize, isize);
 		return;
 	}
@@ -296,10 +288,10 @@ test_image(const char *fstype, int bsize, int isize, const char *hash, int hashf
 		 "tune2fs -E hash_alg=%s %s >/dev/null 2>&1 && debugfs -w -R 'ssv flags %d' %s >/dev/null 2>&1; "
 		 "e2fsck -fyD %s >/dev/null 2>&1; test $? -le 1",
 		 hash, img, hashflags, img, img);
-	T_OK(run(cmd) == 0, "%s/%d/%d: directories indexed with %s (flags %d)", fstype, bsize, isize, hash,
+	T_OK(t_run(cmd) == 0, "%s/%d/%d: directories indexed with %s (flags %d)", fstype, bsize, isize, hash,
 	     hashflags);
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'htree /big' %s 2>/dev/null | grep -q 'Root node dump'", img);
-	T_OK(run(cmd) == 0, "%s/%d/%d: /big has a hash index", fstype, bsize, isize);
+	T_OK(t_run(cmd) == 0, "%s/%d/%d: /big has a hash index", fstype, bsize, isize);
 	mismatches = 0;
 	ninomap = 0;
 	T_OK(anyk_disk_attach("/dev/sd0", img, ANYK_DISK_RDONLY) == 0, "%s/%d/%d: attach", fstype, bsize, isize);
@@ -394,7 +386,7 @@ corrupt_copies(const char *fstype, int bsize, int isize, int trials)
 		int fd;
 
 		snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s", img, bad);
-		if (run(cmd) != 0)
+		if (t_run(cmd) != 0)
 			break;
 		fd = open(bad, O_RDWR);
 		/* Metadata sits mostly in the first megabytes; hit it there. */
@@ -433,7 +425,7 @@ corrupt_known(void)
 		return;
 	/* A superblock byte under metadata_csum: EUCLEAN. */
 	snprintf(cmd, sizeof(cmd), "cp --sparse=always %s %s", img, bad);
-	run(cmd);
+	t_run(cmd);
 	fd = open(bad, O_RDWR);
 	pread(fd, &b, 1, 1024 + 0x78);
 	b ^= 0x55;
@@ -444,7 +436,7 @@ corrupt_known(void)
 	     "superblock checksum mismatch is EUCLEAN");
 	anyk_disk_detach("/dev/sd0");
 	/* A bad magic: EINVAL. */
-	run(cmd);
+	t_run(cmd);
 	fd = open(bad, O_RDWR);
 	pwrite(fd, "\0\0", 2, 1024 + 0x38);
 	close(fd);
@@ -453,9 +445,9 @@ corrupt_known(void)
 	     "bad magic is EINVAL");
 	anyk_disk_detach("/dev/sd0");
 	/* An unknown incompatible feature: EINVAL (debugfs rewrites the checksum). */
-	run(cmd);
+	t_run(cmd);
 	snprintf(cmd, sizeof(cmd), "debugfs -w -R 'feature casefold' %s >/dev/null 2>&1", bad);
-	if (run(cmd) == 0) {
+	if (t_run(cmd) == 0) {
 		anyk_disk_attach("/dev/sd0", bad, ANYK_DISK_RDONLY);
 		T_OK(anyk_sys_mount("/dev/sd0", "/mnt", "ext4", ANYK_MNT_RDONLY, NULL) == -1 && errno == EINVAL,
 		     "unknown incompatible feature is EINVAL");
@@ -480,7 +472,7 @@ main(void)
 	};
 	char cmd[400];
 
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
+	if (t_run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
 		T_SKIP("mke2fs not installed");
 		return t_done();
 	}
@@ -506,6 +498,6 @@ main(void)
 	corrupt_copies("ext3", 4096, 128, 20);
 	T_OK(anyk_fini() == 0, "anyk_fini");
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
-	run(cmd);
+	t_run(cmd);
 	return t_done();
 }

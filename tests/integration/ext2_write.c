@@ -444,13 +444,13 @@ kernel_view(const char *what, int skip_extra)
 	snprintf(mnt, sizeof(mnt), "%s/kmnt", top);
 	mkdir(mnt, 0755);
 	snprintf(cmd, sizeof(cmd), "mount -o loop,ro %s %s >/dev/null 2>&1", img, mnt);
-	if (run(cmd) != 0) {
+	if (t_run(cmd) != 0) {
 		T_SKIP("%s: Linux kernel view (mount -o loop,ro not possible here)", what);
 		return;
 	}
 	compare_tree(&host_view, mnt, "", skip_extra);
 	snprintf(cmd, sizeof(cmd), "umount %s", mnt);
-	run(cmd);
+	t_run(cmd);
 	T_OK(mismatches == before, "%s: the Linux kernel sees the same tree", what);
 }
 
@@ -469,7 +469,7 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 		return;
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", model, model);
-	run(cmd);
+	t_run(cmd);
 	T_OK(anyk_disk_attach("/dev/sd0", img, 0) == 0, "%s: attach", what);
 	if (anyk_sys_mount("/dev/sd0", "/mnt", type, 0, NULL) != 0) {
 		T_OK(0, "%s: read-write mount (errno %d)", what, errno);

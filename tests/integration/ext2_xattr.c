@@ -24,14 +24,6 @@ static char top[256], tree[300];
 static int have_trusted, have_acl;
 
 static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int
 hset(const char *rel, const char *name, const void *v, size_t n)
 {
 	char path[600];
@@ -187,7 +179,7 @@ has_xattr_block(const char *img, const char *rel)
 
 	snprintf(cmd, sizeof(cmd),
 		 "debugfs -R 'stat /%s' %s 2>/dev/null | grep -Eq 'File ACL: [1-9]'", rel, img);
-	return run(cmd) == 0;
+	return t_run(cmd) == 0;
 }
 
 static void
@@ -202,7 +194,7 @@ test_image(const char *fstype, int bsize, int isize)
 	snprintf(img, sizeof(img), "%s/%s-%d-%d.img", top, fstype, bsize, isize);
 	snprintf(cmd, sizeof(cmd), "mke2fs -q -F -t %s -b %d -I %d -d %s %s 16M >/dev/null 2>&1", fstype,
 		 bsize, isize, tree, img);
-	if (run(cmd) != 0) {
+	if (t_run(cmd) != 0) {
 		T_SKIP("%s: mke2fs failed", tag);
 		return;
 	}
@@ -289,7 +281,7 @@ main(void)
 	char cmd[400];
 	size_t i;
 
-	if (run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
+	if (t_run("command -v mke2fs >/dev/null 2>&1 || test -x /sbin/mke2fs || test -x /usr/sbin/mke2fs") != 0) {
 		T_SKIP("mke2fs not installed");
 		return t_done();
 	}
@@ -312,6 +304,6 @@ main(void)
 		T_OK(anyk_fini() == 0, "anyk_fini");
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	run(cmd);
+	t_run(cmd);
 	return t_done();
 }

@@ -217,7 +217,7 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 	anyk_disk_detach("/dev/sd0");
 	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1 || { head -30 %s/fsck.log | sed 's/^/# /'; false; }",
 		 img, top, top);
-	T_OK(run(cmd) == 0, "%s: e2fsck -fn clean", what);
+	T_OK(t_run(cmd) == 0, "%s: e2fsck -fn clean", what);
 	anyk_disk_attach("/dev/sd0", img, ANYK_DISK_RDONLY);
 	T_OK(anyk_sys_mount("/dev/sd0", "/mnt", type, ANYK_MNT_RDONLY, NULL) == 0 && check_anyk() == 0,
 	     "%s: every attribute reads back after remount", what);
@@ -246,20 +246,20 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 		}
 		T_OK(got == want, "%s: debugfs ea_list shows %d attributes (want %d)", what, got, want);
 	}
-	if (!is_root || run("command -v getfattr >/dev/null") != 0) {
+	if (!is_root || t_run("command -v getfattr >/dev/null") != 0) {
 		T_SKIP("%s: Linux view (needs root and getfattr)", what);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/kmnt", top);
 	mkdir(path, 0755);
 	snprintf(cmd, sizeof(cmd), "mount -o loop,ro %s %s >/dev/null 2>&1", img, path);
-	if (run(cmd) != 0) {
+	if (t_run(cmd) != 0) {
 		T_SKIP("%s: Linux view (no loop mount here)", what);
 		return;
 	}
 	T_OK(check_linux(path) == 0, "%s: Linux's getfattr sees the same attributes", what);
 	snprintf(cmd, sizeof(cmd), "umount %s", path);
-	run(cmd);
+	t_run(cmd);
 }
 
 /* A block shared by two inodes (h_refcount 2, as Linux makes them):
@@ -300,7 +300,7 @@ test_shared(void)
 		 "printf '\\002' | dd of=%s bs=1 seek=%lu conv=notrunc status=none && "
 		 "e2fsck -fn %s >/dev/null 2>&1",
 		 blk0, img, img, img, blk0 * 1024 + 4, img);
-	if (blk0 == 0 || run(cmd) != 0) {
+	if (blk0 == 0 || t_run(cmd) != 0) {
 		T_SKIP("%s: could not share the block by hand (block %lu)", what, blk0);
 		return;
 	}
@@ -324,7 +324,7 @@ test_shared(void)
 	T_OK(blk1 != 0 && blk1 != blk0, "%s: f1 has a block of its own (%lu, was %lu)", what, blk1, blk0);
 	snprintf(cmd, sizeof(cmd), "e2fsck -fn %s > %s/fsck.log 2>&1 || { head -20 %s/fsck.log | sed 's/^/# /'; false; }",
 		 img, top, top);
-	T_OK(run(cmd) == 0, "%s: e2fsck -fn clean after the copy", what);
+	T_OK(t_run(cmd) == 0, "%s: e2fsck -fn clean after the copy", what);
 	/* Both let go: every block comes back. */
 	anyk_disk_attach("/dev/sd0", img, 0);
 	anyk_sys_mount("/dev/sd0", "/mnt", "ext2", 0, NULL);
@@ -332,9 +332,9 @@ test_shared(void)
 	     anyk_sys_removexattr("/mnt/f1", "user.b") == 0, "%s: all removed", what);
 	anyk_sys_unmount("/mnt", 0);
 	anyk_disk_detach("/dev/sd0");
-	T_OK(run(cmd) == 0, "%s: e2fsck -fn clean after removing everything", what);
+	T_OK(t_run(cmd) == 0, "%s: e2fsck -fn clean after removing everything", what);
 	snprintf(cmd, sizeof(cmd), "debugfs -R 'stat /f1' %s 2>/dev/null | grep -q 'File ACL: 0'", img);
-	T_OK(run(cmd) == 0, "%s: an emptied block is given back", what);
+	T_OK(t_run(cmd) == 0, "%s: an emptied block is given back", what);
 }
 
 int

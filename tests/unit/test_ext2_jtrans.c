@@ -34,22 +34,6 @@ static uint32_t bs;
 static uint64_t pb[NPB];      /* free blocks used as "metadata" */
 static uint32_t want[NPB];    /* the pattern each should hold once committed */
 
-static int
-runf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int
-runf(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* Pattern v: a block no two v share, readable in a hex dump. */
 static void
 fill(uint8_t *p, uint32_t v)
@@ -172,9 +156,9 @@ check_cut(const char *what, int ntrans)
 	snprintf(a, sizeof(a), "%s/anyk.img", top);
 	snprintf(e, sizeof(e), "%s/e2fsck.img", top);
 	snprintf(out, sizeof(out), "%s/logdump.txt", top);
-	T_EQ(runf("cp --sparse=always %s %s && cp --sparse=always %s %s && cp --sparse=always %s %s", img, cut,
+	T_EQ(t_runf("cp --sparse=always %s %s && cp --sparse=always %s %s && cp --sparse=always %s %s", img, cut,
 		  cut, a, cut, e), 0, "copy the image");
-	T_EQ(runf("debugfs -R logdump %s >%s 2>&1", cut, out), 0, "debugfs logdump");
+	T_EQ(t_runf("debugfs -R logdump %s >%s 2>&1", cut, out), 0, "debugfs logdump");
 	f = fopen(out, "r");
 	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
 		if (strstr(line, "(commit block)") != NULL)
@@ -186,15 +170,15 @@ check_cut(const char *what, int ntrans)
 	else
 		T_OK(ncommit > 0, "%s: logdump finds %d committed transactions", what, ncommit);
 
-	rc = runf("e2fsck -fy %s >/dev/null 2>&1", e);
+	rc = t_runf("e2fsck -fy %s >/dev/null 2>&1", e);
 	T_OK(rc == 0 || rc == 1, "%s: e2fsck -fy replays (exit %d)", what, rc);
-	T_EQ(runf("e2fsck -fn %s >/dev/null 2>&1", e), 0, "e2fsck's replay is clean");
+	T_EQ(t_runf("e2fsck -fn %s >/dev/null 2>&1", e), 0, "e2fsck's replay is clean");
 
 	T_EQ(anyk_disk_attach("/dev/sd1", a, 0), 0, "attach the copy");
 	T_EQ(anyk_sys_mount("/dev/sd1", "/mnt2", "ext4", 0, NULL), 0, "anyk mounts it (replays)");
 	T_EQ(anyk_sys_unmount("/mnt2", 0), 0, "and unmounts");
 	anyk_disk_detach("/dev/sd1");
-	rc = runf("e2fsck -fn %s >/dev/null 2>&1", a);
+	rc = t_runf("e2fsck -fn %s >/dev/null 2>&1", a);
 	T_EQ(rc, 0, "anyk's replay is clean");
 
 	for (int i = 0; i < NPB; i++) {
@@ -220,9 +204,9 @@ check_cut(const char *what, int ntrans)
 	T_EQ(bad_e, 0, "e2fsck's replay: every block holds what was committed");
 	(void)same;
 	/* Beyond the superblock (times, counts), the images agree. */
-	rc = runf("cmp -s -i %u %s %s", 8192u, a, e);
+	rc = t_runf("cmp -s -i %u %s %s", 8192u, a, e);
 	if (rc != 0) {
-		T_EQ(runf("cmp -l -i %u %s %s | awk '{print int(($1-1+%u)/%u)}' | sort -un | head -5 >&2", 8192u, a, e,
+		T_EQ(t_runf("cmp -l -i %u %s %s | awk '{print int(($1-1+%u)/%u)}' | sort -un | head -5 >&2", 8192u, a, e,
 			  8192u, bs), 0, "(blocks that differ)");
 	}
 	T_EQ(rc, 0, "anyk's and e2fsck's replays are identical past the first 8 KiB");
@@ -485,7 +469,7 @@ one(const char *name, const char *mkfs)
 	printf("# %s\n", name);
 	memset(want, 0, sizeof(want));
 	snprintf(img, sizeof(img), "%s/fs.img", top);
-	if (runf(mkfs, img) != 0 || runf("dumpe2fs -h %s 2>/dev/null | grep -i '^journal features'", img) != 0) {
+	if (t_runf(mkfs, img) != 0 || t_runf("dumpe2fs -h %s 2>/dev/null | grep -i '^journal features'", img) != 0) {
 		T_SKIP("%s: mkfs failed", name);
 		return;
 	}
@@ -516,8 +500,8 @@ one(const char *name, const char *mkfs)
 	if (f != NULL)
 		fclose(f);
 	T_OK(!(sb[1024 + 0x60] & INCOMPAT_RECOVER), "needs_recovery cleared at close");
-	T_EQ(runf("e2fsck -fn %s >/dev/null 2>&1", img), 0, "e2fsck -fn: clean after close");
-	T_EQ(runf("debugfs -R logdump %s 2>&1 | grep -q 'Journal starts at block 0'", img), 0,
+	T_EQ(t_runf("e2fsck -fn %s >/dev/null 2>&1", img), 0, "e2fsck -fn: clean after close");
+	T_EQ(t_runf("debugfs -R logdump %s 2>&1 | grep -q 'Journal starts at block 0'", img), 0,
 	     "the log is empty after close");
 }
 
@@ -528,7 +512,7 @@ main(void)
 	char anyk[600];
 
 	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-	if (runf("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null") != 0) {
+	if (t_runf("command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null") != 0) {
 		T_SKIP("e2fsprogs not installed");
 		return t_done();
 	}
@@ -557,6 +541,6 @@ main(void)
 		T_SKIP("anyk mkfs: %s not built", anyk);
 	}
 	anyk_fini();
-	runf("rm -rf %s", top);
+	t_runf("rm -rf %s", top);
 	return t_done();
 }

@@ -33,6 +33,7 @@
 
 #include "tool.h"
 #include "tools/fuse_ops.h"
+#include "tools/fuse_uring.h"
 
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
@@ -54,6 +55,7 @@ struct mount_args {
 	unsigned part;      /* 0: the whole image */
 	int foreground, debug, rdonly;
 	unsigned spin_us;   /* see serve_loop */
+	int uring;          /* FURING_*: see fuse_uring.h */
 	int hostperms;      /* the host kernel checks permissions: see serve */
 	struct fuseops_config fc;
 	char fuseopts[2048]; /* options handed to libfuse */
@@ -142,6 +144,10 @@ parse_opts(struct mount_args *a, char *list)
 			if (parse_uint(opt + 5, 1000000, &v) != 0)
 				return err_usage(&mount_cmd, "bad option '%s'", opt);
 			a->spin_us = (unsigned)v;
+		} else if (strcmp(opt, "uring") == 0) {
+			a->uring = FURING_ALWAYS;
+		} else if (strcmp(opt, "nouring") == 0) {
+			a->uring = FURING_NEVER;
 		} else if (strcmp(opt, "default_permissions") == 0) {
 			a->hostperms = 1;
 		} else {
@@ -165,6 +171,7 @@ parse_args(struct mount_args *a, int argc, char **argv)
 	memset(a, 0, sizeof(*a));
 	a->fc.timeout = 1.0;
 	a->spin_us = SPIN_US;
+	a->uring = FURING_AUTO;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0) {
 			cmd_print_help(stdout, &mount_cmd, "anyk ");
@@ -394,6 +401,10 @@ serve_loop(struct fuse_session *se, unsigned spin_us)
 		if (res <= 0)
 			break;
 		fuse_session_process_buf(se, &fbuf);
+		/* With the io_uring transport serving, FORGETs still come
+		 * this way: after an unlink, one for each file. Nobody waits
+		 * for them, but waking this thread for each would cost the
+		 * caller as much as the unlink. */
 		until = now_us() + spin_us;
 	}
 	free(fbuf.mem);
@@ -455,6 +466,8 @@ serve(struct mount_args *a, int report)
 		return err_msg(a->dir, "cannot mount (is /dev/fuse there, fusermount3 installed?)");
 	}
 	raise_readahead(a->dir, 4 * FUSEOPS_IO_MAX / 1024);
+	if (furing_attach(se, fuse_session_fd(se), a->uring, a->debug) != 0 && a->debug)
+		fprintf(stderr, "anyk mount: no io_uring transport (libfuse refused a custom I/O)\n");
 	if (report >= 0) {
 		/* Mounted: the parent may go, and we leave the terminal. */
 		if (write(report, &ok, 1) != 1)
@@ -473,6 +486,7 @@ serve(struct mount_args *a, int report)
 	}
 	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
 	r = serve_loop(se, a->spin_us);
+	furing_stop();
 	fuseops_drain(); /* queued reads answer through se */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

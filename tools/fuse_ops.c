@@ -1136,6 +1136,13 @@ static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
 static struct rjob *rq_head, **rq_tail = &rq_head;
 static int rq_stop, nreaders;
+static _Thread_local int inline_thread; /* see fuseops_set_inline */
+
+void
+fuseops_set_inline(int on)
+{
+	inline_thread = on;
+}
 static pthread_t readers[READERS];
 
 static void *
@@ -1183,7 +1190,8 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	struct rjob *j;
 
 	/* A small read is over sooner than a hand-over would take. */
-	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+	if (size <= READ_INLINE || nreaders == 0 || inline_thread ||
+	    (j = malloc(sizeof(*j))) == NULL) {
 		do_read(req, fh, size, off);
 		return;
 	}
@@ -1247,7 +1255,7 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 	struct fh *fh = fi_fh(fi);
 	struct rjob *j;
 
-	if (nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+	if (nreaders == 0 || inline_thread || (j = malloc(sizeof(*j))) == NULL) {
 		do_fsync(req, fh, datasync);
 		return;
 	}

@@ -31,6 +31,9 @@ int fuseops_init(const struct fuseops_config *cfg);
 void fuseops_drain(void);
 /* After the session: close what is left open, free the nodes. */
 void fuseops_fini(void);
+/* On: requests this thread runs finish on it, without the reader pool
+ * (the io_uring queue threads, which answer through their own entry). */
+void fuseops_set_inline(int on);
 extern const struct fuse_lowlevel_ops fuseops;
 
 #endif /* ANYK_HAVE_FUSE */

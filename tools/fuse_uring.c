@@ -1,0 +1,879 @@
+/*
+ * FUSE over io_uring: see fuse_uring.h for what and why.
+ *
+ * The protocol (Linux 6.14 and later, fuse.enable_uring=1):
+ *  - The server asks for it in its INIT reply (FUSE_OVER_IO_URING in
+ *    flags2). libfuse 3.14 does not know the flag, so the custom writev
+ *    below sets it in the reply libfuse formats.
+ *  - For every possible processor q the server registers ring entries:
+ *    an IORING_OP_URING_CMD on /dev/fuse with FUSE_IO_URING_CMD_REGISTER,
+ *    the queue number, and two buffers: a 288-byte header and a payload
+ *    at least as large as the biggest request. Once every queue has an
+ *    entry, the host kernel sends requests through the rings.
+ *  - A request completes its entry's command: the header holds the
+ *    fuse_in_header, the operation's fixed argument and the payload size;
+ *    the payload holds the other arguments (a name, write data).
+ *  - The answer goes back in the same buffers (fuse_out_header in the
+ *    header, the reply's arguments in the payload), committed with
+ *    FUSE_IO_URING_CMD_COMMIT_AND_FETCH, which also hands the entry back
+ *    for the next request.
+ *
+ * Each queue is one thread with its own ring, bound to its processor.
+ * It rebuilds each request as the contiguous message libfuse expects
+ * (header and fixed argument copied in front of the payload, which is
+ * not copied), runs it through fuse_session_process_buf, and catches the
+ * reply in the custom writev. It runs every request to the end itself
+ * (fuse_ops' reader pool is for the single /dev/fuse thread).
+ */
+#ifdef ANYK_HAVE_FUSE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <time.h>
+#include <linux/io_uring.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "tools/fuse_uring.h"
+
+/* The FUSE wire format, as the protocol defines it. */
+#define F_INIT 26u
+#define F_INIT_EXT (1u << 30)
+#define F_MAX_PAGES (1u << 22)
+#define F_OVER_IO_URING2 (1u << 9)  /* bit 41 of the flags: flags2 bit 9 */
+#define F_MIN_READ_BUFFER 8192u
+#define F_CMD_REGISTER 1u
+#define F_CMD_COMMIT_AND_FETCH 2u
+#define IN_HDR 40u   /* struct fuse_in_header */
+#define OUT_HDR 16u  /* struct fuse_out_header */
+#define OP_MAX 128u  /* the header buffer's room for the fixed argument */
+
+struct in_hdr {
+	uint32_t len, opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+	uint16_t total_extlen, padding;
+};
+
+struct out_hdr {
+	uint32_t len;
+	int32_t error;
+	uint64_t unique;
+};
+
+/* The header buffer of a ring entry (struct fuse_uring_req_header). */
+struct ring_hdr {
+	unsigned char in_out[128]; /* fuse_in_header, then fuse_out_header */
+	unsigned char op_in[OP_MAX];
+	uint64_t flags;
+	uint64_t commit_id;        /* the request's unique */
+	uint32_t payload_sz;       /* bytes used in the payload buffer */
+	uint32_t padding;
+	uint64_t reserved;
+};
+_Static_assert(sizeof(struct ring_hdr) == 288, "fuse_uring_req_header is 288 bytes");
+
+/* The command area of a 128-byte SQE (struct fuse_uring_cmd_req). */
+struct ring_cmd {
+	uint64_t flags;
+	uint64_t commit_id;
+	uint16_t qid;
+	uint8_t padding[6];
+};
+
+#define DEPTH 4                /* entries per queue */
+#define STOP_TAG UINT64_MAX    /* user_data of the stop eventfd's read */
+#define STAGE 4096u            /* room before the payload for the rebuilt message */
+
+struct uring {
+	int fd;
+	unsigned entries;
+	_Atomic unsigned *sq_head, *sq_tail, *cq_head, *cq_tail;
+	unsigned *sq_mask, *sq_array, *cq_mask;
+	struct io_uring_cqe *cqes;
+	unsigned char *sqes;
+	void *sq_map, *cq_map;
+	size_t sq_len, cq_len, sqes_len;
+	unsigned tail, queued;
+};
+
+struct rent {
+	struct ring_hdr hdr;
+	struct iovec iov[2];
+	char *region;  /* STAGE bytes, then the payload */
+	uint64_t unique;
+	int replied, dead;
+};
+
+struct rqueue {
+	unsigned qid;
+	pthread_t thr;
+	pid_t tid;
+	_Atomic int ready;     /* tid is set */
+	int idle_prio;         /* runs as SCHED_IDLE now */
+	uint64_t last_delay;   /* its run-queue wait so far, ns */
+	uint64_t boost_until;  /* held at normal priority until then, ns */
+	int started, efd;
+	uint64_t evbuf;
+	struct uring r;
+	struct rent ent[DEPTH];
+};
+
+static struct {
+	struct fuse_session *se;
+	int fd, want, debug;
+	int offered;          /* the kernel's INIT offered io_uring */
+	uint64_t init_unique; /* and that INIT's unique */
+	size_t max_payload;
+	unsigned nq;
+	struct rqueue *q;
+	_Atomic int active, registered;
+} U = { .fd = -1 };
+
+static _Thread_local struct rent *cur_ent;
+
+static void gov_busy(void);
+
+static int
+sys_setup(unsigned entries, struct io_uring_params *p)
+{
+	return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+static int
+sys_enter(int fd, unsigned submit, unsigned wait, unsigned flags)
+{
+	return (int)syscall(__NR_io_uring_enter, fd, submit, wait, flags, NULL, 0);
+}
+
+static void
+ring_close(struct uring *r)
+{
+	if (r->sqes != NULL)
+		munmap(r->sqes, r->sqes_len);
+	if (r->cq_map != NULL && r->cq_map != r->sq_map)
+		munmap(r->cq_map, r->cq_len);
+	if (r->sq_map != NULL)
+		munmap(r->sq_map, r->sq_len);
+	if (r->fd >= 0)
+		close(r->fd);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+static int
+ring_open(struct uring *r, unsigned entries)
+{
+	struct io_uring_params p;
+	unsigned char *sq, *cq;
+
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	/* Requests arrive as task work on this thread; running it only when
+	 * the thread waits for completions saves interrupting it. */
+	p.flags = IORING_SETUP_SQE128 | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	r->fd = sys_setup(entries, &p);
+	if (r->fd < 0 && errno == EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_SQE128;
+		r->fd = sys_setup(entries, &p);
+	}
+	if (r->fd < 0)
+		return -1;
+	r->entries = p.sq_entries;
+	r->sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	r->cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP) {
+		if (r->cq_len > r->sq_len)
+			r->sq_len = r->cq_len;
+		r->cq_len = r->sq_len;
+	}
+	r->sq_map = mmap(NULL, r->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+			 r->fd, IORING_OFF_SQ_RING);
+	if (r->sq_map == MAP_FAILED) {
+		r->sq_map = NULL;
+		goto fail;
+	}
+	if (p.features & IORING_FEAT_SINGLE_MMAP) {
+		r->cq_map = r->sq_map;
+	} else {
+		r->cq_map = mmap(NULL, r->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+				 r->fd, IORING_OFF_CQ_RING);
+		if (r->cq_map == MAP_FAILED) {
+			r->cq_map = NULL;
+			goto fail;
+		}
+	}
+	r->sqes_len = (size_t)p.sq_entries * 128;
+	r->sqes = mmap(NULL, r->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+		       r->fd, IORING_OFF_SQES);
+	if (r->sqes == MAP_FAILED) {
+		r->sqes = NULL;
+		goto fail;
+	}
+	sq = r->sq_map;
+	cq = r->cq_map;
+	r->sq_head = (_Atomic unsigned *)(void *)(sq + p.sq_off.head);
+	r->sq_tail = (_Atomic unsigned *)(void *)(sq + p.sq_off.tail);
+	r->sq_mask = (unsigned *)(void *)(sq + p.sq_off.ring_mask);
+	r->sq_array = (unsigned *)(void *)(sq + p.sq_off.array);
+	r->cq_head = (_Atomic unsigned *)(void *)(cq + p.cq_off.head);
+	r->cq_tail = (_Atomic unsigned *)(void *)(cq + p.cq_off.tail);
+	r->cq_mask = (unsigned *)(void *)(cq + p.cq_off.ring_mask);
+	r->cqes = (struct io_uring_cqe *)(void *)(cq + p.cq_off.cqes);
+	r->tail = atomic_load_explicit(r->sq_tail, memory_order_relaxed);
+	return 0;
+fail:
+	ring_close(r);
+	return -1;
+}
+
+/* The next free SQE, zeroed, or NULL when the ring is full. */
+static struct io_uring_sqe *
+ring_sqe(struct uring *r)
+{
+	unsigned head = atomic_load_explicit(r->sq_head, memory_order_acquire), idx;
+	struct io_uring_sqe *sqe;
+
+	if (r->tail - head >= r->entries)
+		return NULL;
+	idx = r->tail & *r->sq_mask;
+	r->sq_array[idx] = idx;
+	sqe = (struct io_uring_sqe *)(void *)(r->sqes + (size_t)idx * 128);
+	memset(sqe, 0, 128);
+	r->tail++;
+	r->queued++;
+	return sqe;
+}
+
+/* Hand the queued SQEs to the kernel and wait for at least one
+ * completion. 0, or -1 with errno. */
+static int
+ring_submit_wait(struct uring *r)
+{
+	unsigned n;
+	int got;
+
+	atomic_store_explicit(r->sq_tail, r->tail, memory_order_release);
+	for (;;) {
+		n = r->queued;
+		got = sys_enter(r->fd, n, 1, IORING_ENTER_GETEVENTS);
+		if (got >= 0) {
+			r->queued -= (unsigned)got < n ? (unsigned)got : n;
+			return 0;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+static void
+ent_cmd(struct rqueue *q, unsigned i, unsigned op, uint64_t commit)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&q->r);
+	struct ring_cmd *c;
+
+	if (sqe == NULL) /* cannot happen: DEPTH + 1 fit the ring */
+		return;
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = U.fd;
+	sqe->cmd_op = op;
+	sqe->addr = (uint64_t)(uintptr_t)q->ent[i].iov;
+	sqe->len = 2;
+	sqe->user_data = i;
+	c = (struct ring_cmd *)(void *)sqe->cmd;
+	c->commit_id = commit;
+	c->qid = (uint16_t)q->qid;
+}
+
+/* Copy a reply, as libfuse wrote it, into the entry. */
+static ssize_t
+ent_reply(struct rent *e, const struct iovec *iov, int count)
+{
+	size_t total = 0, at = 0, room = U.max_payload, n;
+	char *payload = e->region + STAGE;
+	int i;
+
+	for (i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	if (total < OUT_HDR || total - OUT_HDR > room) {
+		struct out_hdr oh = { OUT_HDR, -EIO, e->unique };
+
+		memcpy(e->hdr.in_out, &oh, sizeof(oh));
+		e->hdr.payload_sz = 0;
+		e->replied = 1;
+		return (ssize_t)total;
+	}
+	for (i = 0; i < count; i++) {
+		const char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+
+		if (at < OUT_HDR) {
+			n = OUT_HDR - at < len ? OUT_HDR - at : len;
+			memcpy(e->hdr.in_out + at, p, n);
+			at += n;
+			p += n;
+			len -= n;
+		}
+		if (len > 0) {
+			memcpy(payload + (at - OUT_HDR), p, len);
+			at += len;
+		}
+	}
+	e->hdr.payload_sz = (uint32_t)(total - OUT_HDR);
+	e->replied = 1;
+	return (ssize_t)total;
+}
+
+/* Run one request that arrived in entry e. */
+static void
+ent_serve(struct rent *e)
+{
+	char *payload = e->region + STAGE, *msg;
+	struct fuse_buf fb;
+	struct in_hdr ih;
+	uint32_t psz = e->hdr.payload_sz, opsz;
+
+	memcpy(&ih, e->hdr.in_out, sizeof(ih));
+	e->unique = ih.unique;
+	e->replied = 0;
+	if (ih.len < IN_HDR || psz > U.max_payload || ih.len - IN_HDR < psz ||
+	    ih.len - IN_HDR - psz > OP_MAX) {
+		struct out_hdr oh = { OUT_HDR, -EIO, ih.unique };
+
+		memcpy(e->hdr.in_out, &oh, sizeof(oh));
+		e->hdr.payload_sz = 0;
+		return;
+	}
+	opsz = ih.len - IN_HDR - psz;
+	msg = payload - opsz - IN_HDR;
+	memcpy(msg, &ih, IN_HDR);
+	memcpy(msg + IN_HDR, e->hdr.op_in, opsz);
+	memset(&fb, 0, sizeof(fb));
+	fb.mem = msg;
+	fb.size = ih.len;
+	cur_ent = e;
+	fuse_session_process_buf(U.se, &fb);
+	cur_ent = NULL;
+	if (!e->replied) {
+		/* Every request through a ring is answered; one that libfuse
+		 * left without an answer gets an error, or its caller and
+		 * the entry would wait forever. */
+		struct out_hdr oh = { OUT_HDR, -EIO, ih.unique };
+
+		memcpy(e->hdr.in_out, &oh, sizeof(oh));
+		e->hdr.payload_sz = 0;
+	}
+}
+
+static void
+queue_stop_read(struct rqueue *q)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&q->r);
+
+	if (sqe == NULL)
+		return;
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = q->efd;
+	sqe->addr = (uint64_t)(uintptr_t)&q->evbuf;
+	sqe->len = sizeof(q->evbuf);
+	sqe->user_data = STOP_TAG;
+}
+
+static void *
+queue_main(void *arg)
+{
+	struct rqueue *q = arg;
+	struct io_uring_cqe *cqe;
+	unsigned head, tail, i, live = DEPTH;
+	cpu_set_t set;
+	int stop = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET(q->qid, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* best effort */
+	/* The ring is this thread's: made here, it takes requests as task
+	 * work of this thread only. */
+	if (ring_open(&q->r, 2 * (DEPTH + 1)) != 0) {
+		if (U.debug)
+			fprintf(stderr, "anyk mount: io_uring queue %u: %s\n", q->qid, strerror(errno));
+		return NULL;
+	}
+	fuseops_set_inline(1);
+	q->tid = (pid_t)syscall(SYS_gettid);
+	atomic_store(&q->ready, 1);
+	for (i = 0; i < DEPTH; i++)
+		ent_cmd(q, i, F_CMD_REGISTER, 0);
+	queue_stop_read(q);
+	while (!stop && live > 0) {
+		if (ring_submit_wait(&q->r) != 0)
+			break;
+		head = atomic_load_explicit(q->r.cq_head, memory_order_relaxed);
+		tail = atomic_load_explicit(q->r.cq_tail, memory_order_acquire);
+		for (; head != tail; head++) {
+			uint64_t ud;
+			int res;
+
+			cqe = &q->r.cqes[head & *q->r.cq_mask];
+			ud = cqe->user_data;
+			res = cqe->res;
+			if (ud == STOP_TAG) {
+				stop = 1;
+				continue;
+			}
+			if (ud >= DEPTH)
+				continue;
+			if (res < 0) {
+				/* Refused (io_uring off) or the connection is
+				 * gone: this entry is finished. */
+				if (!q->ent[ud].dead) {
+					q->ent[ud].dead = 1;
+					live--;
+				}
+				continue;
+			}
+			if (!atomic_exchange(&U.active, 1) && U.debug)
+				fprintf(stderr, "anyk mount: serving through FUSE over io_uring, %u queues\n", U.nq);
+			ent_serve(&q->ent[ud]);
+			gov_busy();
+			ent_cmd(q, (unsigned)ud, F_CMD_COMMIT_AND_FETCH, q->ent[ud].hdr.commit_id);
+		}
+		atomic_store_explicit(q->r.cq_head, head, memory_order_release);
+	}
+	fuseops_set_inline(0);
+	return NULL;
+}
+
+static void
+queue_free(struct rqueue *q)
+{
+	unsigned i;
+
+	ring_close(&q->r);
+	for (i = 0; i < DEPTH; i++)
+		if (q->ent[i].region != NULL)
+			munmap(q->ent[i].region, STAGE + U.max_payload);
+	if (q->efd >= 0)
+		close(q->efd);
+}
+
+/* The number of possible processors: the host kernel has one queue for
+ * each, and uses the rings only once every queue has an entry. */
+static unsigned
+possible_cpus(void)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+	unsigned a, b, max = 0;
+	int c;
+
+	if (f == NULL)
+		return 0;
+	for (;;) {
+		if (fscanf(f, "%u", &a) != 1)
+			break;
+		b = a;
+		c = fgetc(f);
+		if (c == '-') {
+			if (fscanf(f, "%u", &b) != 1)
+				break;
+			c = fgetc(f);
+		}
+		if (b + 1 > max)
+			max = b + 1;
+		if (c != ',')
+			break;
+	}
+	fclose(f);
+	return max;
+}
+
+/*
+ * Priority. When a queue thread answers, the host wakes the caller, and
+ * the scheduler puts a woken thread on an idle processor rather than on
+ * a busy one: the queue thread is still running, so the caller moves to
+ * the other processor, and every answer then costs a wake-up across
+ * processors (tens of microseconds in a virtual machine) instead of a
+ * switch on one. A processor that runs only SCHED_IDLE threads counts as
+ * idle, so queue threads at idle priority keep the caller where it is.
+ *
+ * Idle priority starves when normal threads keep the processor busy, so
+ * a governor thread watches, every GOV_TICK while the rings are busy,
+ * how long each queue thread waited to run; one that waited more than
+ * GOV_STARVE is put back at normal priority for GOV_BOOST. After
+ * GOV_QUIET without requests, every queue thread goes back to normal
+ * priority and the governor sleeps until the next request wakes it, so
+ * an idle mount costs nothing. Idle priority is used only where the
+ * process may return a thread to normal priority (root, or RLIMIT_NICE
+ * allowing it) and the host reports run-queue waits (schedstat).
+ */
+#define GOV_TICK 10000000ull      /* ns */
+#define GOV_STARVE 2000000ull     /* ns of run-queue wait per tick */
+#define GOV_BOOST 1000000000ull   /* ns */
+#define GOV_QUIET 1000000000ull   /* ns */
+
+static struct {
+	pthread_t thr;
+	int started, usable, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	_Atomic int quiet;            /* sleeping until a request comes */
+	_Atomic uint64_t served;      /* requests served, all queues */
+} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The time thread tid has spent waiting to run, ns; 0 if unknown. */
+static uint64_t
+run_delay(pid_t tid)
+{
+	char path[64], buf[128];
+	unsigned long long on, wait;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &on, &wait) != 2)
+		return 0;
+	return (uint64_t)wait;
+}
+
+static int
+set_prio(struct rqueue *q, int idle)
+{
+	struct sched_param sp = { 0 };
+
+	if (q->idle_prio == idle)
+		return 0;
+	if (sched_setscheduler(q->tid, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0)
+		return -1;
+	q->idle_prio = idle;
+	return 0;
+}
+
+/* Can this process return a thread from idle to normal priority? A
+ * thread made for the question tries it and ends. */
+static void *
+probe_main(void *arg)
+{
+	struct sched_param sp = { 0 };
+	int *ok = arg;
+
+	*ok = sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
+	      sched_setscheduler(0, SCHED_OTHER, &sp) == 0;
+	return NULL;
+}
+
+static int
+prio_reversible(void)
+{
+	pthread_t t;
+	int ok = 0;
+
+	if (sched_getscheduler(0) != SCHED_OTHER || access("/proc/self/schedstat", R_OK) != 0)
+		return 0;
+	if (pthread_create(&t, NULL, probe_main, &ok) != 0)
+		return 0;
+	pthread_join(t, NULL);
+	return ok;
+}
+
+/* A queue thread served a request: wake a sleeping governor. */
+static void
+gov_busy(void)
+{
+	atomic_fetch_add_explicit(&G.served, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&G.quiet, memory_order_relaxed) && atomic_exchange(&G.quiet, 0)) {
+		pthread_mutex_lock(&G.lock);
+		pthread_cond_signal(&G.cond);
+		pthread_mutex_unlock(&G.lock);
+	}
+}
+
+static void *
+gov_main(void *arg)
+{
+	uint64_t last_served = 0, last_change = mono_ns(), now, d, w;
+	struct timespec until;
+	unsigned i;
+
+	(void)arg;
+	pthread_mutex_lock(&G.lock);
+	while (!G.stop) {
+		if (atomic_load(&G.quiet)) {
+			pthread_cond_wait(&G.cond, &G.lock);
+			last_change = mono_ns();
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)GOV_TICK;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&G.cond, &G.lock, &until);
+		if (G.stop)
+			break;
+		now = mono_ns();
+		d = atomic_load(&G.served);
+		if (d != last_served) {
+			last_served = d;
+			last_change = now;
+		}
+		for (i = 0; i < U.nq; i++) {
+			struct rqueue *q = &U.q[i];
+
+			if (!atomic_load(&q->ready))
+				continue;
+			w = run_delay(q->tid);
+			d = w - q->last_delay;
+			q->last_delay = w;
+			if (now - last_change > GOV_QUIET) {
+				set_prio(q, 0);
+			} else if (q->idle_prio && d > GOV_STARVE) {
+				if (set_prio(q, 0) == 0)
+					q->boost_until = now + GOV_BOOST;
+			} else if (!q->idle_prio && now >= q->boost_until) {
+				set_prio(q, 1);
+			}
+		}
+		if (now - last_change > GOV_QUIET)
+			atomic_store(&G.quiet, 1);
+	}
+	pthread_mutex_unlock(&G.lock);
+	return NULL;
+}
+
+static void
+gov_start(void)
+{
+	G.stop = 0;
+	atomic_store(&G.quiet, 0);
+	if (G.usable && pthread_create(&G.thr, NULL, gov_main, NULL) == 0)
+		G.started = 1;
+}
+
+static void
+gov_stop(void)
+{
+	if (!G.started)
+		return;
+	pthread_mutex_lock(&G.lock);
+	G.stop = 1;
+	pthread_cond_signal(&G.cond);
+	pthread_mutex_unlock(&G.lock);
+	pthread_join(G.thr, NULL);
+	G.started = 0;
+}
+
+/* After the INIT reply asked for io_uring: one queue per processor. */
+static void
+furing_start(void)
+{
+	unsigned n = possible_cpus(), i, j;
+
+	if (n == 0 || n > 4096)
+		return;
+	U.q = calloc(n, sizeof(*U.q));
+	if (U.q == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		struct rqueue *q = &U.q[i];
+
+		q->qid = i;
+		q->efd = eventfd(0, EFD_CLOEXEC);
+		q->r.fd = -1;
+		if (q->efd < 0)
+			goto undo;
+		for (j = 0; j < DEPTH; j++) {
+			struct rent *e = &q->ent[j];
+
+			e->region = mmap(NULL, STAGE + U.max_payload, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (e->region == MAP_FAILED) {
+				e->region = NULL;
+				goto undo;
+			}
+			e->iov[0].iov_base = &e->hdr;
+			e->iov[0].iov_len = sizeof(e->hdr);
+			e->iov[1].iov_base = e->region + STAGE;
+			e->iov[1].iov_len = U.max_payload;
+		}
+	}
+	U.nq = n;
+	for (i = 0; i < n; i++)
+		if (pthread_create(&U.q[i].thr, NULL, queue_main, &U.q[i]) == 0)
+			U.q[i].started = 1;
+	gov_start();
+	return;
+undo:
+	/* Nothing registered yet: /dev/fuse goes on serving everything. */
+	for (i = 0; i < n; i++)
+		queue_free(&U.q[i]);
+	free(U.q);
+	U.q = NULL;
+}
+
+/* The kernel's INIT: does it offer io_uring? */
+static void
+note_init(const void *buf, size_t len)
+{
+	struct in_hdr ih;
+	uint32_t flags, flags2;
+
+	if (len < IN_HDR + 20)
+		return;
+	memcpy(&ih, buf, sizeof(ih));
+	if (ih.opcode != F_INIT)
+		return;
+	memcpy(&flags, (const char *)buf + IN_HDR + 12, 4);
+	memcpy(&flags2, (const char *)buf + IN_HDR + 16, 4);
+	U.init_unique = ih.unique;
+	U.offered = (flags & F_INIT_EXT) && (flags2 & F_OVER_IO_URING2);
+}
+
+/* Ask for io_uring in libfuse's INIT reply; note the sizes it chose. */
+static int
+patch_init(struct iovec *iov, int count)
+{
+	unsigned char *o;
+	uint32_t flags, flags2, max_write;
+	uint16_t max_pages;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t need;
+
+	if (count != 2 || iov[1].iov_len < 36)
+		return 0;
+	o = iov[1].iov_base;
+	memcpy(&flags, o + 12, 4);
+	memcpy(&max_write, o + 20, 4);
+	memcpy(&max_pages, o + 28, 2);
+	memcpy(&flags2, o + 32, 4);
+	if (!(flags & F_MAX_PAGES) || max_pages == 0)
+		max_pages = 32; /* the host kernel's default */
+	need = (size_t)max_pages * (size_t)(page > 0 ? page : 4096);
+	if (need < max_write)
+		need = max_write;
+	if (need < F_MIN_READ_BUFFER)
+		need = F_MIN_READ_BUFFER;
+	U.max_payload = need;
+	flags |= F_INIT_EXT;
+	flags2 |= F_OVER_IO_URING2;
+	memcpy(o + 12, &flags, 4);
+	memcpy(o + 32, &flags2, 4);
+	return 1;
+}
+
+static ssize_t
+io_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t r = read(fd, buf, len);
+
+	(void)userdata;
+	if (r > 0 && U.init_unique == 0)
+		note_init(buf, (size_t)r);
+	return r;
+}
+
+static ssize_t
+io_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+	struct rent *e = cur_ent;
+	struct out_hdr oh;
+	ssize_t r;
+	int asked = 0;
+
+	(void)userdata;
+	if (count < 1 || iov[0].iov_len < sizeof(oh))
+		return writev(fd, iov, count);
+	memcpy(&oh, iov[0].iov_base, sizeof(oh));
+	if (e != NULL && !e->replied && oh.unique == e->unique)
+		return ent_reply(e, iov, count);
+	if (U.want && U.offered && U.init_unique != 0 && oh.unique == U.init_unique &&
+	    oh.error == 0 && U.q == NULL) {
+		/* Without idle priority the rings lose to /dev/fuse on a
+		 * machine where waking another processor is dear (see the
+		 * governor): "auto" uses them only with it. */
+		G.usable = prio_reversible();
+		if (U.want == FURING_ALWAYS || G.usable)
+			asked = patch_init(iov, count);
+	}
+	r = writev(fd, iov, count);
+	if (asked && r >= 0)
+		furing_start();
+	else if (U.debug && oh.unique == U.init_unique && U.init_unique != 0 && !asked)
+		fprintf(stderr, "anyk mount: serving through /dev/fuse (%s)\n",
+			U.want == FURING_NEVER ? "-o nouring" :
+			!U.offered ? "the host kernel offers no io_uring" :
+			"queue threads cannot run at idle priority; -o uring uses the rings anyway");
+	return r;
+}
+
+int
+furing_attach(struct fuse_session *se, int fd, int want, int debug)
+{
+	static const struct fuse_custom_io io = { .read = io_read, .writev = io_writev };
+
+	U.se = se;
+	U.fd = fd;
+	U.want = want;
+	U.debug = debug;
+	return fuse_session_custom_io(se, &io, fd) == 0 ? 0 : -1;
+}
+
+int
+furing_active(void)
+{
+	return atomic_load(&U.active);
+}
+
+void
+furing_stop(void)
+{
+	uint64_t one = 1;
+	unsigned i;
+
+	if (U.q == NULL)
+		return;
+	gov_stop();
+	for (i = 0; i < U.nq; i++)
+		if (U.q[i].started && write(U.q[i].efd, &one, sizeof(one)) != sizeof(one))
+			(void)0;
+	for (i = 0; i < U.nq; i++) {
+		if (U.q[i].started)
+			pthread_join(U.q[i].thr, NULL);
+		queue_free(&U.q[i]);
+	}
+	free(U.q);
+	U.q = NULL;
+	U.nq = 0;
+	atomic_store(&U.active, 0);
+}
+
+#else
+typedef int fuse_uring_unused; /* ISO C wants something in the file */
+#endif /* ANYK_HAVE_FUSE */

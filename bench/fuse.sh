@@ -22,7 +22,12 @@ done
 have mke2fs e2fsprogs || exit 1
 is_root && can_fuse || { echo "bench fuse: needs root and /dev/fuse; skipped"; exit 0; }
 
-CONTENDERS=anykfuse
+CONTENDERS=anykfuse ANYKS=anykfuse
+if uring_switch on 2>/dev/null && uring_switch off; then
+	CONTENDERS="$CONTENDERS anykuring" ANYKS="$ANYKS anykuring"
+else
+	note "the host kernel has no FUSE over io_uring: only /dev/fuse measured"
+fi
 if can_loop; then CONTENDERS="$CONTENDERS kernel"; else note "no loop mounts: kernel anchor skipped"; fi
 if have fuse2fs fuse2fs; then CONTENDERS="$CONTENDERS fuse2fs"; fi
 
@@ -71,10 +76,12 @@ ln -s "$PAT/pattern" "$WORK/pattern" 2>/dev/null
 for c in $CONTENDERS; do
 	IMG=$WORK/$c.img
 	fresh_image "$IMG" $IMGSIZE "$STAGE" || exit 1
+	[ $c = anykuring ] && uring_switch on
 	for p in tar seqwrite seqread create stat unlink; do
 		phase $c $p
 		eval "T_${c}_$p=$T M_${c}_$p=$R"
 	done
+	[ $c = anykuring ] && uring_switch off
 	if ! e2fsck -fn "$IMG" >"$WORK/fsck.out" 2>&1; then
 		note "e2fsck found problems in the image $c left: $(grep -v '^e2fsck\|^Pass' "$WORK/fsck.out" | head -3 | tr '\n' ' ')"
 	fi
@@ -93,7 +100,10 @@ peak() { # CONTENDER: the largest RSS over its phases
 }
 
 header
-echo "# anykfuse: anyk mount -f IMAGE DIR (default options: attribute timeout 1 s);"
+echo "# anyk mount: anyk mount -f -o nouring IMAGE DIR (requests through /dev/fuse;"
+echo "# attribute timeout 1 s); anyk mount, io_uring: anyk mount -f -o uring with the"
+echo "# host's fuse.enable_uring switched on for that run (FUSE over io_uring, one"
+echo "# queue per processor, Linux 6.14+), then put back;"
 echo "# fuse2fs: fuse2fs -f IMAGE DIR -o rw,fakeroot; kernel: mount -o loop. Caches"
 echo "# $CACHES. tar reads $entries entries, $size MiB (a copy of $TREE put into each"
 echo "# image by mke2fs -d). RSS: the server's peak over all phases."
@@ -104,15 +114,21 @@ for p in tar seqwrite seqread create stat unlink meta; do
 			eval "T_${c}_meta=$(add "$(add "$(get T $c create)" "$(get T $c stat)")" "$(get T $c unlink)")"
 		done
 	fi
-	a=$(get T anykfuse $p) k=$(get T kernel $p) f=$(get T fuse2fs $p)
+	k=$(get T kernel $p) f=$(get T fuse2fs $p)
 	case $p in
 	tar) what="tar c of $entries entries, $size MiB" ;;
 	seq*) what="$p $MIB MiB (dd bs=1M)" ;;
 	meta) what="create+stat+unlink $FILES files" ;;
 	*) what="$p $FILES files" ;;
 	esac
-	extra=""
-	case $p in seq*) extra=" [anyk $(mibs $MIB "$a"), kernel $(mibs $MIB "${k:-0}"), fuse2fs $(mibs $MIB "${f:-0}")]" ;; esac
-	echo "fuse $what: anyk mount $a s | kernel loop ${k:-n/a} s | fuse2fs ${f:-n/a} s | vs fuse2fs $(ratio "$f" "$a") (target >= 2x) | vs kernel $(ratio "$k" "$a") (target >= 0.8x)$extra"
+	for c in $ANYKS; do
+		a=$(get T $c $p) how=""
+		[ $c = anykuring ] && how=", io_uring"
+		extra=""
+		case $p in seq*) extra=" [anyk $(mibs $MIB "$a"), kernel $(mibs $MIB "${k:-0}"), fuse2fs $(mibs $MIB "${f:-0}")]" ;; esac
+		echo "fuse $what: anyk mount$how $a s | kernel loop ${k:-n/a} s | fuse2fs ${f:-n/a} s | vs fuse2fs $(ratio "$f" "$a") (target >= 2x) | vs kernel $(ratio "$k" "$a") (target >= 0.8x)$extra"
+	done
 done
-echo "fuse server peak rss: anyk mount $(peak anykfuse) | fuse2fs $(peak fuse2fs)"
+rss="anyk mount $(peak anykfuse)"
+case " $ANYKS " in *" anykuring "*) rss="$rss | anyk mount, io_uring $(peak anykuring)" ;; esac
+echo "fuse server peak rss: $rss | fuse2fs $(peak fuse2fs)"

@@ -486,8 +486,8 @@ serve(struct mount_args *a, int report)
 	}
 	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
 	r = serve_loop(se, a->spin_us);
+	fuseops_drain(); /* queued reads answer through se, or a ring */
 	furing_stop();
-	fuseops_drain(); /* queued reads answer through se */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

@@ -1136,12 +1136,15 @@ static pthread_mutex_t rq_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
 static struct rjob *rq_head, **rq_tail = &rq_head;
 static int rq_stop, nreaders;
-static _Thread_local int inline_thread; /* see fuseops_set_inline */
+static _Thread_local int deferred; /* see fuseops_take_deferred */
 
-void
-fuseops_set_inline(int on)
+int
+fuseops_take_deferred(void)
 {
-	inline_thread = on;
+	int d = deferred;
+
+	deferred = 0;
+	return d;
 }
 static pthread_t readers[READERS];
 
@@ -1175,6 +1178,7 @@ reader_main(void *arg)
 static void
 rq_push(struct rjob *j)
 {
+	deferred = 1;
 	j->next = NULL;
 	pthread_mutex_lock(&rq_lock);
 	*rq_tail = j;
@@ -1190,8 +1194,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	struct rjob *j;
 
 	/* A small read is over sooner than a hand-over would take. */
-	if (size <= READ_INLINE || nreaders == 0 || inline_thread ||
-	    (j = malloc(sizeof(*j))) == NULL) {
+	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
 		do_read(req, fh, size, off);
 		return;
 	}
@@ -1255,7 +1258,7 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 	struct fh *fh = fi_fh(fi);
 	struct rjob *j;
 
-	if (nreaders == 0 || inline_thread || (j = malloc(sizeof(*j))) == NULL) {
+	if (nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
 		do_fsync(req, fh, datasync);
 		return;
 	}

@@ -31,9 +31,9 @@ int fuseops_init(const struct fuseops_config *cfg);
 void fuseops_drain(void);
 /* After the session: close what is left open, free the nodes. */
 void fuseops_fini(void);
-/* On: requests this thread runs finish on it, without the reader pool
- * (the io_uring queue threads, which answer through their own entry). */
-void fuseops_set_inline(int on);
+/* Whether the request this thread just ran was handed to the reader
+ * pool, to be answered later from another thread; asking clears it. */
+int fuseops_take_deferred(void);
 extern const struct fuse_lowlevel_ops fuseops;
 
 #endif /* ANYK_HAVE_FUSE */

@@ -22,8 +22,11 @@
  * It rebuilds each request as the contiguous message libfuse expects
  * (header and fixed argument copied in front of the payload, which is
  * not copied), runs it through fuse_session_process_buf, and catches the
- * reply in the custom writev. It runs every request to the end itself
- * (fuse_ops' reader pool is for the single /dev/fuse thread).
+ * reply in the custom writev. Large reads and fsync still go to
+ * fuse_ops' reader pool, so that one caller's disk wait does not hold up
+ * the queue: their answers come from a pool thread, which copies them
+ * into the entry and rings the queue's doorbell (an eventfd the ring
+ * reads) for the queue thread to commit.
  */
 #ifdef ANYK_HAVE_FUSE
 
@@ -92,7 +95,7 @@ struct ring_cmd {
 };
 
 #define DEPTH 4                /* entries per queue */
-#define STOP_TAG UINT64_MAX    /* user_data of the stop eventfd's read */
+#define BELL_TAG UINT64_MAX    /* user_data of the doorbell's read */
 #define STAGE 4096u            /* room before the payload for the rebuilt message */
 
 struct uring {
@@ -107,12 +110,21 @@ struct uring {
 	unsigned tail, queued;
 };
 
+/* What an entry holds. A request runs on its queue's thread (SERVING);
+ * its answer comes on that thread (ANSWERED, then committed) or, for a
+ * read or fsync handed to fuse_ops' reader pool, later from a pool thread
+ * (DEFERRED, then ANSWERED and put in the queue's mailbox). */
+enum { E_FREE, E_SERVING, E_DEFERRED, E_ANSWERED };
+
 struct rent {
 	struct ring_hdr hdr;
 	struct iovec iov[2];
 	char *region;  /* STAGE bytes, then the payload */
-	uint64_t unique;
-	int replied, dead;
+	struct rqueue *q;
+	unsigned idx;
+	_Atomic uint64_t unique;
+	_Atomic int state;
+	int dead;
 };
 
 struct rqueue {
@@ -123,8 +135,10 @@ struct rqueue {
 	int idle_prio;         /* runs as SCHED_IDLE now */
 	uint64_t last_delay;   /* its run-queue wait so far, ns */
 	uint64_t boost_until;  /* held at normal priority until then, ns */
-	int started, efd;
+	int started, efd;     /* efd: the doorbell, rung for mail and to stop */
 	uint64_t evbuf;
+	_Atomic unsigned mail; /* entries answered from other threads */
+	_Atomic int stop;
 	struct uring r;
 	struct rent ent[DEPTH];
 };
@@ -311,7 +325,6 @@ ent_reply(struct rent *e, const struct iovec *iov, int count)
 
 		memcpy(e->hdr.in_out, &oh, sizeof(oh));
 		e->hdr.payload_sz = 0;
-		e->replied = 1;
 		return (ssize_t)total;
 	}
 	for (i = 0; i < count; i++) {
@@ -331,12 +344,59 @@ ent_reply(struct rent *e, const struct iovec *iov, int count)
 		}
 	}
 	e->hdr.payload_sz = (uint32_t)(total - OUT_HDR);
-	e->replied = 1;
 	return (ssize_t)total;
 }
 
-/* Run one request that arrived in entry e. */
 static void
+ent_error(struct rent *e, uint64_t unique)
+{
+	struct out_hdr oh = { OUT_HDR, -EIO, unique };
+
+	memcpy(e->hdr.in_out, &oh, sizeof(oh));
+	e->hdr.payload_sz = 0;
+}
+
+/* The in-flight entry of the request unique, or NULL. */
+static struct rent *
+ent_find(uint64_t unique)
+{
+	unsigned i, j;
+	int st;
+
+	for (i = 0; i < U.nq; i++) {
+		for (j = 0; j < DEPTH; j++) {
+			struct rent *e = &U.q[i].ent[j];
+
+			st = atomic_load(&e->state);
+			if ((st == E_SERVING || st == E_DEFERRED) && atomic_load(&e->unique) == unique)
+				return e;
+		}
+	}
+	return NULL;
+}
+
+/* An answer from a thread other than the entry's queue thread. */
+static ssize_t
+ent_answer_async(struct rent *e, const struct iovec *iov, int count)
+{
+	ssize_t r = ent_reply(e, iov, count);
+	uint64_t one = 1;
+	int expect = E_SERVING;
+
+	/* Still inside fuse_session_process_buf on the queue thread: it
+	 * sees ANSWERED when that returns and commits. */
+	if (atomic_compare_exchange_strong(&e->state, &expect, E_ANSWERED))
+		return r;
+	atomic_store(&e->state, E_ANSWERED);
+	atomic_fetch_or(&e->q->mail, 1u << e->idx);
+	if (write(e->q->efd, &one, sizeof(one)) != sizeof(one))
+		(void)0; /* the counter cannot overflow at one per answer */
+	return r;
+}
+
+/* Run one request that arrived in entry e. 1 if it is answered and to
+ * be committed now, 0 if its answer will come through the mailbox. */
+static int
 ent_serve(struct rent *e)
 {
 	char *payload = e->region + STAGE, *msg;
@@ -344,17 +404,16 @@ ent_serve(struct rent *e)
 	struct in_hdr ih;
 	uint32_t psz = e->hdr.payload_sz, opsz;
 
+	int expect = E_SERVING;
+
 	memcpy(&ih, e->hdr.in_out, sizeof(ih));
-	e->unique = ih.unique;
-	e->replied = 0;
 	if (ih.len < IN_HDR || psz > U.max_payload || ih.len - IN_HDR < psz ||
 	    ih.len - IN_HDR - psz > OP_MAX) {
-		struct out_hdr oh = { OUT_HDR, -EIO, ih.unique };
-
-		memcpy(e->hdr.in_out, &oh, sizeof(oh));
-		e->hdr.payload_sz = 0;
-		return;
+		ent_error(e, ih.unique);
+		return 1;
 	}
+	atomic_store(&e->unique, ih.unique);
+	atomic_store(&e->state, E_SERVING);
 	opsz = ih.len - IN_HDR - psz;
 	msg = payload - opsz - IN_HDR;
 	memcpy(msg, &ih, IN_HDR);
@@ -365,19 +424,27 @@ ent_serve(struct rent *e)
 	cur_ent = e;
 	fuse_session_process_buf(U.se, &fb);
 	cur_ent = NULL;
-	if (!e->replied) {
+	if (fuseops_take_deferred() &&
+	    atomic_compare_exchange_strong(&e->state, &expect, E_DEFERRED))
+		return 0;
+	if (atomic_load(&e->state) != E_ANSWERED) {
 		/* Every request through a ring is answered; one that libfuse
 		 * left without an answer gets an error, or its caller and
 		 * the entry would wait forever. */
-		struct out_hdr oh = { OUT_HDR, -EIO, ih.unique };
-
-		memcpy(e->hdr.in_out, &oh, sizeof(oh));
-		e->hdr.payload_sz = 0;
+		ent_error(e, ih.unique);
 	}
+	return 1;
 }
 
 static void
-queue_stop_read(struct rqueue *q)
+ent_commit(struct rqueue *q, unsigned i)
+{
+	atomic_store(&q->ent[i].state, E_FREE);
+	ent_cmd(q, i, F_CMD_COMMIT_AND_FETCH, q->ent[i].hdr.commit_id);
+}
+
+static void
+queue_bell_read(struct rqueue *q)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&q->r);
 
@@ -387,7 +454,7 @@ queue_stop_read(struct rqueue *q)
 	sqe->fd = q->efd;
 	sqe->addr = (uint64_t)(uintptr_t)&q->evbuf;
 	sqe->len = sizeof(q->evbuf);
-	sqe->user_data = STOP_TAG;
+	sqe->user_data = BELL_TAG;
 }
 
 static void *
@@ -409,12 +476,11 @@ queue_main(void *arg)
 			fprintf(stderr, "anyk mount: io_uring queue %u: %s\n", q->qid, strerror(errno));
 		return NULL;
 	}
-	fuseops_set_inline(1);
 	q->tid = (pid_t)syscall(SYS_gettid);
 	atomic_store(&q->ready, 1);
 	for (i = 0; i < DEPTH; i++)
 		ent_cmd(q, i, F_CMD_REGISTER, 0);
-	queue_stop_read(q);
+	queue_bell_read(q);
 	while (!stop && live > 0) {
 		if (ring_submit_wait(&q->r) != 0)
 			break;
@@ -427,8 +493,16 @@ queue_main(void *arg)
 			cqe = &q->r.cqes[head & *q->r.cq_mask];
 			ud = cqe->user_data;
 			res = cqe->res;
-			if (ud == STOP_TAG) {
-				stop = 1;
+			if (ud == BELL_TAG) {
+				unsigned m = atomic_exchange(&q->mail, 0);
+
+				for (i = 0; i < DEPTH; i++)
+					if (m & (1u << i))
+						ent_commit(q, i);
+				if (atomic_load(&q->stop))
+					stop = 1;
+				else
+					queue_bell_read(q);
 				continue;
 			}
 			if (ud >= DEPTH)
@@ -444,13 +518,12 @@ queue_main(void *arg)
 			}
 			if (!atomic_exchange(&U.active, 1) && U.debug)
 				fprintf(stderr, "anyk mount: serving through FUSE over io_uring, %u queues\n", U.nq);
-			ent_serve(&q->ent[ud]);
+			if (ent_serve(&q->ent[ud]))
+				ent_commit(q, (unsigned)ud);
 			gov_busy();
-			ent_cmd(q, (unsigned)ud, F_CMD_COMMIT_AND_FETCH, q->ent[ud].hdr.commit_id);
 		}
 		atomic_store_explicit(q->r.cq_head, head, memory_order_release);
 	}
-	fuseops_set_inline(0);
 	return NULL;
 }
 
@@ -718,6 +791,8 @@ furing_start(void)
 				e->region = NULL;
 				goto undo;
 			}
+			e->q = q;
+			e->idx = j;
 			e->iov[0].iov_base = &e->hdr;
 			e->iov[0].iov_len = sizeof(e->hdr);
 			e->iov[1].iov_base = e->region + STAGE;
@@ -811,8 +886,14 @@ io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	if (count < 1 || iov[0].iov_len < sizeof(oh))
 		return writev(fd, iov, count);
 	memcpy(&oh, iov[0].iov_base, sizeof(oh));
-	if (e != NULL && !e->replied && oh.unique == e->unique)
-		return ent_reply(e, iov, count);
+	if (e != NULL && oh.unique == atomic_load(&e->unique) &&
+	    atomic_load(&e->state) == E_SERVING) {
+		r = ent_reply(e, iov, count);
+		atomic_store(&e->state, E_ANSWERED);
+		return r;
+	}
+	if (U.q != NULL && oh.unique != 0 && (e = ent_find(oh.unique)) != NULL)
+		return ent_answer_async(e, iov, count);
 	if (U.want && U.offered && U.init_unique != 0 && oh.unique == U.init_unique &&
 	    oh.error == 0 && U.q == NULL) {
 		/* Without idle priority the rings lose to /dev/fuse on a
@@ -861,8 +942,11 @@ furing_stop(void)
 		return;
 	gov_stop();
 	for (i = 0; i < U.nq; i++)
-		if (U.q[i].started && write(U.q[i].efd, &one, sizeof(one)) != sizeof(one))
-			(void)0;
+		if (U.q[i].started) {
+			atomic_store(&U.q[i].stop, 1);
+			if (write(U.q[i].efd, &one, sizeof(one)) != sizeof(one))
+				(void)0;
+		}
 	for (i = 0; i < U.nq; i++) {
 		if (U.q[i].started)
 			pthread_join(U.q[i].thr, NULL);

@@ -21,6 +21,8 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 EXTRA_DIRS=""  # removed at exit too (a source tree in /dev/shm)
 MOUNTS=""  # "dir:pid" pairs, newest first (pid - for the kernel's)
 NOTES=""
+URING_SWITCH=/sys/module/fuse/parameters/enable_uring
+URING_OLD=""  # the switch as found, while a benchmark has changed it
 
 note() { NOTES="$NOTES# note: $*
 "; }
@@ -32,6 +34,7 @@ cleanup() {
 		[ "$p" != - ] && kill "$p" 2>/dev/null
 	done
 	MOUNTS=""
+	[ -n "$URING_OLD" ] && echo "$URING_OLD" > "$URING_SWITCH" 2>/dev/null
 	rm -rf "$WORK" $EXTRA_DIRS
 }
 trap cleanup EXIT
@@ -86,11 +89,20 @@ wait_mounted() {
 	done
 }
 
-# mount_as KIND IMAGE DIR: kernel (loop), fuse2fs or anykfuse; FUSE servers
+# uring_switch on|off: FUSE over io_uring on the host (root; Linux 6.14+);
+# cleanup puts it back as it was.
+uring_switch() {
+	[ -f "$URING_SWITCH" ] || return 1
+	[ -n "$URING_OLD" ] || URING_OLD=$(cat "$URING_SWITCH")
+	case $1 in on) echo Y ;; *) echo "$URING_OLD" ;; esac > "$URING_SWITCH"
+}
+
+# mount_as KIND IMAGE DIR: kernel (loop), fuse2fs, anykfuse (anyk mount over
+# /dev/fuse) or anykuring (anyk mount over io_uring: uring_switch on); FUSE servers
 # run in the foreground under /usr/bin/time so their peak RSS is known after
 # they exit ($WORK/rss.DIRNAME).
 mount_as() {
-	local kind="$1" img="$2" dir="$3" rss
+	local kind="$1" img="$2" dir="$3" rss opt
 	rss="$WORK/rss.$(basename "$3")"
 	mkdir -p "$dir"
 	rm -f "$rss"
@@ -102,8 +114,10 @@ mount_as() {
 		/usr/bin/time -f %M -o "$rss" fuse2fs -f "$img" "$dir" -o rw,fakeroot >"$WORK/fuse2fs.err" 2>&1 &
 		MOUNTS="$dir:$! $MOUNTS"
 		wait_mounted "$dir" ;;
-	anykfuse)
-		/usr/bin/time -f %M -o "$rss" "$ANYK" mount -f "$img" "$dir" >"$WORK/anykfuse.err" 2>&1 &
+	anykfuse|anykuring)
+		opt=nouring
+		[ $kind = anykuring ] && opt=uring
+		/usr/bin/time -f %M -o "$rss" "$ANYK" mount -f -o $opt "$img" "$dir" >"$WORK/$kind.err" 2>&1 &
 		MOUNTS="$dir:$! $MOUNTS"
 		wait_mounted "$dir" ;;
 	esac
@@ -121,7 +135,7 @@ unmount_as() {
 	case $kind in
 	kernel) umount "$dir" ;;
 	fuse2fs) umount "$dir" ;;
-	anykfuse) "$ANYK" umount "$dir" >/dev/null 2>&1 || umount "$dir" ;;
+	anykfuse|anykuring) "$ANYK" umount "$dir" >/dev/null 2>&1 || umount "$dir" ;;
 	esac
 	if [ "$pid" != - ]; then
 		i=0

@@ -1081,16 +1081,16 @@ iobuf(void)
 
 /* Read size bytes at off from fh and answer req, in the calling thread. */
 static void
-do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off)
+do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off, char *buf)
 {
 	struct anyk_proc *old;
 	anyk_ssize_t n;
-	char *buf;
 	int error = 0;
 
 	if (size > IO_MAX)
 		size = IO_MAX;
-	buf = iobuf();
+	if (buf == NULL)
+		buf = iobuf();
 	if (buf == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1128,6 +1128,7 @@ struct rjob {
 	int datasync; /* JOB_FSYNC */
 	size_t size;  /* JOB_READ */
 	off_t off;
+	char *buf;    /* where to read, or NULL */
 };
 
 static void do_fsync(fuse_req_t req, struct fh *fh, int datasync);
@@ -1137,6 +1138,7 @@ static pthread_cond_t rq_cond = PTHREAD_COND_INITIALIZER;
 static struct rjob *rq_head, **rq_tail = &rq_head;
 static int rq_stop, nreaders;
 static _Thread_local int deferred; /* see fuseops_take_deferred */
+void *(*fuseops_reply_room)(size_t size);
 
 int
 fuseops_take_deferred(void)
@@ -1169,7 +1171,7 @@ reader_main(void *arg)
 		if (j->kind == JOB_FSYNC)
 			do_fsync(j->req, j->fh, j->datasync);
 		else
-			do_read(j->req, j->fh, j->size, j->off);
+			do_read(j->req, j->fh, j->size, j->off, j->buf);
 		free(j);
 	}
 }
@@ -1191,11 +1193,12 @@ static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct fh *fh = fi_fh(fi);
+	char *room = fuseops_reply_room != NULL ? fuseops_reply_room(size) : NULL;
 	struct rjob *j;
 
 	/* A small read is over sooner than a hand-over would take. */
 	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
-		do_read(req, fh, size, off);
+		do_read(req, fh, size, off, room);
 		return;
 	}
 	j->req = req;
@@ -1203,6 +1206,7 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	j->kind = JOB_READ;
 	j->size = size;
 	j->off = off;
+	j->buf = room;
 	rq_push(j);
 }
 

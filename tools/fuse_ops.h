@@ -34,6 +34,10 @@ void fuseops_fini(void);
 /* Whether the request this thread just ran was handed to the reader
  * pool, to be answered later from another thread; asking clears it. */
 int fuseops_take_deferred(void);
+/* If set: where the answer to the request this thread is running may be
+ * built, size bytes (a read's data, read there, is then not copied
+ * again), or NULL. */
+extern void *(*fuseops_reply_room)(size_t size);
 extern const struct fuse_lowlevel_ops fuseops;
 
 #endif /* ANYK_HAVE_FUSE */

@@ -84,21 +84,24 @@ if ! timeout $T "$ANYK" mount "$tmp/img" "$mnt" 2>"$tmp/err"; then
 fi
 ncpu=$(nproc 2>/dev/null || echo 1)
 [ "$ncpu" -gt 8 ] && ncpu=8
-c=0 pids=""
-while [ $c -lt "$ncpu" ]; do
-	mkdir "$mnt/w$c"
-	taskset -c $c sh -c '
-		i=0
-		while [ $i -lt 200 ]; do
-			echo "writer '$c' file $i" > "'"$mnt"'/w'$c'/f$i" || exit 1
-			i=$((i + 1))
-		done' &
-	pids="$pids $!"
-	c=$((c + 1))
-done
-bad=0
-for p in $pids; do wait "$p" || bad=1; done
-check "$ncpu writers, one per processor, create 200 files each" "[ $bad = 0 ]"
+export M="$mnt"
+# each_cpu SCRIPT: run the shell SCRIPT, with $1 the processor's number,
+# pinned to each of the first $ncpu processors at once, so that every
+# queue serves; false if any run failed.
+each_cpu() {
+	c=0 pids=""
+	while [ $c -lt "$ncpu" ]; do
+		taskset -c $c sh -c "$1" sh $c &
+		pids="$pids $!"
+		c=$((c + 1))
+	done
+	ok=0
+	for p in $pids; do wait "$p" || ok=1; done
+	return $ok
+}
+each_cpu 'mkdir "$M/w$1" && i=0 && while [ $i -lt 200 ]; do
+	echo "writer $1 file $i" > "$M/w$1/f$i" || exit 1; i=$((i + 1)); done'
+check "$ncpu writers, one per processor, create 200 files each" "[ $? = 0 ]"
 bad=""
 c=0
 while [ $c -lt "$ncpu" ]; do
@@ -110,15 +113,8 @@ while [ $c -lt "$ncpu" ]; do
 	c=$((c + 1))
 done
 check "every file reads back what its writer wrote" "[ -z '$bad' ]" "wrong:$bad"
-c=0 pids=""
-while [ $c -lt "$ncpu" ]; do
-	taskset -c $c sh -c 'i=1; while [ $i -lt 200 ]; do rm "'"$mnt"'/w'$c'/f$i" || exit 1; i=$((i + 2)); done' &
-	pids="$pids $!"
-	c=$((c + 1))
-done
-bad=0
-for p in $pids; do wait "$p" || bad=1; done
-check "parallel removal of half the files" "[ $bad = 0 ] && [ \$(ls '$mnt/w0' | wc -l) = 100 ]"
+each_cpu 'i=1; while [ $i -lt 200 ]; do rm "$M/w$1/f$i" || exit 1; i=$((i + 2)); done'
+check "parallel removal of half the files" "[ $? = 0 ] && [ \$(ls '$mnt/w0' | wc -l) = 100 ]"
 head -c 9437185 /dev/urandom > "$tmp/big"
 check "a 9 MiB file copied in and read back" "cp '$tmp/big' '$mnt/big' && cmp -s '$tmp/big' '$mnt/big'"
 check "a hard link and a rename across directories" \

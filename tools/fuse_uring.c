@@ -94,7 +94,7 @@ struct ring_cmd {
 	uint8_t padding[6];
 };
 
-#define DEPTH 4                /* entries per queue */
+#define DEPTH 4                /* entries per queue of a processor we run on */
 #define BELL_TAG UINT64_MAX    /* user_data of the doorbell's read */
 #define STAGE 4096u            /* room before the payload for the rebuilt message */
 
@@ -120,15 +120,27 @@ struct rent {
 	struct ring_hdr hdr;
 	struct iovec iov[2];
 	char *region;  /* STAGE bytes, then the payload */
-	struct rqueue *q;
-	unsigned idx;
+	struct rqueue *q;  /* the thread whose ring holds it */
+	unsigned idx;      /* its place there */
+	unsigned qid;      /* the host kernel's queue: a processor number */
 	_Atomic uint64_t unique;
 	_Atomic int state;
+	_Atomic int mailed; /* answered from another thread, to commit */
 	int dead;
 };
 
+/*
+ * A ring thread. The host kernel has a queue for every possible
+ * processor and uses the rings only once each has an entry. Each
+ * processor this process may run on gets a thread of its own, bound to
+ * it, with DEPTH entries; the queues of all the others (processors
+ * offline, or outside the process's affinity; no caller runs there now,
+ * but a processor may come online) share one spare thread with one entry
+ * each, so a machine that could hold 256 processors and has 2 runs 3
+ * threads.
+ */
 struct rqueue {
-	unsigned qid;
+	int cpu;               /* bound to it; -1: the spare */
 	pthread_t thr;
 	pid_t tid;
 	_Atomic int ready;     /* tid is set */
@@ -137,10 +149,10 @@ struct rqueue {
 	uint64_t boost_until;  /* held at normal priority until then, ns */
 	int started, efd;     /* efd: the doorbell, rung for mail and to stop */
 	uint64_t evbuf;
-	_Atomic unsigned mail; /* entries answered from other threads */
 	_Atomic int stop;
 	struct uring r;
-	struct rent ent[DEPTH];
+	struct rent *ent;
+	unsigned nent;
 };
 
 static struct {
@@ -149,7 +161,8 @@ static struct {
 	int offered;          /* the kernel's INIT offered io_uring */
 	uint64_t init_unique; /* and that INIT's unique */
 	size_t max_payload;
-	unsigned nq;
+	unsigned npossible;   /* queues: the host's possible processors */
+	unsigned nq;          /* ring threads in q */
 	struct rqueue *q;
 	_Atomic int active, registered;
 } U = { .fd = -1 };
@@ -297,7 +310,7 @@ ent_cmd(struct rqueue *q, unsigned i, unsigned op, uint64_t commit)
 	struct io_uring_sqe *sqe = ring_sqe(&q->r);
 	struct ring_cmd *c;
 
-	if (sqe == NULL) /* cannot happen: DEPTH + 1 fit the ring */
+	if (sqe == NULL) /* cannot happen: the ring has room for all */
 		return;
 	sqe->opcode = IORING_OP_URING_CMD;
 	sqe->fd = U.fd;
@@ -307,7 +320,7 @@ ent_cmd(struct rqueue *q, unsigned i, unsigned op, uint64_t commit)
 	sqe->user_data = i;
 	c = (struct ring_cmd *)(void *)sqe->cmd;
 	c->commit_id = commit;
-	c->qid = (uint16_t)q->qid;
+	c->qid = (uint16_t)q->ent[i].qid;
 }
 
 /* Copy a reply, as libfuse wrote it, into the entry. */
@@ -366,7 +379,7 @@ ent_find(uint64_t unique)
 	int st;
 
 	for (i = 0; i < U.nq; i++) {
-		for (j = 0; j < DEPTH; j++) {
+		for (j = 0; j < U.q[i].nent; j++) {
 			struct rent *e = &U.q[i].ent[j];
 
 			st = atomic_load(&e->state);
@@ -390,7 +403,7 @@ ent_answer_async(struct rent *e, const struct iovec *iov, int count)
 	if (atomic_compare_exchange_strong(&e->state, &expect, E_ANSWERED))
 		return r;
 	atomic_store(&e->state, E_ANSWERED);
-	atomic_fetch_or(&e->q->mail, 1u << e->idx);
+	atomic_store(&e->mailed, 1);
 	if (write(e->q->efd, &one, sizeof(one)) != sizeof(one))
 		(void)0; /* the counter cannot overflow at one per answer */
 	return r;
@@ -464,23 +477,26 @@ queue_main(void *arg)
 {
 	struct rqueue *q = arg;
 	struct io_uring_cqe *cqe;
-	unsigned head, tail, i, live = DEPTH;
+	unsigned head, tail, i, live = q->nent;
 	cpu_set_t set;
 	int stop = 0;
 
-	CPU_ZERO(&set);
-	CPU_SET(q->qid, &set);
-	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* best effort */
+	if (q->cpu >= 0) {
+		CPU_ZERO(&set);
+		CPU_SET(q->cpu, &set);
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set); /* best effort */
+	}
 	/* The ring is this thread's: made here, it takes requests as task
 	 * work of this thread only. */
-	if (ring_open(&q->r, 2 * (DEPTH + 1)) != 0) {
+	if (ring_open(&q->r, 2 * (q->nent + 1)) != 0) {
 		if (U.debug)
-			fprintf(stderr, "anyk mount: io_uring queue %u: %s\n", q->qid, strerror(errno));
+			fprintf(stderr, "anyk mount: io_uring ring for processor %d: %s\n", q->cpu,
+				strerror(errno));
 		return NULL;
 	}
 	q->tid = (pid_t)syscall(SYS_gettid);
 	atomic_store(&q->ready, 1);
-	for (i = 0; i < DEPTH; i++)
+	for (i = 0; i < q->nent; i++)
 		ent_cmd(q, i, F_CMD_REGISTER, 0);
 	queue_bell_read(q);
 	while (!stop && live > 0) {
@@ -496,10 +512,9 @@ queue_main(void *arg)
 			ud = cqe->user_data;
 			res = cqe->res;
 			if (ud == BELL_TAG) {
-				unsigned m = atomic_exchange(&q->mail, 0);
-
-				for (i = 0; i < DEPTH; i++)
-					if (m & (1u << i))
+				for (i = 0; i < q->nent; i++)
+					if (atomic_load(&q->ent[i].mailed) &&
+					    atomic_exchange(&q->ent[i].mailed, 0))
 						ent_commit(q, i);
 				if (atomic_load(&q->stop))
 					stop = 1;
@@ -507,7 +522,7 @@ queue_main(void *arg)
 					queue_bell_read(q);
 				continue;
 			}
-			if (ud >= DEPTH)
+			if (ud >= q->nent)
 				continue;
 			if (res < 0) {
 				/* Refused (io_uring off) or the connection is
@@ -519,7 +534,8 @@ queue_main(void *arg)
 				continue;
 			}
 			if (!atomic_exchange(&U.active, 1) && U.debug)
-				fprintf(stderr, "anyk mount: serving through FUSE over io_uring, %u queues\n", U.nq);
+				fprintf(stderr, "anyk mount: serving through FUSE over io_uring, %u queues, %u threads\n",
+					U.npossible, U.nq);
 			if (ent_serve(&q->ent[ud]))
 				ent_commit(q, (unsigned)ud);
 			gov_busy();
@@ -535,9 +551,12 @@ queue_free(struct rqueue *q)
 	unsigned i;
 
 	ring_close(&q->r);
-	for (i = 0; i < DEPTH; i++)
+	for (i = 0; i < q->nent; i++)
 		if (q->ent[i].region != NULL)
 			munmap(q->ent[i].region, STAGE + U.max_payload);
+	free(q->ent);
+	q->ent = NULL;
+	q->nent = 0;
 	if (q->efd >= 0)
 		close(q->efd);
 }
@@ -765,52 +784,80 @@ gov_stop(void)
 	G.started = 0;
 }
 
-/* After the INIT reply asked for io_uring: one queue per processor. */
+/* Thread q's entries: one for each of its n queues, depth entries each. */
+static int
+queue_setup(struct rqueue *q, const unsigned *qids, unsigned n, unsigned depth)
+{
+	unsigned j;
+
+	q->efd = eventfd(0, EFD_CLOEXEC);
+	q->ent = calloc((size_t)n * depth, sizeof(*q->ent));
+	if (q->efd < 0 || q->ent == NULL)
+		return -1;
+	for (j = 0; j < n * depth; j++) {
+		struct rent *e = &q->ent[j];
+
+		e->region = mmap(NULL, STAGE + U.max_payload, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (e->region == MAP_FAILED) {
+			e->region = NULL;
+			return -1;
+		}
+		q->nent = j + 1;
+		e->q = q;
+		e->idx = j;
+		e->qid = qids[j / depth];
+		e->iov[0].iov_base = &e->hdr;
+		e->iov[0].iov_len = sizeof(e->hdr);
+		e->iov[1].iov_base = e->region + STAGE;
+		e->iov[1].iov_len = U.max_payload;
+	}
+	return 0;
+}
+
+/* After the INIT reply asked for io_uring: the ring threads. */
 static void
 furing_start(void)
 {
-	unsigned n = possible_cpus(), i, j;
+	unsigned n = possible_cpus(), i, nt = 0, nspare = 0, *spare;
+	cpu_set_t allowed;
 
-	if (n == 0 || n > 4096)
+	if (n == 0 || n > 4096 || sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
 		return;
-	U.q = calloc(n, sizeof(*U.q));
-	if (U.q == NULL)
-		return;
+	U.q = calloc(n + 1, sizeof(*U.q));
+	spare = calloc(n, sizeof(*spare));
+	if (U.q == NULL || spare == NULL)
+		goto undo;
+	for (i = 0; i <= n; i++)
+		U.q[i].efd = U.q[i].r.fd = -1;
 	for (i = 0; i < n; i++) {
-		struct rqueue *q = &U.q[i];
-
-		q->qid = i;
-		q->efd = eventfd(0, EFD_CLOEXEC);
-		q->r.fd = -1;
-		if (q->efd < 0)
-			goto undo;
-		for (j = 0; j < DEPTH; j++) {
-			struct rent *e = &q->ent[j];
-
-			e->region = mmap(NULL, STAGE + U.max_payload, PROT_READ | PROT_WRITE,
-					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (e->region == MAP_FAILED) {
-				e->region = NULL;
+		if (i < CPU_SETSIZE && CPU_ISSET(i, &allowed)) {
+			U.q[nt].cpu = (int)i;
+			if (queue_setup(&U.q[nt++], &i, 1, DEPTH) != 0)
 				goto undo;
-			}
-			e->q = q;
-			e->idx = j;
-			e->iov[0].iov_base = &e->hdr;
-			e->iov[0].iov_len = sizeof(e->hdr);
-			e->iov[1].iov_base = e->region + STAGE;
-			e->iov[1].iov_len = U.max_payload;
+		} else {
+			spare[nspare++] = i;
 		}
 	}
-	U.nq = n;
-	for (i = 0; i < n; i++)
+	if (nspare > 0) {
+		U.q[nt].cpu = -1;
+		if (queue_setup(&U.q[nt++], spare, nspare, 1) != 0)
+			goto undo;
+	}
+	free(spare);
+	U.npossible = n;
+	U.nq = nt;
+	for (i = 0; i < nt; i++)
 		if (pthread_create(&U.q[i].thr, NULL, queue_main, &U.q[i]) == 0)
 			U.q[i].started = 1;
 	gov_start();
 	return;
 undo:
 	/* Nothing registered yet: /dev/fuse goes on serving everything. */
-	for (i = 0; i < n; i++)
-		queue_free(&U.q[i]);
+	free(spare);
+	if (U.q != NULL)
+		for (i = 0; i <= nt && i <= n; i++)
+			queue_free(&U.q[i]);
 	free(U.q);
 	U.q = NULL;
 }

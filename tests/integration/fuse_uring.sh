@@ -7,6 +7,8 @@
 #   - writers on every processor at once (so every queue serves), each
 #     file's contents read back, a large file copied in and out through
 #     1 MiB requests, links and renames, then e2fsck finds the image clean;
+#   - a server bound to processor 0 serves a caller on processor 1 (the
+#     queue of a processor the server may not run on has a spare thread);
 #   - the POSIX semantics suite and the fuse_mount test again, through the
 #     rings, their lines marked "uring:".
 # Needs root and a kernel with the switch; says "skip" otherwise.
@@ -121,6 +123,26 @@ check "a hard link and a rename across directories" \
 	"ln '$mnt/big' '$mnt/w0/big2' && mv '$mnt/w0/big2' '$mnt/big3' && [ \$(stat -c %h '$mnt/big') = 2 ]"
 check "a symlink" "ln -s w0/f0 '$mnt/sym' && [ \"\$(cat '$mnt/sym')\" = 'writer 0 file 0' ]"
 check "anyk umount" "timeout $T '$ANYK' umount '$mnt'"
+
+# A server that may run on processor 0 only still has a queue for every
+# other one (the host kernel needs them all), served by its spare thread.
+if [ "$ncpu" -ge 2 ]; then
+	taskset -c 0 timeout -k 5 $T "$ANYK" mount -d "$tmp/img" "$mnt" 2>"$tmp/d.log" &
+	bgpid=$!
+	st=1
+	if mounted; then
+		taskset -c 1 sh -c 'mkdir "$M/cpu1" && for i in 1 2 3 4 5 6 7 8 9; do
+			echo "$i" > "$M/cpu1/f$i" || exit 1; done && [ "$(cat "$M/cpu1/f9")" = 9 ] &&
+			rm -r "$M/cpu1"'
+		st=$?
+		timeout $T "$ANYK" umount "$mnt" >/dev/null 2>&1
+	fi
+	wait "$bgpid"
+	bgpid=""
+	line=$(grep '^anyk mount: serving through' "$tmp/d.log" | head -1)
+	check "a server bound to processor 0 serves a caller on processor 1 through the rings" \
+		"[ $st = 0 ] && case '$line' in *io_uring*) true ;; *) false ;; esac" "the server said: $line"
+fi
 out=$(e2fsck -fn "$tmp/img" 2>&1)
 st=$?
 check "e2fsck -fn clean after the workload" "[ $st = 0 ]" "$out"

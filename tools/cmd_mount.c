@@ -33,6 +33,7 @@
 
 #include "tool.h"
 #include "tools/fuse_ops.h"
+#include "tools/fuse_prio.h"
 #include "tools/fuse_uring.h"
 
 int cmd_mount(int argc, char **argv);
@@ -364,6 +365,14 @@ now_us(void)
  * stat, unlink in a loop) finds the server awake. An idle mount spends
  * nothing: the spinning stops spin_us after the last request.
  */
+/* The head of a request as the host kernel sends it (fuse_in_header), up
+ * to the caller's thread id. */
+struct in_hdr_pid {
+	uint32_t len, opcode;
+	uint64_t unique, nodeid;
+	uint32_t uid, gid, pid;
+};
+
 static int
 serve_loop(struct fuse_session *se, unsigned spin_us)
 {
@@ -400,12 +409,19 @@ serve_loop(struct fuse_session *se, unsigned spin_us)
 			continue;
 		if (res <= 0)
 			break;
+		/* Over /dev/fuse the requests of a caller on any processor
+		 * come here: move to the caller's (fuse_prio.h). */
+		if (!furing_active() && (size_t)res >= sizeof(struct in_hdr_pid))
+			prio_follow(((const struct in_hdr_pid *)fbuf.mem)->pid);
 		fuse_session_process_buf(se, &fbuf);
-		/* With the io_uring transport serving, FORGETs still come
-		 * this way: after an unlink, one for each file. Nobody waits
-		 * for them, but waking this thread for each would cost the
-		 * caller as much as the unlink. */
-		until = now_us() + spin_us;
+		prio_busy();
+		/* Bound beside its caller, the thread is woken on the same
+		 * processor, which costs little: no spin. Otherwise spin;
+		 * with the io_uring transport serving, FORGETs still come
+		 * this way, one after each unlink: nobody waits for them,
+		 * but waking this thread for each would cost the caller
+		 * as much as the unlink. */
+		until = prio_following() ? 0 : now_us() + spin_us;
 	}
 	free(fbuf.mem);
 	if (res > 0 || res == -EAGAIN || res == -EINTR)
@@ -485,9 +501,14 @@ serve(struct mount_args *a, int report)
 			(void)0;
 	}
 	/* One thread: see fuse_ops.c on why, and on its pool for reads. */
+	/* The governor of idle priority, for the ring threads and the
+	 * thread that reads /dev/fuse (fuse_prio.h). */
+	prio_debug(a->debug);
+	prio_start((unsigned)sysconf(_SC_NPROCESSORS_CONF) + 2);
 	r = serve_loop(se, a->spin_us);
 	fuseops_drain(); /* queued reads answer through se, or a ring */
 	furing_stop();
+	prio_stop();
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	fuse_session_destroy(se);

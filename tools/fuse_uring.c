@@ -31,8 +31,6 @@
 #ifdef ANYK_HAVE_FUSE
 
 #include <errno.h>
-#include <fcntl.h>
-#include <time.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
 #include <sched.h>
@@ -47,6 +45,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "tools/fuse_prio.h"
 #include "tools/fuse_uring.h"
 
 /* The FUSE wire format, as the protocol defines it. */
@@ -142,11 +141,6 @@ struct rent {
 struct rqueue {
 	int cpu;               /* bound to it; -1: the spare */
 	pthread_t thr;
-	pid_t tid;
-	_Atomic int ready;     /* tid is set */
-	int idle_prio;         /* runs as SCHED_IDLE now */
-	uint64_t last_delay;   /* its run-queue wait so far, ns */
-	uint64_t boost_until;  /* held at normal priority until then, ns */
 	int started, efd;     /* efd: the doorbell, rung for mail and to stop */
 	uint64_t evbuf;
 	_Atomic int stop;
@@ -169,7 +163,6 @@ static struct {
 
 static _Thread_local struct rent *cur_ent;
 
-static void gov_busy(void);
 
 static int
 sys_setup(unsigned entries, struct io_uring_params *p)
@@ -494,8 +487,8 @@ queue_main(void *arg)
 				strerror(errno));
 		return NULL;
 	}
-	q->tid = (pid_t)syscall(SYS_gettid);
-	atomic_store(&q->ready, 1);
+	/* Idle priority keeps the caller on this processor: fuse_prio.h. */
+	prio_join();
 	for (i = 0; i < q->nent; i++)
 		ent_cmd(q, i, F_CMD_REGISTER, 0);
 	queue_bell_read(q);
@@ -538,7 +531,7 @@ queue_main(void *arg)
 					U.npossible, U.nq);
 			if (ent_serve(&q->ent[ud]))
 				ent_commit(q, (unsigned)ud);
-			gov_busy();
+			prio_busy();
 		}
 		atomic_store_explicit(q->r.cq_head, head, memory_order_release);
 	}
@@ -589,199 +582,6 @@ possible_cpus(void)
 	}
 	fclose(f);
 	return max;
-}
-
-/*
- * Priority. When a queue thread answers, the host wakes the caller, and
- * the scheduler puts a woken thread on an idle processor rather than on
- * a busy one: the queue thread is still running, so the caller moves to
- * the other processor, and every answer then costs a wake-up across
- * processors (tens of microseconds in a virtual machine) instead of a
- * switch on one. A processor that runs only SCHED_IDLE threads counts as
- * idle, so queue threads at idle priority keep the caller where it is.
- *
- * Idle priority starves when normal threads keep the processor busy, so
- * a governor thread watches, every GOV_TICK while the rings are busy,
- * how long each queue thread waited to run; one that waited more than
- * GOV_STARVE is put back at normal priority for GOV_BOOST. After
- * GOV_QUIET without requests, every queue thread goes back to normal
- * priority and the governor sleeps until the next request wakes it, so
- * an idle mount costs nothing. Idle priority is used only where the
- * process may return a thread to normal priority (root, or RLIMIT_NICE
- * allowing it) and the host reports run-queue waits (schedstat).
- */
-#define GOV_TICK 10000000ull      /* ns */
-#define GOV_STARVE 2000000ull     /* ns of run-queue wait per tick */
-#define GOV_BOOST 1000000000ull   /* ns */
-#define GOV_QUIET 1000000000ull   /* ns */
-
-static struct {
-	pthread_t thr;
-	int started, usable, stop;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	_Atomic int quiet;            /* sleeping until a request comes */
-	_Atomic uint64_t served;      /* requests served, all queues */
-} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* The time thread tid has spent waiting to run, ns; 0 if unknown. */
-static uint64_t
-run_delay(pid_t tid)
-{
-	char path[64], buf[128];
-	unsigned long long on, wait;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu", &on, &wait) != 2)
-		return 0;
-	return (uint64_t)wait;
-}
-
-static int
-set_prio(struct rqueue *q, int idle)
-{
-	struct sched_param sp = { 0 };
-
-	if (q->idle_prio == idle)
-		return 0;
-	if (sched_setscheduler(q->tid, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0)
-		return -1;
-	q->idle_prio = idle;
-	return 0;
-}
-
-/* Can this process return a thread from idle to normal priority? A
- * thread made for the question tries it and ends. */
-static void *
-probe_main(void *arg)
-{
-	struct sched_param sp = { 0 };
-	int *ok = arg;
-
-	*ok = sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
-	      sched_setscheduler(0, SCHED_OTHER, &sp) == 0;
-	return NULL;
-}
-
-static int
-prio_reversible(void)
-{
-	pthread_t t;
-	int ok = 0;
-
-	if (sched_getscheduler(0) != SCHED_OTHER || access("/proc/self/schedstat", R_OK) != 0)
-		return 0;
-	if (pthread_create(&t, NULL, probe_main, &ok) != 0)
-		return 0;
-	pthread_join(t, NULL);
-	return ok;
-}
-
-/* A queue thread served a request: wake a sleeping governor. */
-static void
-gov_busy(void)
-{
-	atomic_fetch_add_explicit(&G.served, 1, memory_order_relaxed);
-	if (atomic_load_explicit(&G.quiet, memory_order_relaxed) && atomic_exchange(&G.quiet, 0)) {
-		pthread_mutex_lock(&G.lock);
-		pthread_cond_signal(&G.cond);
-		pthread_mutex_unlock(&G.lock);
-	}
-}
-
-static void *
-gov_main(void *arg)
-{
-	uint64_t last_served = 0, last_change = mono_ns(), now, d, w;
-	struct timespec until;
-	unsigned i;
-
-	(void)arg;
-	pthread_mutex_lock(&G.lock);
-	while (!G.stop) {
-		if (atomic_load(&G.quiet)) {
-			pthread_cond_wait(&G.cond, &G.lock);
-			last_change = mono_ns();
-			continue;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (long)GOV_TICK;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&G.cond, &G.lock, &until);
-		if (G.stop)
-			break;
-		now = mono_ns();
-		d = atomic_load(&G.served);
-		if (d != last_served) {
-			last_served = d;
-			last_change = now;
-		}
-		for (i = 0; i < U.nq; i++) {
-			struct rqueue *q = &U.q[i];
-
-			if (!atomic_load(&q->ready))
-				continue;
-			w = run_delay(q->tid);
-			d = w - q->last_delay;
-			q->last_delay = w;
-			if (now - last_change > GOV_QUIET) {
-				set_prio(q, 0);
-			} else if (q->idle_prio && d > GOV_STARVE) {
-				if (set_prio(q, 0) == 0)
-					q->boost_until = now + GOV_BOOST;
-			} else if (!q->idle_prio && now >= q->boost_until) {
-				set_prio(q, 1);
-			}
-		}
-		if (now - last_change > GOV_QUIET)
-			atomic_store(&G.quiet, 1);
-	}
-	pthread_mutex_unlock(&G.lock);
-	return NULL;
-}
-
-static void
-gov_start(void)
-{
-	G.stop = 0;
-	atomic_store(&G.quiet, 0);
-	if (G.usable && pthread_create(&G.thr, NULL, gov_main, NULL) == 0)
-		G.started = 1;
-}
-
-static void
-gov_stop(void)
-{
-	if (!G.started)
-		return;
-	pthread_mutex_lock(&G.lock);
-	G.stop = 1;
-	pthread_cond_signal(&G.cond);
-	pthread_mutex_unlock(&G.lock);
-	pthread_join(G.thr, NULL);
-	G.started = 0;
 }
 
 /* Thread q's entries: one for each of its n queues, depth entries each. */
@@ -850,7 +650,6 @@ furing_start(void)
 	for (i = 0; i < nt; i++)
 		if (pthread_create(&U.q[i].thr, NULL, queue_main, &U.q[i]) == 0)
 			U.q[i].started = 1;
-	gov_start();
 	return;
 undo:
 	/* Nothing registered yet: /dev/fuse goes on serving everything. */
@@ -948,8 +747,7 @@ io_writev(int fd, struct iovec *iov, int count, void *userdata)
 		/* Without idle priority the rings lose to /dev/fuse on a
 		 * machine where waking another processor is dear (see the
 		 * governor): "auto" uses them only with it. */
-		G.usable = prio_reversible();
-		if (U.want == FURING_ALWAYS || G.usable)
+		if (U.want == FURING_ALWAYS || prio_usable())
 			asked = patch_init(iov, count);
 	}
 	r = writev(fd, iov, count);
@@ -1004,7 +802,6 @@ furing_stop(void)
 
 	if (U.q == NULL)
 		return;
-	gov_stop();
 	for (i = 0; i < U.nq; i++)
 		if (U.q[i].started) {
 			atomic_store(&U.q[i].stop, 1);

@@ -3,7 +3,8 @@
 # host switch fuse.enable_uring, which this test turns on for its run and
 # then puts back as it found it):
 #   - the server says which transport serves: the rings by default, /dev/fuse
-#     with -o nouring or with the switch off;
+#     with -o nouring or with the switch off, where the thread reading
+#     /dev/fuse moves beside its caller;
 #   - writers on every processor at once (so every queue serves), each
 #     file's contents read back, a large file copied in and out through
 #     1 MiB requests, links and renames, then e2fsck finds the image clean;
@@ -40,7 +41,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 echo Y > $P 2>/dev/null || skip_all "cannot turn fuse.enable_uring on"
 
 mounted() { # wait until $mnt is a mount point, at most $T seconds
@@ -75,6 +76,10 @@ transport() {
 mke2fs -q -F -t ext4 "$tmp/img" 256M >/dev/null 2>&1 || { fail "mke2fs"; exit 1; }
 transport "the rings serve by default" "FUSE over io_uring"
 transport "-o nouring keeps /dev/fuse" "/dev/fuse (-o nouring" -o nouring
+if [ -r /proc/self/schedstat ]; then
+	check "over /dev/fuse the server thread moves beside its caller" \
+		"grep -q 'moves beside its callers' '$tmp/d.log'" "$(grep '^anyk mount' "$tmp/d.log")"
+fi
 echo N > $P
 transport "with the switch off, /dev/fuse" "/dev/fuse (the host kernel offers no io_uring"
 echo Y > $P

@@ -1,0 +1,345 @@
+/*
+ * Server thread placement and priority for "anyk mount": see fuse_prio.h.
+ */
+#ifdef ANYK_HAVE_FUSE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/fuse_prio.h"
+
+#define GOV_TICK 10000000ull      /* ns */
+#define GOV_STARVE 1000000ull     /* ns of run-queue wait per time it ran */
+#define GOV_BOOST 1000000000ull   /* ns */
+#define GOV_QUIET 1000000000ull   /* ns */
+#define FOLLOW_EVERY 64           /* requests between looks at the caller */
+
+struct slot {
+	_Atomic pid_t tid;     /* 0 until the thread has joined */
+	int idle;              /* at idle priority now */
+	uint64_t last_delay;   /* its run-queue wait so far, ns */
+	uint64_t last_runs;    /* and the times it ran */
+	uint64_t boost_until;  /* held at normal priority until then, ns */
+};
+
+static struct {
+	pthread_t thr;
+	int started, stop;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct slot *slot;
+	unsigned cap;
+	_Atomic unsigned nslot;
+	_Atomic int quiet;        /* sleeping until a request comes */
+	_Atomic uint64_t served;  /* requests served */
+} G = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static pthread_once_t usable_once = PTHREAD_ONCE_INIT;
+static int usable, debug;
+
+void
+prio_debug(int on)
+{
+	debug = on;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* How long thread tid has waited to run, ns, and how many times it ran;
+ * -1 if unknown. */
+static int
+run_stats(pid_t tid, uint64_t *wait, uint64_t *runs)
+{
+	char path[64], buf[128];
+	unsigned long long on, w, r;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu %llu", &on, &w, &r) != 3)
+		return -1;
+	*wait = w;
+	*runs = r;
+	return 0;
+}
+
+static int
+set_idle(struct slot *s, pid_t tid, int idle)
+{
+	struct sched_param sp = { 0 };
+
+	if (s->idle == idle)
+		return 0;
+	if (sched_setscheduler(tid, idle ? SCHED_IDLE : SCHED_OTHER, &sp) != 0)
+		return -1;
+	s->idle = idle;
+	return 0;
+}
+
+/* A thread made for the question tries idle priority and back, and ends:
+ * an unprivileged thread with RLIMIT_NICE 0 could not come back. */
+static void *
+probe_main(void *arg)
+{
+	struct sched_param sp = { 0 };
+	int *ok = arg;
+
+	*ok = sched_setscheduler(0, SCHED_IDLE, &sp) == 0 &&
+	      sched_setscheduler(0, SCHED_OTHER, &sp) == 0;
+	return NULL;
+}
+
+static void
+probe(void)
+{
+	pthread_t t;
+	int ok = 0;
+
+	if (sched_getscheduler(0) != SCHED_OTHER || access("/proc/self/schedstat", R_OK) != 0)
+		return;
+	if (pthread_create(&t, NULL, probe_main, &ok) != 0)
+		return;
+	pthread_join(t, NULL);
+	usable = ok;
+}
+
+int
+prio_usable(void)
+{
+	pthread_once(&usable_once, probe);
+	return usable;
+}
+
+void
+prio_busy(void)
+{
+	atomic_fetch_add_explicit(&G.served, 1, memory_order_relaxed);
+	if (atomic_load_explicit(&G.quiet, memory_order_relaxed) && atomic_exchange(&G.quiet, 0)) {
+		pthread_mutex_lock(&G.lock);
+		pthread_cond_signal(&G.cond);
+		pthread_mutex_unlock(&G.lock);
+	}
+}
+
+static void *
+gov_main(void *arg)
+{
+	uint64_t last_served = 0, last_change = mono_ns(), now, d, w, r, dr;
+	struct timespec until;
+	unsigned i, n;
+	int quiet;
+
+	(void)arg;
+	pthread_mutex_lock(&G.lock);
+	while (!G.stop) {
+		if (atomic_load(&G.quiet)) {
+			pthread_cond_wait(&G.cond, &G.lock);
+			last_change = mono_ns();
+			continue;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)GOV_TICK;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&G.cond, &G.lock, &until);
+		if (G.stop)
+			break;
+		now = mono_ns();
+		d = atomic_load(&G.served);
+		if (d != last_served) {
+			last_served = d;
+			last_change = now;
+		}
+		quiet = now - last_change > GOV_QUIET;
+		n = atomic_load(&G.nslot);
+		for (i = 0; i < n; i++) {
+			struct slot *s = &G.slot[i];
+			pid_t tid = atomic_load(&s->tid);
+
+			if (tid == 0)
+				continue;
+			if (run_stats(tid, &w, &r) != 0)
+				continue;
+			d = w - s->last_delay;
+			dr = r - s->last_runs;
+			s->last_delay = w;
+			s->last_runs = r;
+			/* Starving: a wait of more than GOV_STARVE, on average,
+			 * each time it got to run (beside its caller it waits a
+			 * few microseconds each time, until the caller blocks). */
+			if (quiet) {
+				set_idle(s, tid, 0);
+			} else if (s->idle && d > GOV_STARVE * (dr > 0 ? dr : 1)) {
+				if (set_idle(s, tid, 0) == 0)
+					s->boost_until = now + GOV_BOOST;
+			} else if (!s->idle && now >= s->boost_until) {
+				set_idle(s, tid, 1);
+			}
+		}
+		if (quiet)
+			atomic_store(&G.quiet, 1);
+	}
+	pthread_mutex_unlock(&G.lock);
+	return NULL;
+}
+
+void
+prio_start(unsigned cap)
+{
+	if (G.started || !prio_usable() || cap == 0)
+		return;
+	G.slot = calloc(cap, sizeof(*G.slot));
+	if (G.slot == NULL)
+		return;
+	G.cap = cap;
+	atomic_store(&G.nslot, 0);
+	G.stop = 0;
+	atomic_store(&G.quiet, 0);
+	if (pthread_create(&G.thr, NULL, gov_main, NULL) != 0) {
+		free(G.slot);
+		G.slot = NULL;
+		return;
+	}
+	G.started = 1;
+}
+
+int
+prio_join(void)
+{
+	unsigned i;
+
+	if (!G.started)
+		return -1;
+	i = atomic_fetch_add(&G.nslot, 1);
+	if (i >= G.cap) {
+		atomic_fetch_sub(&G.nslot, 1);
+		return -1;
+	}
+	atomic_store(&G.slot[i].tid, (pid_t)syscall(SYS_gettid));
+	return 0;
+}
+
+void
+prio_stop(void)
+{
+	unsigned i, n;
+
+	if (!G.started)
+		return;
+	pthread_mutex_lock(&G.lock);
+	G.stop = 1;
+	pthread_cond_signal(&G.cond);
+	pthread_mutex_unlock(&G.lock);
+	pthread_join(G.thr, NULL);
+	G.started = 0;
+	/* What runs after (the unmount's sync) runs at normal priority. */
+	n = atomic_load(&G.nslot);
+	if (n > G.cap)
+		n = G.cap;
+	for (i = 0; i < n; i++) {
+		pid_t tid = atomic_load(&G.slot[i].tid);
+
+		if (tid != 0)
+			set_idle(&G.slot[i], tid, 0);
+	}
+	free(G.slot);
+	G.slot = NULL;
+	G.cap = 0;
+	atomic_store(&G.nslot, 0);
+}
+
+/* --- following the caller ------------------------------------------------- */
+
+static struct {
+	cpu_set_t allowed;
+	int have_allowed, cur, joined;
+	unsigned n;
+} F = { .cur = -1 };
+
+/* The processor thread pid last ran on (field 39 of its stat), or -1. */
+static int
+task_cpu(uint32_t pid)
+{
+	char path[64], buf[1024], *p;
+	int fd, field;
+	ssize_t r;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold anything */
+	for (field = 2; field < 39 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	return p != NULL ? atoi(p + 1) : -1;
+}
+
+void
+prio_follow(uint32_t pid)
+{
+	cpu_set_t set;
+	int c;
+
+	if (pid == 0 || !G.started || (F.n++ % FOLLOW_EVERY) != 0)
+		return;
+	if (!F.have_allowed) {
+		if (sched_getaffinity(0, sizeof(F.allowed), &F.allowed) != 0)
+			return;
+		F.have_allowed = 1;
+	}
+	c = task_cpu(pid);
+	if (c < 0 || c >= CPU_SETSIZE || c == F.cur || !CPU_ISSET(c, &F.allowed))
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(c, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return;
+	F.cur = c;
+	if (!F.joined && prio_join() == 0) {
+		F.joined = 1;
+		if (debug)
+			fprintf(stderr, "anyk mount: the /dev/fuse thread moves beside its callers, "
+				"at idle priority (now processor %d)\n", c);
+	}
+}
+
+int
+prio_following(void)
+{
+	return F.cur >= 0;
+}
+
+#else
+typedef int fuse_prio_unused; /* ISO C wants something in the file */
+#endif /* ANYK_HAVE_FUSE */

@@ -61,6 +61,24 @@ mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The start of /proc file path, as a string in buf. 0, or -1. */
+static int
+read_proc(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
 /* How long thread tid has waited to run, ns, and how many times it ran;
  * -1 if unknown. */
 static int
@@ -68,19 +86,10 @@ run_stats(pid_t tid, uint64_t *wait, uint64_t *runs)
 {
 	char path[64], buf[128];
 	unsigned long long on, w, r;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (sscanf(buf, "%llu %llu %llu", &on, &w, &r) != 3)
+	if (read_proc(path, buf, sizeof(buf)) != 0 ||
+	    sscanf(buf, "%llu %llu %llu", &on, &w, &r) != 3)
 		return -1;
 	*wait = w;
 	*runs = r;
@@ -287,18 +296,11 @@ static int
 task_cpu(uint32_t pid)
 {
 	char path[64], buf[1024], *p;
-	int fd, field;
-	ssize_t r;
+	int field;
 
 	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (read_proc(path, buf, sizeof(buf)) != 0)
 		return -1;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return -1;
-	buf[r] = '\0';
 	p = strrchr(buf, ')'); /* the name may hold anything */
 	for (field = 2; field < 39 && p != NULL; field++)
 		p = strchr(p + 1, ' ');

@@ -22,9 +22,13 @@
 #define GOV_BOOST 1000000000ull   /* ns */
 #define GOV_QUIET 1000000000ull   /* ns */
 #define FOLLOW_EVERY 64           /* requests between looks at the caller */
+#define FOLLOW_WINDOW 8           /* looks judged together */
+#define FOLLOW_MOVES 7            /* moves in a window that mean "wandering" */
+#define FOLLOW_PAUSE 32           /* looks skipped then */
 
 struct slot {
 	_Atomic pid_t tid;     /* 0 until the thread has joined */
+	_Atomic int out;       /* not to be held at idle priority now */
 	int idle;              /* at idle priority now */
 	uint64_t last_delay;   /* its run-queue wait so far, ns */
 	uint64_t last_runs;    /* and the times it ran */
@@ -202,7 +206,7 @@ gov_main(void *arg)
 			/* Starving: a wait of more than GOV_STARVE, on average,
 			 * each time it got to run (beside its caller it waits a
 			 * few microseconds each time, until the caller blocks). */
-			if (quiet) {
+			if (quiet || atomic_load(&s->out)) {
 				set_idle(s, tid, 0);
 			} else if (s->idle && d > GOV_STARVE * (dr > 0 ? dr : 1)) {
 				if (set_idle(s, tid, 0) == 0)
@@ -238,20 +242,27 @@ prio_start(unsigned cap)
 	G.started = 1;
 }
 
-int
-prio_join(void)
+/* The calling thread's slot, or NULL. */
+static struct slot *
+join(void)
 {
 	unsigned i;
 
 	if (!G.started)
-		return -1;
+		return NULL;
 	i = atomic_fetch_add(&G.nslot, 1);
 	if (i >= G.cap) {
 		atomic_fetch_sub(&G.nslot, 1);
-		return -1;
+		return NULL;
 	}
 	atomic_store(&G.slot[i].tid, (pid_t)syscall(SYS_gettid));
-	return 0;
+	return &G.slot[i];
+}
+
+int
+prio_join(void)
+{
+	return join() != NULL ? 0 : -1;
 }
 
 void
@@ -287,8 +298,9 @@ prio_stop(void)
 
 static struct {
 	cpu_set_t allowed;
-	int have_allowed, cur, joined;
-	unsigned n;
+	int have_allowed, cur;
+	struct slot *slot;          /* in the governor's set, once joined */
+	unsigned n, looks, moves, pause;
 } F = { .cur = -1 };
 
 /* The processor thread pid last ran on (field 39 of its stat), or -1. */
@@ -307,6 +319,26 @@ task_cpu(uint32_t pid)
 	return p != NULL ? atoi(p + 1) : -1;
 }
 
+/* A caller that keeps changing processor (a pipeline whose stages wake
+ * each other, say) cannot be followed at one look every FOLLOW_EVERY
+ * requests: bound to the processor it just left, the thread would pay
+ * the cross-processor wake-ups it is meant to save, and at idle priority
+ * too. After FOLLOW_MOVES moves in FOLLOW_WINDOW looks the thread goes
+ * back to any processor and normal priority for FOLLOW_PAUSE looks. */
+static void
+unfollow(void)
+{
+	if (sched_setaffinity(0, sizeof(F.allowed), &F.allowed) != 0)
+		return;
+	F.cur = -1;
+	if (F.slot != NULL)
+		atomic_store(&F.slot->out, 1);
+	F.pause = FOLLOW_PAUSE;
+	if (debug)
+		fprintf(stderr, "anyk mount: the caller keeps changing processor; "
+			"the /dev/fuse thread stops following for a while\n");
+}
+
 void
 prio_follow(uint32_t pid)
 {
@@ -315,24 +347,36 @@ prio_follow(uint32_t pid)
 
 	if (pid == 0 || !G.started || (F.n++ % FOLLOW_EVERY) != 0)
 		return;
+	if (F.pause > 0) {
+		F.pause--;
+		return;
+	}
 	if (!F.have_allowed) {
 		if (sched_getaffinity(0, sizeof(F.allowed), &F.allowed) != 0)
 			return;
 		F.have_allowed = 1;
 	}
 	c = task_cpu(pid);
-	if (c < 0 || c >= CPU_SETSIZE || c == F.cur || !CPU_ISSET(c, &F.allowed))
+	if (c < 0 || c >= CPU_SETSIZE || !CPU_ISSET(c, &F.allowed))
 		return;
+	if (++F.looks > FOLLOW_WINDOW)
+		F.looks = 1, F.moves = 0;
+	if (c == F.cur)
+		return;
+	if (F.cur >= 0 && ++F.moves >= FOLLOW_MOVES) {
+		unfollow();
+		return;
+	}
 	CPU_ZERO(&set);
 	CPU_SET(c, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) != 0)
 		return;
 	F.cur = c;
-	if (!F.joined && prio_join() == 0) {
-		F.joined = 1;
-		if (debug)
-			fprintf(stderr, "anyk mount: the /dev/fuse thread moves beside its callers, "
-				"at idle priority (now processor %d)\n", c);
+	if (F.slot != NULL) {
+		atomic_store(&F.slot->out, 0);
+	} else if ((F.slot = join()) != NULL && debug) {
+		fprintf(stderr, "anyk mount: the /dev/fuse thread moves beside its callers, "
+			"at idle priority (now processor %d)\n", c);
 	}
 }
 

@@ -1108,23 +1108,34 @@ create_mode(const struct walk *w, uint32_t m)
 	return m;
 }
 
-/* in: the source file already open (and checked against s), or -1. */
+/* The regular file name in f, opened for reading and checked to be the
+ * one s describes; or -1, with *r what fail() said. */
+static int
+open_source(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int *r)
+{
+	struct anyk_stat now;
+	int in = w->src->open_at(f->sfd, name, OPEN_READ);
+
+	if (in < 0) {
+		*r = fail(w, errno, "cannot open");
+		return -1;
+	}
+	if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino ||
+	    !ANYK_S_ISREG(now.st_mode)) {
+		w->src->close_fd(in);
+		*r = fail(w, EAGAIN, "changed while being copied");
+		return -1;
+	}
+	return in;
+}
+
+/* in: the source file, open (open_source). */
 static int
 copy_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int in)
 {
-	struct anyk_stat now, made;
+	struct anyk_stat made;
 	int out, r = 0, e, again = 1, k, known;
 
-	if (in < 0) {
-		in = w->src->open_at(f->sfd, name, OPEN_READ);
-		if (in < 0)
-			return fail(w, errno, "cannot open");
-		if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino ||
-		    !ANYK_S_ISREG(now.st_mode)) {
-			w->src->close_fd(in);
-			return fail(w, EAGAIN, "changed while being copied");
-		}
-	}
 	while ((out = w->dst->create_at(f->dfd, name, create_mode(w, s->st_mode))) < 0) {
 		e = errno;
 		k = e == EEXIST && again-- > 0 ? dest_exists(w, w->rel, f->dfd, name, ANYK_S_IFREG, &r) : -2;
@@ -1435,7 +1446,6 @@ wr_stop(struct walk *w)
 static int
 send_file(struct walk *w, struct frame *f, const char *name, const struct anyk_stat *s, int in)
 {
-	struct anyk_stat now;
 	struct job pend, j;
 	int64_t pos = 0, d, e, off, end = 0, size = s->st_size;
 	size_t want, got;
@@ -1443,16 +1453,6 @@ send_file(struct walk *w, struct frame *f, const char *name, const struct anyk_s
 	char *data;
 	long n;
 
-	if (in < 0) {
-		in = w->src->open_at(f->sfd, name, OPEN_READ);
-		if (in < 0)
-			return fail(w, errno, "cannot open");
-		if (w->src->stat_at(in, NULL, &now) != 0 || now.st_ino != s->st_ino ||
-		    !ANYK_S_ISREG(now.st_mode)) {
-			w->src->close_fd(in);
-			return fail(w, EAGAIN, "changed while being copied");
-		}
-	}
 	memset(&j, 0, sizeof(j));
 	j.kind = J_FILE;
 	j.flags = JF_OPEN;
@@ -1918,6 +1918,8 @@ copy_entry(struct walk *w, struct frame *f, const char *name)
 		count(w, &w->st.links, 1);
 		return 0;
 	}
+	if (t == ANYK_S_IFREG && fd < 0 && (fd = open_source(w, f, name, &s, &r)) < 0)
+		return r;
 	if (t == ANYK_S_IFREG && s.st_nlink <= 1 && w->wr != NULL && w->rellen < MAXREL)
 		return send_file(w, f, name, &s, fd);
 	trouble = 0;

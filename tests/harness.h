@@ -39,6 +39,26 @@ t_runf(const char *fmt, ...)
 	return t_run(cmd);
 }
 
+/* Are the commands named in names (separated by spaces) there? PATH is
+ * first set to the system directories, sbin included, where e2fsprogs
+ * live, so that the test then finds them by name. */
+static inline int
+t_have_tools(const char *names)
+{
+	const char *p = names;
+	int n;
+
+	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	while (*p != '\0') {
+		n = (int)strcspn(p, " ");
+		if (n > 0 && t_runf("command -v %.*s >/dev/null 2>&1", n, p) != 0)
+			return 0;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return 1;
+}
+
 #define T_OK(cond, ...)                                                        \
 	do {                                                                   \
 		if (cond) {                                                    \

@@ -690,12 +690,10 @@ main(void)
 {
 	char tmpl[] = "/tmp/anyk-journal.XXXXXX";
 
-	if (t_run("PATH=$PATH:/sbin:/usr/sbin; command -v mke2fs >/dev/null && command -v debugfs >/dev/null && command -v e2fsck >/dev/null "
-		"&& command -v sha256sum >/dev/null") != 0 && t_run("test -x /sbin/debugfs") != 0) {
+	if (!t_have_tools("mke2fs debugfs e2fsck sha256sum")) {
 		T_SKIP("ext2_journal: e2fsprogs not installed");
 		return t_done();
 	}
-	setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
 	if (mkdtemp(tmpl) == NULL)
 		return 1;
 	snprintf(top, sizeof(top), "%s", tmpl);

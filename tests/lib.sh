@@ -3,7 +3,7 @@
 # Sets B, ANYK and PATH (with the sbin directories, where e2fsprogs live)
 # and failed=0; defines pass/fail (the harness's "ok -" and "not ok -"
 # lines; fail's optional second argument is shown indented), check NAME
-# EXPR [DETAIL], skip_all REASON, need_tools TOOL..., need_built FILE and
+# EXPR [DETAIL], run_check NAME COMMAND..., skip_all REASON, need_tools TOOL..., need_built FILE and
 # t_tmpdir (a temporary directory in $tmp, removed at exit).
 set -u
 B=${B:-build}
@@ -20,6 +20,11 @@ fail() {
 	return 0
 }
 check() { if eval "$2"; then pass "$1"; else fail "$1" "${3:-}"; fi; }
+run_check() { # NAME COMMAND...: pass if the command succeeds, else show its output
+	t_name=$1
+	shift
+	if t_out=$("$@" 2>&1); then pass "$t_name"; else fail "$t_name" "$t_out"; fi
+}
 skip_all() { echo "skip - $T_NAME: $1"; exit 77; }
 need_tools() {
 	for t_tool in "$@"; do

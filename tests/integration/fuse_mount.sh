@@ -6,24 +6,18 @@
 # through the mount, unmounted and checked by e2fsck; SIGTERM to an idle
 # server unmounts cleanly; a second mount of a busy image is refused.
 # Needs /dev/fuse and root or fusermount3; says "skip" otherwise.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
+T_NAME=fuse_mount
+. "$(dirname "$0")/../lib.sh"
 T=20 # seconds any one step may take
 
-skip_all() { echo "skip - fuse_mount: $1"; exit 77; }
-[ -x "$ANYK" ] || skip_all "$ANYK not built"
+need_built "$ANYK"
 "$ANYK" help mount >/dev/null 2>&1 || skip_all "the tool was built without libfuse3"
 [ -c /dev/fuse ] || skip_all "no /dev/fuse"
 [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip_all "/dev/fuse not usable by this user"
 if [ "$(id -u)" != 0 ] && ! command -v fusermount3 >/dev/null 2>&1; then
 	skip_all "neither root nor fusermount3"
 fi
-for t in mke2fs e2fsck; do
-	command -v $t >/dev/null 2>&1 || skip_all "$t not installed"
-done
+need_tools mke2fs e2fsck
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-fuse.XXXXXX") || exit 1
 mnt=$tmp/mnt
@@ -42,19 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
-failed=0
-
-pass() { echo "ok - $1"; }
-fail() {
-	echo "not ok - $1"
-	failed=1
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -30 | sed 's/^/#   /'
-	return 0
-}
-check() { # NAME COMMAND...: pass if the command succeeds
-	name=$1; shift
-	if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$out"; fi
-}
 
 mount_img() { # ARGS...: anyk mount, bounded
 	timeout -k 5 $T "$ANYK" mount "$@"
@@ -123,7 +104,7 @@ contents() { # compare every regular file of $1 and $2
 }
 
 # --- read-only: the same as Linux's view ----------------------------------------
-check "mount -o ro,spin=0 (requests served without spinning)" mount_img -o ro,spin=0 "$img" "$mnt"
+run_check "mount -o ro,spin=0 (requests served without spinning)" mount_img -o ro,spin=0 "$img" "$mnt"
 if mountpoint -q "$mnt"; then
 	ref=""
 	if [ "$(id -u)" = 0 ] && timeout $T mount -o loop,ro "$img" "$loop" 2>/dev/null; then
@@ -132,20 +113,20 @@ if mountpoint -q "$mnt"; then
 	if [ -n "$ref" ]; then
 		listing "$ref" >"$tmp/want"
 		listing "$mnt" >"$tmp/got"
-		check "lstat fields of every name match a Linux loop mount" \
+		run_check "lstat fields of every name match a Linux loop mount" \
 		    diff "$tmp/want" "$tmp/got"
-		check "contents match the loop mount" sh -c "[ -z \"\$( (cd '$ref' && find . -path ./lost+found -prune -o -type f -print) | while read -r f; do cmp '$ref/'\"\$f\" '$mnt/'\"\$f\" >/dev/null || echo \"\$f\"; done)\" ]"
+		run_check "contents match the loop mount" sh -c "[ -z \"\$( (cd '$ref' && find . -path ./lost+found -prune -o -type f -print) | while read -r f; do cmp '$ref/'\"\$f\" '$mnt/'\"\$f\" >/dev/null || echo \"\$f\"; done)\" ]"
 		if [ $have_xattr = 1 ]; then
 			xattrs "$ref" >"$tmp/xwant"
 			xattrs "$mnt" >"$tmp/xgot"
-			check "xattrs match the loop mount" diff "$tmp/xwant" "$tmp/xgot"
+			run_check "xattrs match the loop mount" diff "$tmp/xwant" "$tmp/xgot"
 		fi
 		timeout $T umount "$loop"
 	else
 		echo "skip - loop mount comparison (not root or no loop devices); comparing with the source tree"
 		listing_nosize "$src" >"$tmp/want"
 		listing_nosize "$mnt" >"$tmp/got"
-		check "names, types, modes, owners, links and mtimes match the source" \
+		run_check "names, types, modes, owners, links and mtimes match the source" \
 		    diff "$tmp/want" "$tmp/got"
 	fi
 	out=$(contents "$src" "$mnt")
@@ -153,14 +134,14 @@ if mountpoint -q "$mnt"; then
 	if [ $have_xattr = 1 ]; then
 		xattrs "$src" | grep -v '^# file: \.$' >"$tmp/xsrc"
 		xattrs "$mnt" | grep -v '^# file: \.$' >"$tmp/xmnt"
-		check "xattrs match the source tree" diff "$tmp/xsrc" "$tmp/xmnt"
+		run_check "xattrs match the source tree" diff "$tmp/xsrc" "$tmp/xmnt"
 	else
 		echo "skip - xattrs (no setfattr/getfattr or no user xattrs on $tmp)"
 	fi
-	check "readlink" test "$(readlink "$mnt/link")" = hello.txt
-	check "a big directory lists all 300 names" test "$(ls "$mnt/many" | wc -l)" = 300
+	run_check "readlink" test "$(readlink "$mnt/link")" = hello.txt
+	run_check "a big directory lists all 300 names" test "$(ls "$mnt/many" | wc -l)" = 300
 	if command -v python3 >/dev/null 2>&1; then
-		check "SEEK_DATA / SEEK_HOLE on a sparse file" python3 -c "
+		run_check "SEEK_DATA / SEEK_HOLE on a sparse file" python3 -c "
 import os, sys
 fd = os.open('$mnt/sparse', os.O_RDONLY)
 h = os.lseek(fd, 0, os.SEEK_HOLE)
@@ -168,17 +149,17 @@ d = os.lseek(fd, 0, os.SEEK_DATA)
 sys.exit(0 if h == 0 and 4096 <= d <= 5000000 else 1)"
 	fi
 	out=$(touch "$mnt/new" 2>&1)
-	check "writes to a read-only mount fail with EROFS" sh -c "echo '$out' | grep -q 'Read-only'"
+	run_check "writes to a read-only mount fail with EROFS" sh -c "echo '$out' | grep -q 'Read-only'"
 	out=$(mount_img -o ro "$img" "$tmp/src" 2>&1)
 	if [ $? != 0 ] && echo "$out" | grep -q "in use"; then
 		pass "a second mount of the same image is refused"
 	else
 		fail "a second mount of the same image is refused" "$out"
 	fi
-	check "anyk umount" umount_img
-	check "unmounted" sh -c "! mountpoint -q '$mnt'"
+	run_check "anyk umount" umount_img
+	run_check "unmounted" sh -c "! mountpoint -q '$mnt'"
 fi
-check "e2fsck -fn clean after a read-only mount" e2fsck -fn "$img"
+run_check "e2fsck -fn clean after a read-only mount" e2fsck -fn "$img"
 
 # --- read-write -----------------------------------------------------------------
 out=$(mount_img "$img" "$mnt" 2>&1)
@@ -190,31 +171,31 @@ elif grep -q " $mnt fuse[^ ]* ro[ ,]" /proc/mounts || echo "$out" | grep -q "rea
 else
 	pass "mount read-write"
 	w=$mnt/work
-	check "mkdir -p" mkdir -p "$w/a/b/c"
-	check "create and write" sh -c "head -c 2500000 /dev/urandom >'$tmp/data' && cp '$tmp/data' '$w/data'"
-	check "read back what was written" cmp "$tmp/data" "$w/data"
-	check "append" sh -c "echo tail >>'$w/data' && echo tail >>'$tmp/data' && cmp '$tmp/data' '$w/data'"
-	check "rename a file" mv "$w/data" "$w/a/b/moved"
-	check "rename a directory" mv "$w/a" "$w/renamed"
-	check "the file follows its directory" cmp "$tmp/data" "$w/renamed/b/moved"
-	check "symlink" ln -s renamed/b/moved "$w/sym"
-	check "read through the symlink" cmp "$tmp/data" "$w/sym"
-	check "hard link" ln "$w/renamed/b/moved" "$w/hard"
-	check "link count 2" test "$(stat -c %h "$w/hard")" = 2
-	check "chmod" sh -c "chmod 640 '$w/hard' && test \$(stat -c %a '$w/renamed/b/moved') = 640"
-	check "chown" sh -c "chown 42:43 '$w/hard' && test \"\$(stat -c '%u %g' '$w/hard')\" = '42 43'"
-	check "utimens" sh -c "touch -d '2010-01-01 00:00:00' '$w/hard' && test \$(stat -c %Y '$w/hard') = \$(date -d '2010-01-01 00:00:00' +%s)"
-	check "truncate down" sh -c "truncate -s 1000 '$w/hard' && test \$(stat -c %s '$w/renamed/b/moved') = 1000"
-	check "truncate up" sh -c "truncate -s 100000 '$w/hard' && test \$(stat -c %s '$w/hard') = 100000"
-	check "unlink one of two names" rm "$w/renamed/b/moved"
-	check "the other name stays" test "$(stat -c %h "$w/hard")" = 1
-	check "rename over an existing file" sh -c "echo a >'$w/x' && echo b >'$w/y' && mv '$w/x' '$w/y' && test \$(cat '$w/y') = a && ! test -e '$w/x'"
-	check "rmdir a non-empty directory fails" sh -c "! rmdir '$w/renamed' 2>/dev/null"
-	check "rm -r" rm -r "$w/renamed"
-	check "mkfifo" mkfifo "$w/fifo"
-	check "unlinked open file stays readable" sh -c "exec 3<'$w/hard'; rm '$w/hard'; head -c 3 <&3 >/dev/null"
+	run_check "mkdir -p" mkdir -p "$w/a/b/c"
+	run_check "create and write" sh -c "head -c 2500000 /dev/urandom >'$tmp/data' && cp '$tmp/data' '$w/data'"
+	run_check "read back what was written" cmp "$tmp/data" "$w/data"
+	run_check "append" sh -c "echo tail >>'$w/data' && echo tail >>'$tmp/data' && cmp '$tmp/data' '$w/data'"
+	run_check "rename a file" mv "$w/data" "$w/a/b/moved"
+	run_check "rename a directory" mv "$w/a" "$w/renamed"
+	run_check "the file follows its directory" cmp "$tmp/data" "$w/renamed/b/moved"
+	run_check "symlink" ln -s renamed/b/moved "$w/sym"
+	run_check "read through the symlink" cmp "$tmp/data" "$w/sym"
+	run_check "hard link" ln "$w/renamed/b/moved" "$w/hard"
+	run_check "link count 2" test "$(stat -c %h "$w/hard")" = 2
+	run_check "chmod" sh -c "chmod 640 '$w/hard' && test \$(stat -c %a '$w/renamed/b/moved') = 640"
+	run_check "chown" sh -c "chown 42:43 '$w/hard' && test \"\$(stat -c '%u %g' '$w/hard')\" = '42 43'"
+	run_check "utimens" sh -c "touch -d '2010-01-01 00:00:00' '$w/hard' && test \$(stat -c %Y '$w/hard') = \$(date -d '2010-01-01 00:00:00' +%s)"
+	run_check "truncate down" sh -c "truncate -s 1000 '$w/hard' && test \$(stat -c %s '$w/renamed/b/moved') = 1000"
+	run_check "truncate up" sh -c "truncate -s 100000 '$w/hard' && test \$(stat -c %s '$w/hard') = 100000"
+	run_check "unlink one of two names" rm "$w/renamed/b/moved"
+	run_check "the other name stays" test "$(stat -c %h "$w/hard")" = 1
+	run_check "rename over an existing file" sh -c "echo a >'$w/x' && echo b >'$w/y' && mv '$w/x' '$w/y' && test \$(cat '$w/y') = a && ! test -e '$w/x'"
+	run_check "rmdir a non-empty directory fails" sh -c "! rmdir '$w/renamed' 2>/dev/null"
+	run_check "rm -r" rm -r "$w/renamed"
+	run_check "mkfifo" mkfifo "$w/fifo"
+	run_check "unlinked open file stays readable" sh -c "exec 3<'$w/hard'; rm '$w/hard'; head -c 3 <&3 >/dev/null"
 	if command -v python3 >/dev/null 2>&1; then
-		check "an unlinked open file is still stat'ed, changed and truncated" python3 -c "
+		run_check "an unlinked open file is still stat'ed, changed and truncated" python3 -c "
 import os, stat, sys
 p = '$w/gone'
 fd = os.open(p, os.O_RDWR | os.O_CREAT, 0o644)
@@ -229,7 +210,7 @@ os.close(fd)
 sys.exit(0 if ok and not os.path.exists(p) else 1)"
 	fi
 	if command -v python3 >/dev/null 2>&1; then
-		check "RENAME_NOREPLACE refuses an existing target" python3 -c "
+		run_check "RENAME_NOREPLACE refuses an existing target" python3 -c "
 import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 r = libc.renameat2(-100, b'$w/fifo', -100, b'$w/y', 1)
@@ -240,12 +221,12 @@ sys.exit(0 if r == -1 and ctypes.get_errno() == 17 else 1)"
 		echo $i >"$w/n$i"
 		i=$((i + 1))
 	done
-	check "200 creates" test "$(ls "$w" | grep -c "^n[0-9]")" = 200
-	check "200 unlinks" sh -c "rm '$w'/n* && test -z \"\$(ls '$w' | grep '^n[0-9]')\""
+	run_check "200 creates" test "$(ls "$w" | grep -c "^n[0-9]")" = 200
+	run_check "200 unlinks" sh -c "rm '$w'/n* && test -z \"\$(ls '$w' | grep '^n[0-9]')\""
 	if [ $have_xattr = 1 ]; then
 		if setfattr -n user.k -v v "$w/y" 2>"$tmp/xerr"; then
-			check "setxattr, getxattr" test "$(getfattr --only-values -n user.k "$w/y")" = v
-			check "removexattr" setfattr -x user.k "$w/y"
+			run_check "setxattr, getxattr" test "$(getfattr --only-values -n user.k "$w/y")" = v
+			run_check "removexattr" setfattr -x user.k "$w/y"
 		elif grep -q "not supported" "$tmp/xerr"; then
 			echo "skip - setxattr: the kernel's ext2 driver does not write xattrs yet"
 		else
@@ -255,35 +236,35 @@ sys.exit(0 if r == -1 and ctypes.get_errno() == 17 else 1)"
 	if [ "$(id -u)" = 0 ]; then
 		# Only root reaches this mount, and the server checks its rights
 		# itself (the mount has no default_permissions): root's rules.
-		check "no default_permissions when only root can reach the mount" \
+		run_check "no default_permissions when only root can reach the mount" \
 			sh -c "! grep ' $mnt ' /proc/mounts | grep -q default_permissions"
-		check "root reads and writes a mode-000 file" \
+		run_check "root reads and writes a mode-000 file" \
 			sh -c "echo r >'$w/locked' && chmod 000 '$w/locked' && echo w >>'$w/locked' && test \"\$(cat '$w/locked')\" = 'r
 w'"
-		check "root cannot execute a file without execute bits" \
+		run_check "root cannot execute a file without execute bits" \
 			sh -c "printf '#!/bin/sh\\nexit 0\\n' >'$w/noexec' && chmod 644 '$w/noexec' && ! '$w/noexec' 2>/dev/null && ! test -x '$w/noexec'"
-		check "root executes a file with one execute bit" \
+		run_check "root executes a file with one execute bit" \
 			sh -c "chmod 601 '$w/noexec' && '$w/noexec' && test -x '$w/noexec'"
-		check "root creates in a mode-000 directory" \
+		run_check "root creates in a mode-000 directory" \
 			sh -c "mkdir '$w/closed' && chmod 000 '$w/closed' && echo x >'$w/closed/f' && rm -r '$w/closed'"
-		check "root removes from a sticky directory of another user" \
+		run_check "root removes from a sticky directory of another user" \
 			sh -c "mkdir '$w/sticky' && echo x >'$w/sticky/f' && chown 7:7 '$w/sticky/f' '$w/sticky' && chmod 1777 '$w/sticky' && rm '$w/sticky/f' && rmdir '$w/sticky'"
 		rm -f "$w/locked" "$w/noexec"
 	fi
-	check "four writers with fsync at once (fsync runs in the pool)" sh -c "
+	run_check "four writers with fsync at once (fsync runs in the pool)" sh -c "
 		for k in 1 2 3 4; do
 			dd if='$tmp/data' of=$w/par\$k bs=64k conv=fsync status=none &
 		done
 		wait
 		for k in 1 2 3 4; do cmp '$tmp/data' $w/par\$k || exit 1; done
 		rm '$w'/par1 '$w'/par2 '$w'/par3 '$w'/par4"
-	check "df through the mount" df "$mnt"
-	check "sync" sync "$mnt/work/y"
-	check "anyk umount after writing" umount_img
+	run_check "df through the mount" df "$mnt"
+	run_check "sync" sync "$mnt/work/y"
+	run_check "anyk umount after writing" umount_img
 	out=$(e2fsck -fn "$img" 2>&1)
 	if [ $? = 0 ]; then pass "e2fsck -fn clean after the write workload"; else fail "e2fsck -fn clean after the write workload" "$out"; fi
 	if [ "$(id -u)" = 0 ] && timeout $T mount -o loop,ro "$img" "$loop" 2>/dev/null; then
-		check "Linux sees what was written" sh -c "test \"\$(cat '$loop/work/y')\" = a && test \$(stat -c %s '$loop/work/sym') = 15 && test -p '$loop/work/fifo'"
+		run_check "Linux sees what was written" sh -c "test \"\$(cat '$loop/work/y')\" = a && test \$(stat -c %s '$loop/work/sym') = 15 && test -p '$loop/work/fifo'"
 		timeout $T umount "$loop"
 	fi
 fi
@@ -303,11 +284,11 @@ if mountpoint -q "$mnt"; then
 	wait "$bgpid"
 	rc=$?
 	bgpid=""
-	check "SIGTERM: the server exits 0" test $rc = 0
+	run_check "SIGTERM: the server exits 0" test $rc = 0
 	if grep -qE 'Sanitizer|runtime error' "$tmp/fg.err"; then
 		fail "the foreground server's stderr is clean" "$(cat "$tmp/fg.err")"
 	fi
-	check "SIGTERM: unmounted" sh -c "! mountpoint -q '$mnt'"
+	run_check "SIGTERM: unmounted" sh -c "! mountpoint -q '$mnt'"
 	out=$(e2fsck -fn "$img" 2>&1)
 	if [ $? = 0 ]; then pass "SIGTERM: e2fsck -fn clean"; else fail "SIGTERM: e2fsck -fn clean" "$out"; fi
 else
@@ -323,5 +304,5 @@ else
 	fail "an image without a file system is refused" "$out"
 fi
 out=$(mount_img "$img" 2>&1)
-check "a missing DIR is a usage error" test $? = 2
+run_check "a missing DIR is a usage error" test $? = 2
 exit $failed

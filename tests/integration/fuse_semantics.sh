@@ -9,19 +9,16 @@
 #     file, and the server has no name left for it.
 # The statvfs-exactness and EXDEV checks are left out by the suite itself
 # outside its private tmpfs. Afterwards the image must be e2fsck-clean.
-set -u
-B=${B:-build}
-ANYK=$B/bin/anyk
+T_NAME=fuse_semantics
+. "$(dirname "$0")/../lib.sh"
 SEM=$B/tests/posix/semantics
-PATH=$PATH:/usr/sbin:/sbin
-export PATH
 
-skip_all() { echo "skip - fuse_semantics: $1"; exit 77; }
-[ -x "$ANYK" ] && [ -x "$SEM" ] || skip_all "not built"
+need_built "$ANYK"
+need_built "$SEM"
 "$ANYK" help mount >/dev/null 2>&1 || skip_all "the tool was built without libfuse3"
 [ -c /dev/fuse ] || skip_all "no /dev/fuse"
 [ "$(id -u)" = 0 ] || skip_all "the suite's host half needs root"
-command -v mke2fs >/dev/null 2>&1 || skip_all "mke2fs not installed"
+need_tools mke2fs e2fsck
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/anyk-fusesem.XXXXXX") || exit 1
 mnt=$tmp/mnt
@@ -49,19 +46,7 @@ fi
 ANYK_SEMANTICS_HOSTDIR=$mnt timeout 300 "$SEM" >"$tmp/log" 2>&1
 sed -e '/^not ok .*read updated an atime older than mtime/s/^not ok - /skip - (page cache, through FUSE) /' \
     "$tmp/log"
-failed=0
 grep -v '^not ok .*read updated an atime older' "$tmp/log" | grep -q '^not ok' && failed=1
-if timeout 30 "$ANYK" umount "$mnt"; then
-	echo "ok - anyk umount"
-else
-	echo "not ok - anyk umount"
-	failed=1
-fi
-if out=$(e2fsck -fn "$tmp/img" 2>&1); then
-	echo "ok - e2fsck -fn clean after the suite"
-else
-	echo "not ok - e2fsck -fn clean after the suite"
-	printf '%s\n' "$out" | head -20 | sed 's/^/#   /'
-	failed=1
-fi
+run_check "anyk umount" timeout 30 "$ANYK" umount "$mnt"
+run_check "e2fsck -fn clean after the suite" e2fsck -fn "$tmp/img"
 exit $failed

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fuse.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -365,14 +366,6 @@ now_us(void)
  * stat, unlink in a loop) finds the server awake. An idle mount spends
  * nothing: the spinning stops spin_us after the last request.
  */
-/* The head of a request as the host kernel sends it (fuse_in_header), up
- * to the caller's thread id. */
-struct in_hdr_pid {
-	uint32_t len, opcode;
-	uint64_t unique, nodeid;
-	uint32_t uid, gid, pid;
-};
-
 static int
 serve_loop(struct fuse_session *se, unsigned spin_us)
 {
@@ -411,8 +404,8 @@ serve_loop(struct fuse_session *se, unsigned spin_us)
 			break;
 		/* Over /dev/fuse the requests of a caller on any processor
 		 * come here: move to the caller's (fuse_prio.h). */
-		if (!furing_active() && (size_t)res >= sizeof(struct in_hdr_pid))
-			prio_follow(((const struct in_hdr_pid *)fbuf.mem)->pid);
+		if (!furing_active() && (size_t)res >= sizeof(struct fuse_in_header))
+			prio_follow(((const struct fuse_in_header *)fbuf.mem)->pid);
 		fuse_session_process_buf(se, &fbuf);
 		prio_busy();
 		/* Bound beside its caller, the thread is woken on the same

@@ -18,8 +18,8 @@
  *    FUSE_IO_URING_CMD_COMMIT_AND_FETCH, which also hands the entry back
  *    for the next request.
  *
- * Each queue is one thread with its own ring, bound to its processor.
- * It rebuilds each request as the contiguous message libfuse expects
+ * Each ring is a thread's own (see struct rqueue for which queues it holds).
+ * The thread rebuilds each request as the contiguous message libfuse expects
  * (header and fixed argument copied in front of the payload, which is
  * not copied), runs it through fuse_session_process_buf, and catches the
  * reply in the custom writev. Large reads and fsync still go to
@@ -31,10 +31,12 @@
 #ifdef ANYK_HAVE_FUSE
 
 #include <errno.h>
+#include <linux/fuse.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,30 +50,14 @@
 #include "tools/fuse_prio.h"
 #include "tools/fuse_uring.h"
 
-/* The FUSE wire format, as the protocol defines it. */
-#define F_INIT 26u
-#define F_INIT_EXT (1u << 30)
-#define F_MAX_PAGES (1u << 22)
-#define F_OVER_IO_URING2 (1u << 9)  /* bit 41 of the flags: flags2 bit 9 */
-#define F_MIN_READ_BUFFER 8192u
+/* The FUSE wire format comes from <linux/fuse.h>; the io_uring part of
+ * it (protocol 7.42) is newer than Debian 12's copy, so it is here. */
+#define F_OVER_IO_URING2 (1u << 9)  /* FUSE_OVER_IO_URING, bit 41: flags2 bit 9 */
 #define F_CMD_REGISTER 1u
 #define F_CMD_COMMIT_AND_FETCH 2u
-#define IN_HDR 40u   /* struct fuse_in_header */
-#define OUT_HDR 16u  /* struct fuse_out_header */
+#define IN_HDR ((uint32_t)sizeof(struct fuse_in_header))
+#define OUT_HDR ((uint32_t)sizeof(struct fuse_out_header))
 #define OP_MAX 128u  /* the header buffer's room for the fixed argument */
-
-struct in_hdr {
-	uint32_t len, opcode;
-	uint64_t unique, nodeid;
-	uint32_t uid, gid, pid;
-	uint16_t total_extlen, padding;
-};
-
-struct out_hdr {
-	uint32_t len;
-	int32_t error;
-	uint64_t unique;
-};
 
 /* The header buffer of a ring entry (struct fuse_uring_req_header). */
 struct ring_hdr {
@@ -327,7 +313,7 @@ ent_reply(struct rent *e, const struct iovec *iov, int count)
 	for (i = 0; i < count; i++)
 		total += iov[i].iov_len;
 	if (total < OUT_HDR || total - OUT_HDR > room) {
-		struct out_hdr oh = { OUT_HDR, -EIO, e->unique };
+		struct fuse_out_header oh = { OUT_HDR, -EIO, e->unique };
 
 		memcpy(e->hdr.in_out, &oh, sizeof(oh));
 		e->hdr.payload_sz = 0;
@@ -358,7 +344,7 @@ ent_reply(struct rent *e, const struct iovec *iov, int count)
 static void
 ent_error(struct rent *e, uint64_t unique)
 {
-	struct out_hdr oh = { OUT_HDR, -EIO, unique };
+	struct fuse_out_header oh = { OUT_HDR, -EIO, unique };
 
 	memcpy(e->hdr.in_out, &oh, sizeof(oh));
 	e->hdr.payload_sz = 0;
@@ -409,7 +395,7 @@ ent_serve(struct rent *e)
 {
 	char *payload = e->region + STAGE, *msg;
 	struct fuse_buf fb;
-	struct in_hdr ih;
+	struct fuse_in_header ih;
 	uint32_t psz = e->hdr.payload_sz, opsz;
 
 	int expect = E_SERVING;
@@ -665,49 +651,43 @@ undo:
 static void
 note_init(const void *buf, size_t len)
 {
-	struct in_hdr ih;
-	uint32_t flags, flags2;
+	const size_t upto = offsetof(struct fuse_init_in, flags2) + sizeof(uint32_t);
+	struct fuse_in_header ih;
+	struct fuse_init_in in;
 
-	if (len < IN_HDR + 20)
+	if (len < IN_HDR + upto)
 		return;
 	memcpy(&ih, buf, sizeof(ih));
-	if (ih.opcode != F_INIT)
+	if (ih.opcode != FUSE_INIT)
 		return;
-	memcpy(&flags, (const char *)buf + IN_HDR + 12, 4);
-	memcpy(&flags2, (const char *)buf + IN_HDR + 16, 4);
+	memcpy(&in, (const char *)buf + IN_HDR, upto);
 	U.init_unique = ih.unique;
-	U.offered = (flags & F_INIT_EXT) && (flags2 & F_OVER_IO_URING2);
+	U.offered = (in.flags & FUSE_INIT_EXT) && (in.flags2 & F_OVER_IO_URING2);
 }
 
 /* Ask for io_uring in libfuse's INIT reply; note the sizes it chose. */
 static int
 patch_init(struct iovec *iov, int count)
 {
-	unsigned char *o;
-	uint32_t flags, flags2, max_write;
-	uint16_t max_pages;
+	const size_t upto = offsetof(struct fuse_init_out, flags2) + sizeof(uint32_t);
+	struct fuse_init_out o;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t need;
 
-	if (count != 2 || iov[1].iov_len < 36)
+	if (count != 2 || iov[1].iov_len < upto)
 		return 0;
-	o = iov[1].iov_base;
-	memcpy(&flags, o + 12, 4);
-	memcpy(&max_write, o + 20, 4);
-	memcpy(&max_pages, o + 28, 2);
-	memcpy(&flags2, o + 32, 4);
-	if (!(flags & F_MAX_PAGES) || max_pages == 0)
-		max_pages = 32; /* the host kernel's default */
-	need = (size_t)max_pages * (size_t)(page > 0 ? page : 4096);
-	if (need < max_write)
-		need = max_write;
-	if (need < F_MIN_READ_BUFFER)
-		need = F_MIN_READ_BUFFER;
+	memcpy(&o, iov[1].iov_base, upto);
+	if (!(o.flags & FUSE_MAX_PAGES) || o.max_pages == 0)
+		o.max_pages = 32; /* the host kernel's default */
+	need = (size_t)o.max_pages * (size_t)(page > 0 ? page : 4096);
+	if (need < o.max_write)
+		need = o.max_write;
+	if (need < FUSE_MIN_READ_BUFFER)
+		need = FUSE_MIN_READ_BUFFER;
 	U.max_payload = need;
-	flags |= F_INIT_EXT;
-	flags2 |= F_OVER_IO_URING2;
-	memcpy(o + 12, &flags, 4);
-	memcpy(o + 32, &flags2, 4);
+	o.flags |= FUSE_INIT_EXT;
+	o.flags2 |= F_OVER_IO_URING2;
+	memcpy(iov[1].iov_base, &o, upto);
 	return 1;
 }
 
@@ -726,7 +706,7 @@ static ssize_t
 io_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct rent *e = cur_ent;
-	struct out_hdr oh;
+	struct fuse_out_header oh;
 	ssize_t r;
 	int asked = 0;
 

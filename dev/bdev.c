@@ -301,6 +301,23 @@ bdev_writev(struct bdev *bd, uint64_t off, const struct anyk_iovec *iov, int cnt
 	return bd->bd_ops->bo_writev(bd->bd_cookie, iov, cnt, bd->bd_offset + off);
 }
 
+int
+bdev_splice(struct bdev *bd, uint64_t off, int peer, size_t len, int dir, size_t *donep)
+{
+	*donep = 0;
+	if (dir == ANYK_HYP_SPLICE_IN && bd->bd_rdonly)
+		return EROFS;
+	if (off % bd->bd_secsize != 0 || len % bd->bd_secsize != 0)
+		return EINVAL;
+	if (!bdev_inrange(bd, off, len))
+		return EIO;
+	if (bd->bd_ops->bo_splice == NULL)
+		return ENOTSUP;
+	if (len == 0)
+		return 0;
+	return bd->bd_ops->bo_splice(bd->bd_cookie, bd->bd_offset + off, peer, len, dir, donep);
+}
+
 /* Read one whole sector (absolute offset) into a bounce buffer. */
 static int
 bdev_rsector(struct bdev *bd, uint64_t abs, void *sec)

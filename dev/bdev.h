@@ -32,6 +32,9 @@ struct bdev_ops {
 	/* Asynchronous (may be NULL: bdev_submit then runs it synchronously).
 	 * off is absolute; the backend calls bio_done(bio, moved, error) once. */
 	void (*bo_submit)(void *cookie, struct bio *bio, uint64_t off);
+	/* May be NULL. Move len bytes between the disk at off and a host
+	 * stream, in the host (anyk_hyp_splice); ENOTSUP when it cannot. */
+	int (*bo_splice)(void *cookie, uint64_t off, int peer, size_t len, int dir, size_t *donep);
 };
 
 /* Partition table facts about a partition (see dev/part.h). */
@@ -90,6 +93,13 @@ int bdev_write(struct bdev *bd, uint64_t off, const void *buf, size_t len);
 #define BDEV_IOV_MAX 1024
 int bdev_readv(struct bdev *bd, uint64_t off, const struct anyk_iovec *iov, int cnt);
 int bdev_writev(struct bdev *bd, uint64_t off, const struct anyk_iovec *iov, int cnt);
+/* Between bd at off (sector-aligned, len a multiple of the sector size)
+ * and the program's host stream peer, without the kernel copying:
+ * ANYK_HYP_SPLICE_OUT reads the device into peer, ANYK_HYP_SPLICE_IN
+ * writes what peer gives to the device. *donep: bytes moved (fewer than
+ * len with 0 returned: peer ended). ENOTSUP: the backend cannot; the
+ * caller then copies through a buffer. */
+int bdev_splice(struct bdev *bd, uint64_t off, int peer, size_t len, int dir, size_t *donep);
 /* A barrier: everything written before is durable when it returns. */
 int bdev_flush(struct bdev *bd);
 

@@ -115,6 +115,16 @@ disk_writev(void *cookie, const struct anyk_iovec *iov, int cnt, uint64_t off)
 }
 
 static int
+disk_splice(void *cookie, uint64_t off, int peer, size_t len, int dir, size_t *donep)
+{
+	struct disk *dk = cookie;
+
+	if (dir == ANYK_HYP_SPLICE_OUT)
+		disk_readahead(dk, off, len);
+	return anyk_hyp_splice(dk->dk_fd, (int64_t)off, peer, len, dir, donep);
+}
+
+static int
 disk_flush(void *cookie)
 {
 	struct disk *dk = cookie;
@@ -150,6 +160,7 @@ disk_submit(void *cookie, struct bio *bio, uint64_t off)
 static const struct bdev_ops disk_ops = {
 	.bo_readv = disk_readv,
 	.bo_writev = disk_writev,
+	.bo_splice = disk_splice,
 	.bo_flush = disk_flush,
 	.bo_submit = disk_submit,
 };

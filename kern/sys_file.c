@@ -295,6 +295,60 @@ ANYK_API anyk_ssize_t anyk_sys_pwrite(int fd, const void *buf, size_t n, anyk_of
 	return sys_rw(fd, (void *)(uintptr_t)buf, n, off, true, UIO_WRITE);
 }
 
+/*
+ * Regular file data to or from a host stream of the program's, moved by the
+ * host where it can (see anyk_hyp_splice): the FUSE front end answers reads
+ * and takes writes this way without copying the bytes itself.
+ */
+static anyk_ssize_t sys_rw_host(int fd, int hostfd, size_t n, anyk_off_t off, enum uio_rw rw)
+{
+	struct anyk_iovec iov;
+	struct uio uio;
+	struct file *fp;
+	size_t done = 0;
+	int error;
+
+	if (hostfd < 0 || hostfd == INT_MAX)
+		return sys_ret(EBADF);
+	error = fd_getfile(fd, &fp);
+	if (error)
+		return sys_ret(error);
+	if (rw == UIO_READ ? !file_readable(fp->f_flag) : !file_writable(fp->f_flag)) {
+		error = EBADF;
+		goto out;
+	}
+	if (fp->f_vnode == NULL || fp->f_vnode->v_type != VREG) {
+		error = fp->f_vnode != NULL && fp->f_vnode->v_type == VDIR ? EISDIR : EINVAL;
+		goto out;
+	}
+	if (off < 0) {
+		error = EINVAL;
+		goto out;
+	}
+	if (n > VFS_MAX_RW)
+		n = VFS_MAX_RW;
+	if ((uint64_t)off + n > (uint64_t)INT64_MAX) {
+		error = EINVAL;
+		goto out;
+	}
+	uio_init_kernel(&uio, &iov, NULL, n, off, rw);
+	uio.uio_stream = hostfd + 1;
+	error = file_rw(fp, &uio, FOF_OFFSET, &done);
+out:
+	file_release(fp);
+	return error ? sys_ret(error) : (anyk_ssize_t)done;
+}
+
+ANYK_API anyk_ssize_t anyk_sys_pread_host(int fd, int hostfd, size_t n, anyk_off_t off)
+{
+	return sys_rw_host(fd, hostfd, n, off, UIO_READ);
+}
+
+ANYK_API anyk_ssize_t anyk_sys_pwrite_host(int fd, int hostfd, size_t n, anyk_off_t off)
+{
+	return sys_rw_host(fd, hostfd, n, off, UIO_WRITE);
+}
+
 #define IOV_STACK 8
 
 static anyk_ssize_t sys_rwv(int fd, const struct anyk_iovec *uiov, int iovcnt, enum uio_rw rw)
@@ -364,6 +418,7 @@ static anyk_ssize_t sys_rwv(int fd, const struct anyk_iovec *uiov, int iovcnt, e
 	uio.uio_offset = 0;
 	uio.uio_resid = total;
 	uio.uio_rw = rw;
+	uio.uio_stream = 0;
 	error = file_rw(fp, &uio, 0, &done);
 	if (iov != stackv)
 		kmem_free(&M_SYSFILE, iov, (size_t)iovcnt * sizeof(*iov));

@@ -150,6 +150,8 @@ parse_opts(struct mount_args *a, char *list)
 			a->uring = FURING_ALWAYS;
 		} else if (strcmp(opt, "nouring") == 0) {
 			a->uring = FURING_NEVER;
+		} else if (strcmp(opt, "nosplice") == 0) {
+			a->fc.nosplice = 1;
 		} else if (strcmp(opt, "default_permissions") == 0) {
 			a->hostperms = 1;
 		} else {

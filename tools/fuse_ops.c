@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <alloca.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
@@ -48,6 +50,7 @@
 #define IO_MAX FUSEOPS_IO_MAX
 #define READERS 4                 /* threads for large reads */
 #define READ_INLINE (128u * 1024) /* reads up to this size stay inline */
+#define SPLICE_MAX (IO_MAX - 16384) /* largest request when reads splice */
 
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
@@ -557,13 +560,28 @@ open_flags(int f)
 
 /* --- requests ------------------------------------------------------------- */
 
+static int splice_reads, rpipe_made; /* see read_spliced */
+static int pipe_room_ok(void);
+
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	conn->max_write = IO_MAX;
 	conn->max_readahead = IO_MAX;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Over io_uring, reads land in the ring's own buffers instead. */
+	splice_reads = 0;
+	if ((fuseops_rings_planned == NULL || !fuseops_rings_planned()) &&
+	    (conn->capable & FUSE_CAP_SPLICE_WRITE) && rpipe_made &&
+	    !cfg.nosplice && pipe_room_ok()) {
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+		splice_reads = 1;
+	}
+	/* The host kernel sizes read requests by max_write (libfuse asks
+	 * for max_write / page size pages). A spliced answer, its header and
+	 * libfuse's slack must fit a pipe of IO_MAX, the most an unprivileged
+	 * process may have (pipe-max-size): a few pages less. */
+	conn->max_write = splice_reads ? SPLICE_MAX : IO_MAX;
 	/* Writes go through to the kernel at once: the host's page cache
 	 * then never holds data the image does not. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
@@ -1079,6 +1097,134 @@ iobuf(void)
 	return buf;
 }
 
+/*
+ * Answering reads without copying: over /dev/fuse, libfuse can splice an
+ * answer from a pipe into the host kernel (FUSE_CAP_SPLICE_WRITE). The
+ * anyk kernel fills the calling thread's pipe straight from the image
+ * (anyk_sys_pread_host: splice(2) of the image's cached pages), so the
+ * data reaches the FUSE page cache in one copy, as a loop mount's does,
+ * instead of three. Requests are then kept a little under IO_MAX, so
+ * that libfuse's own pipe can hold an answer with its header within
+ * /proc/sys/fs/pipe-max-size. The pipe's write end does not block: data that does not
+ * fit (small pieces of a fragmented file each take a slot) comes through
+ * memory behind what the pipe holds.
+ */
+static pthread_key_t rpipe_key;
+
+struct rpipe {
+	int fd[2];
+};
+
+static void
+rpipe_free(void *arg)
+{
+	struct rpipe *p = arg;
+
+	close(p->fd[0]);
+	close(p->fd[1]);
+	free(p);
+}
+
+/* May this process have pipes of IO_MAX bytes? */
+static int
+pipe_room_ok(void)
+{
+	int fd[2], ok;
+
+	if (pipe2(fd, O_CLOEXEC) != 0)
+		return 0;
+	ok = fcntl(fd[0], F_SETPIPE_SZ, IO_MAX) >= (int)IO_MAX;
+	close(fd[0]);
+	close(fd[1]);
+	return ok;
+}
+
+static struct rpipe *
+rpipe(void)
+{
+	struct rpipe *p = pthread_getspecific(rpipe_key);
+
+	if (p != NULL)
+		return p;
+	p = malloc(sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	if (pipe2(p->fd, O_CLOEXEC) != 0) {
+		free(p);
+		return NULL;
+	}
+	if (fcntl(p->fd[1], F_SETFL, O_NONBLOCK) != 0 || fcntl(p->fd[0], F_SETPIPE_SZ, IO_MAX) < (int)IO_MAX ||
+	    pthread_setspecific(rpipe_key, p) != 0) {
+		rpipe_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* Empty the pipe after an answer that did not take all of it (the request
+ * was interrupted, or the reply failed). */
+static void
+rpipe_drain(struct rpipe *p)
+{
+	char junk[4096];
+	int left = 0;
+
+	while (ioctl(p->fd[0], FIONREAD, &left) == 0 && left > 0)
+		if (read(p->fd[0], junk, sizeof(junk)) <= 0)
+			break;
+}
+
+/* Answer a read of size bytes at off through the thread's pipe. 0: done
+ * (answered); else not answered, and the caller reads through memory. */
+static int
+read_spliced(fuse_req_t req, struct fh *fh, size_t size, off_t off)
+{
+	struct fuse_bufvec *bv;
+	struct rpipe *p = rpipe();
+	anyk_ssize_t n, m = 0;
+	char *buf = NULL;
+	int error = 0;
+
+	if (p == NULL)
+		return -1;
+	n = anyk_sys_pread_host(fh->fd, p->fd[1], size, off);
+	if (n < 0) {
+		error = err_now();
+		if (error != EAGAIN) {
+			fuse_reply_err(req, error);
+			return 0;
+		}
+		n = 0;
+	}
+	if ((size_t)n < size && n > 0) {
+		/* The pipe filled up, or the file ended: the rest, if any,
+		 * through memory. */
+		buf = iobuf();
+		m = buf == NULL ? -1 : anyk_sys_pread(fh->fd, buf, size - (size_t)n, off + n);
+		if (m < 0) {
+			error = buf == NULL ? ENOMEM : err_now();
+			rpipe_drain(p);
+			fuse_reply_err(req, error);
+			return 0;
+		}
+	} else if (n == 0) {
+		return -1; /* nothing in the pipe: the ordinary way */
+	}
+	bv = alloca(sizeof(*bv) + sizeof(struct fuse_buf));
+	memset(bv, 0, sizeof(*bv) + sizeof(struct fuse_buf));
+	bv->count = m > 0 ? 2 : 1;
+	bv->buf[0].size = (size_t)n;
+	bv->buf[0].flags = FUSE_BUF_IS_FD;
+	bv->buf[0].fd = p->fd[0];
+	if (m > 0) {
+		bv->buf[1].size = (size_t)m;
+		bv->buf[1].mem = buf;
+	}
+	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	rpipe_drain(p);
+	return 0;
+}
+
 /* Read size bytes at off from fh and answer req, in the calling thread. */
 static void
 do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off, char *buf)
@@ -1089,6 +1235,13 @@ do_read(fuse_req_t req, struct fh *fh, size_t size, off_t off, char *buf)
 
 	if (size > IO_MAX)
 		size = IO_MAX;
+	if (buf == NULL && splice_reads && size > READ_INLINE) {
+		old = anyk_proc_switch(fh->proc);
+		error = read_spliced(req, fh, size, off);
+		anyk_proc_switch(old);
+		if (error == 0)
+			return;
+	}
 	if (buf == NULL)
 		buf = iobuf();
 	if (buf == NULL) {
@@ -1139,6 +1292,7 @@ static struct rjob *rq_head, **rq_tail = &rq_head;
 static int rq_stop, nreaders;
 static _Thread_local int deferred; /* see fuseops_take_deferred */
 void *(*fuseops_reply_room)(size_t size);
+int (*fuseops_rings_planned)(void);
 
 int
 fuseops_take_deferred(void)
@@ -1655,6 +1809,8 @@ fuseops_init(const struct fuseops_config *c)
 			return ENOMEM;
 		iobuf_made = 1;
 	}
+	if (!rpipe_made && pthread_key_create(&rpipe_key, rpipe_free) == 0)
+		rpipe_made = 1;
 	/* Fewer readers, or none, only cost speed: reads then stay inline. */
 	rq_stop = 0;
 	for (nreaders = 0; nreaders < READERS; nreaders++)
@@ -1692,6 +1848,13 @@ fuseops_fini(void)
 	if (iobuf_made) {
 		free(pthread_getspecific(iobuf_key));
 		pthread_setspecific(iobuf_key, NULL);
+	}
+	if (rpipe_made) {
+		struct rpipe *p = pthread_getspecific(rpipe_key);
+
+		if (p != NULL)
+			rpipe_free(p);
+		pthread_setspecific(rpipe_key, NULL);
 	}
 
 	while (open_fhs != NULL)

@@ -21,6 +21,7 @@ struct fuseops_config {
 	uid_t uid;
 	gid_t gid;
 	double timeout;       /* entry and attribute timeout, seconds */
+	int nosplice;         /* answer reads from memory, never from a pipe */
 };
 
 /* Before the session starts, with the kernel's root the file system's
@@ -38,6 +39,9 @@ int fuseops_take_deferred(void);
  * built, size bytes (a read's data, read there, is then not copied
  * again), or NULL. */
 extern void *(*fuseops_reply_room)(size_t size);
+/* If set: whether requests will come through io_uring rings (asked during
+ * INIT, before the answer goes out), where answers cannot be spliced. */
+extern int (*fuseops_rings_planned)(void);
 extern const struct fuse_lowlevel_ops fuseops;
 
 #endif /* ANYK_HAVE_FUSE */

@@ -691,6 +691,22 @@ patch_init(struct iovec *iov, int count)
 	return 1;
 }
 
+/* Once the kernel's INIT is in: will its answer ask for the rings?
+ * Without idle priority the rings lose to /dev/fuse on a machine where
+ * waking another processor is dear (see the governor): "auto" uses them
+ * only with it. The probe is made once. */
+static int
+rings_planned(void)
+{
+	static int planned = -1;
+
+	if (!U.want || !U.offered)
+		return 0;
+	if (planned < 0)
+		planned = U.want == FURING_ALWAYS || prio_usable();
+	return planned;
+}
+
 static ssize_t
 io_read(int fd, void *buf, size_t len, void *userdata)
 {
@@ -722,14 +738,9 @@ io_writev(int fd, struct iovec *iov, int count, void *userdata)
 	}
 	if (U.q != NULL && oh.unique != 0 && (e = ent_find(oh.unique)) != NULL)
 		return ent_answer_async(e, iov, count);
-	if (U.want && U.offered && U.init_unique != 0 && oh.unique == U.init_unique &&
-	    oh.error == 0 && U.q == NULL) {
-		/* Without idle priority the rings lose to /dev/fuse on a
-		 * machine where waking another processor is dear (see the
-		 * governor): "auto" uses them only with it. */
-		if (U.want == FURING_ALWAYS || prio_usable())
-			asked = patch_init(iov, count);
-	}
+	if (U.init_unique != 0 && oh.unique == U.init_unique && oh.error == 0 && U.q == NULL &&
+	    rings_planned())
+		asked = patch_init(iov, count);
 	r = writev(fd, iov, count);
 	if (asked && r >= 0)
 		furing_start();
@@ -753,10 +764,23 @@ reply_room(size_t size)
 	return e->region + STAGE;
 }
 
+/* Answers spliced from a pipe (reads over /dev/fuse, fuse_ops.c): as
+ * libfuse itself would send them. Never a ring's request: fuse_ops.c does
+ * not splice once the rings are planned. */
+static ssize_t
+io_splice_send(int fdin, off_t *offin, int fdout, off_t *offout, size_t len, unsigned int flags,
+	       void *userdata)
+{
+	(void)userdata;
+	return splice(fdin, offin, fdout, offout, len, flags);
+}
+
 int
 furing_attach(struct fuse_session *se, int fd, int want, int debug)
 {
-	static const struct fuse_custom_io io = { .read = io_read, .writev = io_writev };
+	static const struct fuse_custom_io io = {
+		.read = io_read, .writev = io_writev, .splice_send = io_splice_send
+	};
 
 	U.se = se;
 	U.fd = fd;
@@ -765,6 +789,7 @@ furing_attach(struct fuse_session *se, int fd, int want, int debug)
 	if (fuse_session_custom_io(se, &io, fd) != 0)
 		return -1;
 	fuseops_reply_room = reply_room;
+	fuseops_rings_planned = rings_planned;
 	return 0;
 }
 

@@ -200,10 +200,20 @@ struct uio {
 	anyk_off_t uio_offset;
 	size_t uio_resid;
 	enum uio_rw uio_rw;
+	/* 0: the data is in uio_iov. Else the program's host stream (its
+	 * descriptor + 1) that a read writes the data to or a write reads it
+	 * from (anyk_sys_pread_host, anyk_sys_pwrite_host); uio_iov is then
+	 * unused. Only regular files' read and write see such a uio: they
+	 * move bulk data with bdev_splice and the rest with uiomove. */
+	int uio_stream;
 };
+static inline int uio_stream_fd(const struct uio *uio) { return uio->uio_stream - 1; }
 /* Move up to n bytes between kernel buffer kbuf and the uio (direction by
- * uio_rw: UIO_READ copies kbuf out to the caller), advancing it. */
+ * uio_rw: UIO_READ copies kbuf out to the caller), advancing it. For a
+ * stream, fewer than n bytes arriving is EPIPE. */
 int uiomove(void *kbuf, size_t n, struct uio *uio);
+/* A stream uio: account for n bytes moved outside uiomove (bdev_splice). */
+void uio_stream_moved(struct uio *uio, size_t n);
 /* Fill n zero bytes into a UIO_READ uio (holes). */
 int uiozero(size_t n, struct uio *uio);
 /* A one-segment uio over a kernel buffer. */

@@ -280,6 +280,8 @@ int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *
 /* iovecs per device request; a bigger request is split. */
 #define EXT2_IOVS 64
 void ext2_uio_skip(struct uio *uio, size_t n);
+/* n bytes (whole sectors) between the device at devoff and a stream uio. */
+int ext2_stream_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio);
 /* Up to n bytes of the uio's iovecs into iov, trimmed to whole sectors. */
 size_t ext2_uio_gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *iov, int *cntp);
 int ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio);

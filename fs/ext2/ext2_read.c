@@ -89,6 +89,52 @@ ext2_uio_gather(struct uio *uio, size_t n, uint32_t secsize, struct anyk_iovec *
 	return total;
 }
 
+/* The copy for a host that cannot splice: through a kernel buffer. */
+#define STREAM_CHUNK (64 * 1024)
+
+int
+ext2_stream_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio)
+{
+	bool out = uio->uio_rw == UIO_READ;
+	size_t done = 0, chunk, c;
+	uint8_t *buf;
+	int error;
+
+	error = bdev_splice(em->em_bdev, devoff, uio_stream_fd(uio), n,
+			    out ? ANYK_HYP_SPLICE_OUT : ANYK_HYP_SPLICE_IN, &done);
+	uio_stream_moved(uio, done);
+	if (error != ENOTSUP || done != 0) {
+		/* Short and no error: the stream ended before a write's data
+		 * did, or (reading) the device did, which it cannot. */
+		if (error == 0 && done < n)
+			error = out ? EIO : EPIPE;
+		return error;
+	}
+	chunk = MIN(n, (size_t)STREAM_CHUNK);
+	buf = kmem_alloc(&ext2_kmem, chunk);
+	if (buf == NULL)
+		return ENOMEM;
+	error = 0;
+	while (n > 0 && !error) {
+		c = MIN(n, chunk);
+		if (out) {
+			error = bdev_read(em->em_bdev, devoff, buf, c);
+			if (error)
+				error = EIO;
+			else
+				error = uiomove(buf, c, uio);
+		} else {
+			error = uiomove(buf, c, uio);
+			if (!error && bdev_write(em->em_bdev, devoff, buf, c) != 0)
+				error = EIO;
+		}
+		devoff += c;
+		n -= c;
+	}
+	kmem_free(&ext2_kmem, buf, chunk);
+	return error;
+}
+
 static int
 read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint8_t **bouncep)
 {
@@ -104,6 +150,14 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 			return error;
 		devoff += h;
 		n -= h;
+	}
+	if (uio->uio_stream != 0 && n >= secsize) {
+		got = rounddown(n, (size_t)secsize);
+		error = ext2_stream_run(em, devoff, got, uio);
+		if (error)
+			return error;
+		devoff += got;
+		n -= got;
 	}
 	while (n >= secsize) {
 		tail = 0;

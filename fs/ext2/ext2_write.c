@@ -106,6 +106,10 @@ write_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uin
 	size_t got;
 	int cnt, error;
 
+	if (uio->uio_stream != 0 && bsize % secsize == 0) {
+		error = ext2_stream_run(em, devoff, n, uio);
+		return error == EIO ? write_err(em, error, devoff) : error;
+	}
 	while (n > 0) {
 		got = bsize % secsize == 0 ? ext2_uio_gather(uio, n, secsize, iov, &cnt) : 0;
 		if (got == 0) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/fs.h>
+#include <sys/sendfile.h>
 #endif
 
 #define HYP_OPEN_VALID                                                         \
@@ -277,4 +278,123 @@ anyk_hyp_ftruncate(int fd, uint64_t size)
 		return hposix_error(errno);
 	hrec_size(fd, size);
 	return 0;
+}
+
+/* --- host streams --------------------------------------------------------- */
+
+/*
+ * File data to or from a descriptor of the program's without a copy through
+ * user memory: splice(2) when peer is a pipe (the pages of the host's cache
+ * are lent to the pipe on the way out), sendfile(2) out to anything else.
+ * Elsewhere, or for what Linux refuses, ENOTSUP: the kernel then copies
+ * through anyk_hyp_stream_read/write.
+ */
+int
+anyk_hyp_splice(int fd, int64_t off, int peer, size_t len, int dir, size_t *donep)
+{
+	size_t done = 0;
+	int error = 0;
+
+	if (donep != NULL)
+		*donep = 0;
+	if (fd < 0 || peer < 0)
+		return ANYK_EBADF;
+	if (off < 0 || len > (size_t)SSIZE_MAX || (dir != ANYK_HYP_SPLICE_OUT && dir != ANYK_HYP_SPLICE_IN))
+		return ANYK_EINVAL;
+	if ((uint64_t)len > (uint64_t)(INT64_MAX - off))
+		return ANYK_EFBIG;
+#ifdef __linux__
+	/* A recorded disk's writes must reach the log with their bytes. */
+	if (dir == ANYK_HYP_SPLICE_IN && hrec_recorded(fd))
+		return ANYK_ENOTSUP;
+	bool use_sendfile = false;
+
+	while (done < len) {
+		loff_t o = (loff_t)(off + (int64_t)done);
+		size_t want = len - done;
+		ssize_t r;
+
+		if (dir == ANYK_HYP_SPLICE_IN)
+			r = splice(peer, NULL, fd, &o, want, SPLICE_F_MOVE);
+		else if (!use_sendfile)
+			r = splice(fd, &o, peer, NULL, want, SPLICE_F_MOVE);
+		else {
+			off_t so = (off_t)o;
+
+			r = sendfile(peer, fd, &so, want > 0x7ffff000 ? 0x7ffff000 : want);
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Not a pipe at the far end: sendfile takes any
+			 * descriptor out; in, or sendfile refused too, the
+			 * kernel copies. */
+			if (errno == EINVAL && done == 0 && dir == ANYK_HYP_SPLICE_OUT && !use_sendfile) {
+				use_sendfile = true;
+				continue;
+			}
+			if ((errno == EINVAL || errno == ENOSYS) && done == 0)
+				error = ANYK_ENOTSUP;
+			else
+				error = hposix_error(errno);
+			break;
+		}
+		if (r == 0)
+			break; /* the stream (in) or the file (out) ended */
+		done += (size_t)r;
+	}
+#else
+	(void)off;
+	(void)len;
+	error = ANYK_ENOTSUP;
+#endif
+	if (donep != NULL)
+		*donep = done;
+	return error;
+}
+
+static int
+stream_rw(int peer, void *buf, size_t len, size_t *donep, bool out)
+{
+	size_t done = 0;
+	int error = 0;
+
+	if (donep != NULL)
+		*donep = 0;
+	if (peer < 0)
+		return ANYK_EBADF;
+	if (len > (size_t)SSIZE_MAX || (buf == NULL && len > 0))
+		return ANYK_EINVAL;
+	while (done < len) {
+		ssize_t r = out ? write(peer, (char *)buf + done, len - done)
+				  : read(peer, (char *)buf + done, len - done);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			error = hposix_error(errno);
+			break;
+		}
+		if (r == 0) {
+			if (out)
+				error = ANYK_EIO;
+			break;
+		}
+		done += (size_t)r;
+	}
+	if (donep != NULL)
+		*donep = done;
+	return error;
+}
+
+int
+anyk_hyp_stream_read(int peer, void *buf, size_t len, size_t *donep)
+{
+	return stream_rw(peer, buf, len, donep, false);
+}
+
+int
+anyk_hyp_stream_write(int peer, const void *buf, size_t len, size_t *donep)
+{
+	return stream_rw(peer, (void *)(uintptr_t)buf, len, donep, true);
 }

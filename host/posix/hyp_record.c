@@ -381,6 +381,19 @@ hrec_close(int fd)
 	pthread_mutex_unlock(&rec.lock);
 }
 
+int
+hrec_recorded(int fd)
+{
+	int i;
+
+	if (!recording())
+		return 0;
+	pthread_mutex_lock(&rec.lock);
+	i = find(fd);
+	pthread_mutex_unlock(&rec.lock);
+	return i >= 0;
+}
+
 void
 hrec_write(int fd, const struct anyk_iovec *iov, int cnt, int64_t off, size_t done)
 {

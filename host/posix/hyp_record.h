@@ -24,6 +24,9 @@ int hrec_open(const char *path, int fd);
 /* fd is about to be closed; the last recorded file closed ends the session
  * (the log is written out and made durable). */
 void hrec_close(int fd);
+/* Whether writes of fd are being recorded (they must then arrive through
+ * hrec_write, with their data). */
+int hrec_recorded(int fd);
 /* done bytes of iov (from the start) reached the file at off. */
 void hrec_write(int fd, const struct anyk_iovec *iov, int cnt, int64_t off, size_t done);
 /* A flush of fd succeeded. */

@@ -131,6 +131,16 @@ ANYK_API anyk_ssize_t anyk_sys_read(int fd, void *buf, size_t n);
 ANYK_API anyk_ssize_t anyk_sys_write(int fd, const void *buf, size_t n);
 ANYK_API anyk_ssize_t anyk_sys_pread(int fd, void *buf, size_t n, anyk_off_t off);
 ANYK_API anyk_ssize_t anyk_sys_pwrite(int fd, const void *buf, size_t n, anyk_off_t off);
+/* pread/pwrite of a regular file whose data goes to (pread_host) or comes
+ * from (pwrite_host) hostfd, a descriptor of the calling program's own (a
+ * pipe, socket or host file), without passing through the caller's memory:
+ * on Linux a disk-backed file's bytes move inside the host kernel
+ * (splice(2), sendfile(2)); elsewhere the kernel copies them. Blocks until
+ * n bytes, the end of the file, or an error; a pipe too small for n bytes
+ * must have a reader. pwrite_host with a stream that ends early writes what
+ * came and fails with EPIPE. EINVAL: fd is not a regular file. */
+ANYK_API anyk_ssize_t anyk_sys_pread_host(int fd, int hostfd, size_t n, anyk_off_t off);
+ANYK_API anyk_ssize_t anyk_sys_pwrite_host(int fd, int hostfd, size_t n, anyk_off_t off);
 ANYK_API anyk_ssize_t anyk_sys_readv(int fd, const struct anyk_iovec *iov, int iovcnt);
 ANYK_API anyk_ssize_t anyk_sys_writev(int fd, const struct anyk_iovec *iov, int iovcnt);
 ANYK_API anyk_off_t anyk_sys_lseek(int fd, anyk_off_t off, int whence);

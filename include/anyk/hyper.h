@@ -152,6 +152,27 @@ void anyk_hyp_prefetch(int fd, int64_t off, int64_t len);
 /* Set the file's size (host files only; the kernel uses it for images). */
 int anyk_hyp_ftruncate(int fd, uint64_t size);
 
+/* Host streams: descriptors of the program's own (a pipe, a socket, a host
+ * file) that it names in anyk_sys_pread_host / anyk_sys_pwrite_host, so
+ * that file data moves between them and a disk without passing through
+ * memory the kernel or the program touch. peer is the host's descriptor
+ * number, used as given; the kernel never opens or closes it.
+ *
+ * anyk_hyp_splice moves len bytes between the host file fd at byte offset
+ * off and the stream peer: ANYK_HYP_SPLICE_OUT from fd to peer,
+ * ANYK_HYP_SPLICE_IN from peer to fd. *donep gets the bytes moved; fewer
+ * than len with 0 returned means peer ended (IN) or fd did (OUT).
+ * ANYK_ENOTSUP: the host cannot move data this way between these two (it
+ * may always say so); the kernel then moves the bytes itself with
+ * anyk_hyp_stream_read / anyk_hyp_stream_write, which transfer at peer's
+ * own position, looping over short transfers until len bytes, the end of
+ * the stream, or an error. All three block. */
+#define ANYK_HYP_SPLICE_OUT 1
+#define ANYK_HYP_SPLICE_IN 2
+int anyk_hyp_splice(int fd, int64_t off, int peer, size_t len, int dir, size_t *donep);
+int anyk_hyp_stream_read(int peer, void *buf, size_t len, size_t *donep);
+int anyk_hyp_stream_write(int peer, const void *buf, size_t len, size_t *donep);
+
 /* Asynchronous block I/O. The host moves len bytes between data and byte
  * offset off and then calls done(arg, moved, error) exactly once, from any
  * thread, possibly before anyk_hyp_bio returns. ANYK_HYP_BIO_FLUSH alone

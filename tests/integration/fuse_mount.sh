@@ -295,6 +295,44 @@ else
 	fail "mount -f" "$(cat "$tmp/fg.err")"
 fi
 
+# --- large reads answered from a pipe --------------------------------------------
+# Two files grown 1 KiB at a time in turns on a 1 KiB-block file system:
+# each 1 KiB piece of a 1 MiB read takes a slot of the server's pipe, which
+# fills long before the answer is whole; the rest must come through memory.
+# The same with -o nosplice, and a read of a file with holes.
+fimg=$tmp/frag.img
+mke2fs -q -F -t ext4 -b 1024 -O ^has_journal "$fimg" 32M >/dev/null 2>&1
+if mount_img "$fimg" "$mnt"; then
+	i=0
+	while [ $i -lt 768 ]; do
+		head -c 1024 /dev/urandom >>"$tmp/fa"
+		tail -c 1024 "$tmp/fa" >>"$mnt/a"
+		tail -c 1024 "$tmp/fa" >>"$mnt/b"
+		i=$((i + 1))
+	done
+	dd if="$src/big.bin" of="$mnt/holes" bs=1M seek=2 conv=notrunc status=none
+	umount_img
+	for how in splice nosplice; do
+		opt=""
+		[ $how = nosplice ] && opt="-o nosplice"
+		# shellcheck disable=SC2086
+		if mount_img $opt "$fimg" "$mnt"; then
+			dd if="$mnt/a" bs=1M status=none >"$tmp/a.out"
+			run_check "fragmented file read in 1 MiB blocks ($how)" cmp "$tmp/fa" "$tmp/a.out"
+			run_check "its twin ($how)" cmp "$tmp/fa" "$mnt/b"
+			{ head -c 2097152 /dev/zero; cat "$src/big.bin"; } >"$tmp/holes.want"
+			dd if="$mnt/holes" bs=1M status=none >"$tmp/holes.out"
+			run_check "a file with a 2 MiB hole ($how)" cmp "$tmp/holes.want" "$tmp/holes.out"
+			umount_img
+		else
+			fail "mount $how"
+		fi
+	done
+	run_check "fragmented image: e2fsck -fn clean" e2fsck -fn "$fimg"
+else
+	fail "mount the 1 KiB-block image"
+fi
+
 # --- errors -------------------------------------------------------------------------
 head -c 1048576 /dev/zero >"$tmp/zero"
 out=$(mount_img "$tmp/zero" "$mnt" 2>&1)

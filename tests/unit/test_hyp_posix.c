@@ -567,6 +567,35 @@ test_files(void)
 			ok = 0;
 	T_OK(ok, "preadv: split over IOV_MAX reads back in order");
 
+	/* Host streams: a pipe, spliced both ways; arguments checked. */
+	{
+		int p[2];
+		char sb[64];
+
+		T_OK(pipe(p) == 0, "splice: a pipe");
+		T_EQ(anyk_hyp_pwritev(fd, &(struct anyk_iovec){ "spliced bytes", 13 }, 1, 8192, &done), 0,
+		     "splice: source bytes");
+		T_EQ(anyk_hyp_splice(fd, 8192, p[1], 13, ANYK_HYP_SPLICE_OUT, &done), 0, "splice: out to a pipe");
+		T_EQ(done, 13, "splice: out moved 13");
+		T_OK(read(p[0], sb, sizeof(sb)) == 13 && memcmp(sb, "spliced bytes", 13) == 0, "splice: the pipe has them");
+		T_EQ(write(p[1], "in", 2), 2, "splice: pipe filled");
+		T_EQ(anyk_hyp_splice(fd, 8200, p[0], 2, ANYK_HYP_SPLICE_IN, &done), 0, "splice: in from a pipe");
+		T_OK(done == 2 && anyk_hyp_preadv(fd, &(struct anyk_iovec){ sb, 13 }, 1, 8192, &done) == 0 &&
+			     memcmp(sb, "spliced intes", 13) == 0,
+		     "splice: in landed at its offset");
+		T_EQ(anyk_hyp_splice(fd, 0, p[1], 1, 3, &done), ANYK_EINVAL, "splice: bad direction is EINVAL");
+		T_EQ(anyk_hyp_splice(fd, -1, p[1], 1, ANYK_HYP_SPLICE_OUT, &done), ANYK_EINVAL,
+		     "splice: negative offset is EINVAL");
+		T_EQ(anyk_hyp_splice(fd, 0, -1, 1, ANYK_HYP_SPLICE_OUT, &done), ANYK_EBADF, "splice: peer -1 is EBADF");
+		T_EQ(anyk_hyp_stream_write(p[1], "xyz", 3, &done), 0, "stream_write");
+		T_OK(anyk_hyp_stream_read(p[0], sb, 3, &done) == 0 && done == 3 && memcmp(sb, "xyz", 3) == 0,
+		     "stream_read gets what stream_write put");
+		close(p[1]);
+		T_OK(anyk_hyp_stream_read(p[0], sb, 3, &done) == 0 && done == 0, "stream_read: end of stream is 0 bytes");
+		close(p[0]);
+		T_EQ(anyk_hyp_stream_read(-1, sb, 3, &done), ANYK_EBADF, "stream_read: -1 is EBADF");
+	}
+
 	T_EQ(anyk_hyp_fsync(fd), 0, "fsync");
 	T_EQ(anyk_hyp_ftruncate(fd, 1 << 20), 0, "ftruncate: grow to 1 MiB");
 	anyk_hyp_fd_info(fd, &size, NULL, NULL);

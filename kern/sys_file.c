@@ -228,8 +228,10 @@ static int file_rw(struct file *fp, struct uio *uio, int flags, size_t *donep)
 	return error;
 }
 
+/* stream: 0, or a host stream's descriptor + 1 to move the data to or
+ * from instead of buf (regular files only). */
 static anyk_ssize_t sys_rw(int fd, void *buf, size_t n, anyk_off_t off, bool positional,
-			   enum uio_rw rw)
+			   enum uio_rw rw, int stream)
 {
 	struct anyk_iovec iov;
 	struct uio uio;
@@ -242,6 +244,10 @@ static anyk_ssize_t sys_rw(int fd, void *buf, size_t n, anyk_off_t off, bool pos
 		return sys_ret(error);
 	if (rw == UIO_READ ? !file_readable(fp->f_flag) : !file_writable(fp->f_flag)) {
 		error = EBADF;
+		goto out;
+	}
+	if (stream != 0 && (fp->f_vnode == NULL || fp->f_vnode->v_type != VREG)) {
+		error = fp->f_vnode != NULL && fp->f_vnode->v_type == VDIR ? EISDIR : EINVAL;
 		goto out;
 	}
 	if (positional) {
@@ -260,7 +266,7 @@ static anyk_ssize_t sys_rw(int fd, void *buf, size_t n, anyk_off_t off, bool pos
 		error = EINVAL;
 		goto out;
 	}
-	if (n > 0 && buf == NULL) {
+	if (n > 0 && buf == NULL && stream == 0) {
 		error = EFAULT;
 		goto out;
 	}
@@ -269,6 +275,7 @@ static anyk_ssize_t sys_rw(int fd, void *buf, size_t n, anyk_off_t off, bool pos
 		goto out;
 	}
 	uio_init_kernel(&uio, &iov, buf, n, off, rw);
+	uio.uio_stream = stream;
 	error = file_rw(fp, &uio, positional ? FOF_OFFSET : 0, &done);
 out:
 	file_release(fp);
@@ -277,22 +284,22 @@ out:
 
 ANYK_API anyk_ssize_t anyk_sys_read(int fd, void *buf, size_t n)
 {
-	return sys_rw(fd, buf, n, 0, false, UIO_READ);
+	return sys_rw(fd, buf, n, 0, false, UIO_READ, 0);
 }
 
 ANYK_API anyk_ssize_t anyk_sys_write(int fd, const void *buf, size_t n)
 {
-	return sys_rw(fd, (void *)(uintptr_t)buf, n, 0, false, UIO_WRITE);
+	return sys_rw(fd, (void *)(uintptr_t)buf, n, 0, false, UIO_WRITE, 0);
 }
 
 ANYK_API anyk_ssize_t anyk_sys_pread(int fd, void *buf, size_t n, anyk_off_t off)
 {
-	return sys_rw(fd, buf, n, off, true, UIO_READ);
+	return sys_rw(fd, buf, n, off, true, UIO_READ, 0);
 }
 
 ANYK_API anyk_ssize_t anyk_sys_pwrite(int fd, const void *buf, size_t n, anyk_off_t off)
 {
-	return sys_rw(fd, (void *)(uintptr_t)buf, n, off, true, UIO_WRITE);
+	return sys_rw(fd, (void *)(uintptr_t)buf, n, off, true, UIO_WRITE, 0);
 }
 
 /*
@@ -302,41 +309,9 @@ ANYK_API anyk_ssize_t anyk_sys_pwrite(int fd, const void *buf, size_t n, anyk_of
  */
 static anyk_ssize_t sys_rw_host(int fd, int hostfd, size_t n, anyk_off_t off, enum uio_rw rw)
 {
-	struct anyk_iovec iov;
-	struct uio uio;
-	struct file *fp;
-	size_t done = 0;
-	int error;
-
 	if (hostfd < 0 || hostfd == INT_MAX)
 		return sys_ret(EBADF);
-	error = fd_getfile(fd, &fp);
-	if (error)
-		return sys_ret(error);
-	if (rw == UIO_READ ? !file_readable(fp->f_flag) : !file_writable(fp->f_flag)) {
-		error = EBADF;
-		goto out;
-	}
-	if (fp->f_vnode == NULL || fp->f_vnode->v_type != VREG) {
-		error = fp->f_vnode != NULL && fp->f_vnode->v_type == VDIR ? EISDIR : EINVAL;
-		goto out;
-	}
-	if (off < 0) {
-		error = EINVAL;
-		goto out;
-	}
-	if (n > VFS_MAX_RW)
-		n = VFS_MAX_RW;
-	if ((uint64_t)off + n > (uint64_t)INT64_MAX) {
-		error = EINVAL;
-		goto out;
-	}
-	uio_init_kernel(&uio, &iov, NULL, n, off, rw);
-	uio.uio_stream = hostfd + 1;
-	error = file_rw(fp, &uio, FOF_OFFSET, &done);
-out:
-	file_release(fp);
-	return error ? sys_ret(error) : (anyk_ssize_t)done;
+	return sys_rw(fd, NULL, n, off, true, rw, hostfd + 1);
 }
 
 ANYK_API anyk_ssize_t anyk_sys_pread_host(int fd, int hostfd, size_t n, anyk_off_t off)

@@ -1105,9 +1105,9 @@ iobuf(void)
  * data reaches the FUSE page cache in one copy, as a loop mount's does,
  * instead of three. Requests are then kept a little under IO_MAX, so
  * that libfuse's own pipe can hold an answer with its header within
- * /proc/sys/fs/pipe-max-size. The pipe's write end does not block: data that does not
- * fit (small pieces of a fragmented file each take a slot) comes through
- * memory behind what the pipe holds.
+ * /proc/sys/fs/pipe-max-size. The pipe's write end does not block: data
+ * that does not fit (small pieces of a fragmented file each take a slot)
+ * comes through memory behind what the pipe holds.
  */
 static pthread_key_t rpipe_key;
 
@@ -1220,7 +1220,9 @@ read_spliced(fuse_req_t req, struct fh *fh, size_t size, off_t off)
 		bv->buf[1].size = (size_t)m;
 		bv->buf[1].mem = buf;
 	}
-	fuse_reply_data(req, bv, FUSE_BUF_SPLICE_MOVE);
+	/* Splicing moves page references; the host kernel then copies the
+	 * data once, into the FUSE page cache. */
+	fuse_reply_data(req, bv, 0);
 	rpipe_drain(p);
 	return 0;
 }

@@ -344,8 +344,6 @@ anyk_hyp_splice(int fd, int64_t off, int peer, size_t len, int dir, size_t *done
 		done += (size_t)r;
 	}
 #else
-	(void)off;
-	(void)len;
 	error = ANYK_ENOTSUP;
 #endif
 	if (donep != NULL)

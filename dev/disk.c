@@ -36,13 +36,22 @@ struct disk {
 	 * last read ended, and how far the host was already asked to read. */
 	uint64_t dk_lastend;
 	uint64_t dk_pfend;
+	/* Write-behind state (hints as well): the run of contiguous writes
+	 * not yet handed to the host's write-back, [dk_wbstart, dk_wbend). */
+	uint64_t dk_wbstart;
+	uint64_t dk_wbend;
 };
 
 /* Sequential reads ask the host to read ahead up to this much past the
  * request, so that its cache is warm when the next read arrives
  * (ANYK_READAHEAD_KB, default 16 MiB; 0 turns read-ahead off). */
 #define DISK_RA_MIN (1u << 20)
+#define DISK_WB_RUN (64u << 10) /* a write this long may start a run */
 static uint64_t disk_ra_max = 16u << 20;
+
+/* A run of contiguous writes is handed to the host's write-back in pieces
+ * of this much (ANYK_WRITEBEHIND_KB, default 8 MiB; 0 turns it off). */
+static uint64_t disk_wb_chunk = 8u << 20;
 
 static struct disk *disks[DISK_MAX];
 static kmutex_t disk_lock;
@@ -101,16 +110,47 @@ disk_readv(void *cookie, const struct anyk_iovec *iov, int cnt, uint64_t off)
 	return error;
 }
 
+/* Write-behind: data written in long contiguous runs (file data streamed
+ * into an image) is handed to the host's write-back every disk_wb_chunk
+ * bytes, so that the host disk writes while the writer is still producing
+ * instead of all at the next sync. A small write elsewhere (metadata, a
+ * journal block) does not break a run; a large one starts a new run. The
+ * data's own cache pages stay where they are and are still read from
+ * there: this only moves the disk's work earlier. */
+static void
+disk_writebehind(struct disk *dk, uint64_t off, size_t len)
+{
+	uint64_t start, end = __atomic_load_n(&dk->dk_wbend, __ATOMIC_RELAXED);
+
+	if (disk_wb_chunk == 0)
+		return;
+	if (off == end)
+		start = __atomic_load_n(&dk->dk_wbstart, __ATOMIC_RELAXED);
+	else if (len >= DISK_WB_RUN)
+		start = off;
+	else
+		return;
+	end = off + len;
+	if (end - start >= disk_wb_chunk) {
+		anyk_hyp_writeback(dk->dk_fd, (int64_t)start, (int64_t)(end - start));
+		start = end;
+	}
+	__atomic_store_n(&dk->dk_wbstart, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&dk->dk_wbend, end, __ATOMIC_RELAXED);
+}
+
 static int
 disk_writev(void *cookie, const struct anyk_iovec *iov, int cnt, uint64_t off)
 {
 	struct disk *dk = cookie;
-	size_t done = 0;
+	size_t done = 0, len = iov_sum(iov, cnt);
 	int error;
 
 	error = anyk_hyp_pwritev(dk->dk_fd, iov, cnt, (int64_t)off, &done);
-	if (error == 0 && done != iov_sum(iov, cnt))
+	if (error == 0 && done != len)
 		error = EIO;
+	if (error == 0)
+		disk_writebehind(dk, off, len);
 	return error;
 }
 
@@ -118,10 +158,14 @@ static int
 disk_splice(void *cookie, uint64_t off, int peer, size_t len, int dir, size_t *donep)
 {
 	struct disk *dk = cookie;
+	int error;
 
 	if (dir == ANYK_HYP_SPLICE_OUT)
 		disk_readahead(dk, off, len);
-	return anyk_hyp_splice(dk->dk_fd, (int64_t)off, peer, len, dir, donep);
+	error = anyk_hyp_splice(dk->dk_fd, (int64_t)off, peer, len, dir, donep);
+	if (dir == ANYK_HYP_SPLICE_IN && *donep > 0)
+		disk_writebehind(dk, off, *donep);
+	return error;
 }
 
 static int
@@ -553,6 +597,7 @@ disk_init(void)
 		disk_ready = true;
 	}
 	disk_ra_max = param_u64("ANYK_READAHEAD_KB", 16384) * 1024;
+	disk_wb_chunk = param_u64("ANYK_WRITEBEHIND_KB", 8192) * 1024;
 	disk_hook.name = "disk";
 	disk_hook.fn = disk_fini;
 	shutdown_hook_register(&disk_hook);

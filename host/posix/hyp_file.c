@@ -264,6 +264,21 @@ anyk_hyp_prefetch(int fd, int64_t off, int64_t len)
 		(void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
+void
+anyk_hyp_writeback(int fd, int64_t off, int64_t len)
+{
+	/* Starts the host's write-back of the range's dirty pages; waits
+	 * only while the device's queue is full, never for the writes. */
+#ifdef SYNC_FILE_RANGE_WRITE
+	if (fd >= 0 && off >= 0 && len > 0)
+		(void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)fd;
+	(void)off;
+	(void)len;
+#endif
+}
+
 int
 anyk_hyp_ftruncate(int fd, uint64_t size)
 {

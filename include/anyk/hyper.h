@@ -149,6 +149,13 @@ int anyk_hyp_fsync(int fd);
  * block layer uses it for read-ahead, so that file data still moves in one
  * copy from the host into the caller's buffer. */
 void anyk_hyp_prefetch(int fd, int64_t off, int64_t len);
+/* A hint: bytes [off, off + len) of the handle were written and are not
+ * expected to change soon, so the host may start writing them to its
+ * storage. It must not wait for that I/O to finish (it may block while it
+ * queues it) and may ignore the hint; it is no durability promise, which
+ * only anyk_hyp_fsync gives. The block layer uses it for write-behind of
+ * long sequential writes. */
+void anyk_hyp_writeback(int fd, int64_t off, int64_t len);
 /* Set the file's size (host files only; the kernel uses it for images). */
 int anyk_hyp_ftruncate(int fd, uint64_t size);
 

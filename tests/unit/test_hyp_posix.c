@@ -596,6 +596,31 @@ test_files(void)
 		T_EQ(anyk_hyp_stream_read(-1, sb, 3, &done), ANYK_EBADF, "stream_read: -1 is EBADF");
 	}
 
+	{
+		/* Write-back hints: only timing may change, never the data,
+		 * the size, or anything when the arguments are wrong. */
+		static char wb[256 << 10], rb[256 << 10];
+		uint64_t before, after;
+		size_t k;
+
+		for (k = 0; k < sizeof(wb); k++)
+			wb[k] = (char)(k * 7 + 3);
+		anyk_hyp_fd_info(fd, &before, NULL, NULL);
+		T_OK(anyk_hyp_pwritev(fd, &(struct anyk_iovec){ wb, sizeof(wb) }, 1, 65536, &done) == 0 &&
+		     done == sizeof(wb), "writeback: a 256 KiB run written");
+		anyk_hyp_writeback(fd, 65536, sizeof(wb));
+		anyk_hyp_writeback(fd, 65536 + sizeof(wb), 1 << 20); /* past the end */
+		anyk_hyp_writeback(fd, -1, 4096);
+		anyk_hyp_writeback(fd, 0, 0);
+		anyk_hyp_writeback(fd, 0, -5);
+		anyk_hyp_writeback(-1, 0, 4096);
+		anyk_hyp_writeback(12345, 0, 4096);
+		anyk_hyp_fd_info(fd, &after, NULL, NULL);
+		T_EQ(after, before > 65536 + sizeof(wb) ? before : 65536 + sizeof(wb), "writeback: the size is what the write made it");
+		T_OK(anyk_hyp_preadv(fd, &(struct anyk_iovec){ rb, sizeof(rb) }, 1, 65536, &done) == 0 &&
+		     done == sizeof(rb) && memcmp(rb, wb, sizeof(rb)) == 0,
+		     "writeback: the run reads back unchanged after hints, bad ones included");
+	}
 	T_EQ(anyk_hyp_fsync(fd), 0, "fsync");
 	T_EQ(anyk_hyp_ftruncate(fd, 1 << 20), 0, "ftruncate: grow to 1 MiB");
 	anyk_hyp_fd_info(fd, &size, NULL, NULL);

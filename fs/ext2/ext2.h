@@ -99,7 +99,8 @@ struct ext2_mount {
 	struct ext2_metarun *em_meta;
 	uint32_t em_nmeta, em_metacap;
 	uint32_t *em_metaidx;
-	/* The internal journal's blocks, sorted and merged the same way (a
+	/* The internal journal's blocks, those of its map (extent nodes or
+	 * indirect blocks) included, sorted and merged the same way (a
 	 * handful of runs), and its inode, the one file allowed there. */
 	struct ext2_metarun *em_jmeta;
 	uint32_t em_njmeta, em_jmetacap;

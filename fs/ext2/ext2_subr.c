@@ -199,6 +199,57 @@ jmeta_add(struct ext2_mount *em, uint64_t start, uint64_t len)
 }
 
 /*
+ * The indirect block blk of a block-mapped (ext3) journal, of the given
+ * height (1: it holds data block numbers, 2 and 3: numbers of indirect
+ * blocks one lower), mapping logical blocks from first on; only what maps
+ * blocks below nblk counts. *budget bounds the blocks visited.
+ */
+static void
+jmeta_ind(struct ext2_mount *em, uint64_t blk, int height, uint64_t first, uint64_t nblk, uint64_t *budget)
+{
+	uint64_t per = em->em_bsize / 4, span = 1;
+	struct buf *bp;
+
+	if (blk == 0 || first >= nblk || *budget == 0 || !ext2_blocks_valid(em, blk, 1))
+		return;
+	(*budget)--;
+	if (jmeta_add(em, blk, 1) != 0 || height == 1)
+		return;
+	for (int h = 1; h < height; h++)
+		span *= per;
+	if (ext2_bread(em, blk, &bp) != 0)
+		return;
+	for (uint64_t i = 0; i < per && first + i * span < nblk; i++)
+		jmeta_ind(em, le32dec((const uint8_t *)bp->b_data + 4 * i), height - 1, first + i * span, nblk,
+			  budget);
+	brelse(bp);
+}
+
+/*
+ * The blocks holding the journal's own map: its extent tree's nodes below
+ * the inode, or the indirect blocks of a block-mapped journal. A file
+ * naming one could rewrite where the log lives.
+ */
+static void
+jmeta_mapblocks(struct ext2_mount *em, struct ext2_inode *jip, uint64_t nblk)
+{
+	uint64_t per = em->em_bsize / 4, first = EXT2_NDIR_BLOCKS, budget = nblk + 8;
+
+	if (jip->i_flags & EXT4_EXTENTS_FL) {
+		if (ext2_ext_load(em, jip) != 0)
+			return;
+		for (uint32_t k = 0; k < jip->i_nnodes; k++)
+			if (jmeta_add(em, jip->i_extnodes[k], 1) != 0)
+				return;
+		return;
+	}
+	for (int h = 1; h <= 3; h++) {
+		jmeta_ind(em, le32dec(jip->i_block + 4 * (EXT2_IND_BLOCK + h - 1)), h, first, nblk, &budget);
+		first += h == 1 ? per : h == 2 ? per * per : 0;
+	}
+}
+
+/*
  * The internal journal's blocks, from its inode's map. A file pointing
  * into them would be overwritten by the next commit, and would overwrite
  * the log. A journal inode that cannot be read or mapped is left out: the
@@ -228,6 +279,7 @@ jmeta_build(struct ext2_mount *em, const uint8_t *sbraw)
 			break;
 		lblk += m.m_len;
 	}
+	jmeta_mapblocks(em, jip, nblk);
 	ext2_inode_free(jip);
 	em->em_njmeta = meta_merge(em->em_jmeta, em->em_njmeta);
 }

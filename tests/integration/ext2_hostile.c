@@ -133,7 +133,7 @@ struct seed {
 	uint32_t groups;
 	/* Block numbers of metadata beyond group 0's own: backup superblocks
 	 * and descriptors, other groups' bitmaps and inode tables, the
-	 * journal's middle and end. */
+	 * journal's middle and end and its map blocks. */
 	uint32_t meta[MAXMETA];
 	int nmeta;
 };
@@ -315,7 +315,8 @@ range_after(const char *line, const char *key, long long *end)
  * (with meta_bg, the descriptor blocks of later meta groups too), and the
  * bitmaps, reserved descriptor blocks and inode table (first, middle,
  * last block) of groups 1, 2 and the last one, wherever flex_bg put them;
- * then the journal's middle and last block. Group 0's own metadata is
+ * then the journal's middle and last block and, when it is block-mapped,
+ * its indirect and double-indirect blocks. Group 0's own metadata is
  * already what the single-group generators aim at.
  */
 static void
@@ -364,6 +365,9 @@ find_meta(struct seed *s)
 			meta_add(s, (long long)(blk_off(s, "<8>", (int)(jsize / 2)) / s->bsize));
 			meta_add(s, (long long)(blk_off(s, "<8>", (int)(jsize - 1)) / s->bsize));
 		}
+		/* The blocks holding a block-mapped journal's own map. */
+		meta_add(s, dbg(s, "stat <8>", "(IND):"));
+		meta_add(s, dbg(s, "stat <8>", "(DIND):"));
 	}
 }
 

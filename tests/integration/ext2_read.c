@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -411,6 +414,66 @@ corrupt_copies(const char *fstype, int bsize, int isize, int trials)
 	     bsize, isize, survived, mounted);
 }
 
+/*
+ * A file whose block pointer names the indirect block that maps an ext3
+ * journal: reading it must not hand out the journal's map, and writing it
+ * must not rewrite where the log lives.
+ */
+static void
+journal_mapblock(void)
+{
+	char img[400], bad[420], cmd[1600], line[64];
+	unsigned char before[4096], after[4096], got[4096];
+	long long ind = -1;
+	int fd, afd;
+	FILE *p;
+
+	snprintf(img, sizeof(img), "%s/ext3-4096-128.img", top);
+	snprintf(bad, sizeof(bad), "%s.jmap", img);
+	if (access(img, R_OK) != 0)
+		return;
+	snprintf(cmd, sizeof(cmd),
+		 "cp --sparse=always %s %s && debugfs -R 'stat <8>' %s 2>/dev/null | "
+		 "grep -o '(IND):[0-9]*' | cut -d: -f2",
+		 img, bad, bad);
+	p = popen(cmd, "r");
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		ind = strtoll(line, NULL, 10);
+	if (p != NULL)
+		pclose(p);
+	T_OK(ind > 0, "ext3 journal: its indirect block found (%lld)", ind);
+	if (ind <= 0)
+		return;
+	snprintf(cmd, sizeof(cmd), "debugfs -w -R 'sif /file4096 block[0] %lld' %s >/dev/null 2>&1", ind, bad);
+	T_EQ(t_run(cmd), 0, "ext3 journal: /file4096 made to point at the journal's indirect block");
+	fd = open(bad, O_RDONLY);
+	T_OK(pread(fd, before, sizeof(before), (off_t)ind * 4096) == (ssize_t)sizeof(before),
+	     "ext3 journal: indirect block read from the image");
+	anyk_disk_attach("/dev/sd0", bad, 0);
+	if (anyk_sys_mount("/dev/sd0", "/mnt", "ext3", 0, NULL) != 0) {
+		T_OK(0, "ext3 journal: read-write mount (errno %d)", errno);
+	} else {
+		afd = anyk_sys_open("/mnt/file4096", ANYK_O_RDWR, 0);
+		T_OK(afd >= 0, "ext3 journal: the file opens");
+		errno = 0;
+		T_OK(anyk_sys_pread(afd, got, sizeof(got), 0) == -1 && (errno == EUCLEAN || errno == EIO),
+		     "ext3 journal: reading through the pointer fails (errno %d), the map is not handed out",
+		     errno);
+		memset(got, 0xA5, sizeof(got));
+		errno = 0;
+		T_OK(anyk_sys_pwrite(afd, got, sizeof(got), 0) == -1 && (errno == EUCLEAN || errno == EIO),
+		     "ext3 journal: writing through the pointer fails (errno %d)", errno);
+		anyk_sys_close(afd);
+		anyk_sys_unmount("/mnt", ANYK_MNT_FORCE);
+	}
+	anyk_disk_detach("/dev/sd0");
+	T_OK(pread(fd, after, sizeof(after), (off_t)ind * 4096) == (ssize_t)sizeof(after) &&
+		     memcmp(before, after, sizeof(after)) == 0,
+	     "ext3 journal: its indirect block is unchanged");
+	close(fd);
+	unlink(bad);
+}
+
 /* Targeted corruptions with a known answer. */
 static void
 corrupt_known(void)
@@ -454,6 +517,7 @@ corrupt_known(void)
 		anyk_disk_detach("/dev/sd0");
 	}
 	unlink(bad);
+	journal_mapblock();
 }
 
 int

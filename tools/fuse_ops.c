@@ -51,6 +51,7 @@
 #define READERS 4                 /* threads for large reads */
 #define READ_INLINE (128u * 1024) /* reads up to this size stay inline */
 #define SPLICE_MAX (IO_MAX - 16384) /* largest request when reads splice */
+#define READAHEAD_MAX (4u << 20)     /* the host kernel's read-ahead window */
 
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
@@ -566,7 +567,13 @@ static int pipe_room_ok(void);
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	conn->max_readahead = IO_MAX;
+	/* The host kernel reads ahead this far in requests of at most
+	 * max_write: four of them in flight keep the reader threads, and the
+	 * image's disk beneath them, busy (a window of one request left the
+	 * disk idle between requests: cold 1 GiB reads ~890 -> ~1240 MiB/s,
+	 * six runs each, interleaved). The host kernel caps it (4 MiB on
+	 * Linux 6.x). */
+	conn->max_readahead = READAHEAD_MAX;
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Over io_uring, reads land in the ring's own buffers instead. */

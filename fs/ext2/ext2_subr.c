@@ -233,7 +233,7 @@ jmeta_ind(struct ext2_mount *em, uint64_t blk, int height, uint64_t first, uint6
 static void
 jmeta_mapblocks(struct ext2_mount *em, struct ext2_inode *jip, uint64_t nblk)
 {
-	uint64_t per = em->em_bsize / 4, first = EXT2_NDIR_BLOCKS, budget = nblk + 8;
+	uint64_t per = em->em_bsize / 4, first = EXT2_NDIR_BLOCKS, span = per, budget = nblk + 8;
 
 	if (jip->i_flags & EXT4_EXTENTS_FL) {
 		if (ext2_ext_load(em, jip) != 0)
@@ -243,10 +243,10 @@ jmeta_mapblocks(struct ext2_mount *em, struct ext2_inode *jip, uint64_t nblk)
 				return;
 		return;
 	}
-	for (int h = 1; h <= 3; h++) {
+	/* The single, double and triple indirect trees, each mapping per
+	 * times as many blocks as the one before, from where it ends. */
+	for (int h = 1; h <= 3; h++, first += span, span *= per)
 		jmeta_ind(em, le32dec(jip->i_block + 4 * (EXT2_IND_BLOCK + h - 1)), h, first, nblk, &budget);
-		first += h == 1 ? per : h == 2 ? per * per : 0;
-	}
 }
 
 /*

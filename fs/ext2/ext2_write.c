@@ -209,10 +209,7 @@ ext2_write(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio, int io
 	if (uio->uio_resid != start) {
 		ext2_now(&ip->i_mtime);
 		ip->i_ctime = ip->i_mtime;
-		/* Writing drops set-user-ID and (with group x) set-group-ID. */
-		ip->i_mode &= (uint16_t)~ANYK_S_ISUID;
-		if (ip->i_mode & 010)
-			ip->i_mode &= (uint16_t)~ANYK_S_ISGID;
+		/* Set-user-ID goes in vn_kill_suid, which knows the writer. */
 	}
 	error2 = ext2_inode_write(em, ip);
 	if (error2 && !error)

@@ -562,6 +562,13 @@ static void t_stat(void)
 	OK(S->chmod("f", 02745), "chmod 02745 (setgid without group x)");
 	OK(S->chown("f", 0, 0), "root chown of a setgid non-group-exec file");
 	IS(perm_of("f"), 02745, "setgid without group x is kept (mandatory-lock marker)");
+	/* Root may keep the bits through a write (CAP_FSETID on Linux). */
+	OK(S->chmod("f", 06755), "chmod 06755 again");
+	fd = S->open("f", ANYK_O_WRONLY, 0);
+	TRUE(fd >= 0, "root opens the setuid file");
+	IS(S->write(fd, "z", 1), 1, "root writes it");
+	S->close(fd);
+	IS(perm_of("f"), 06755, "a write by root keeps setuid and setgid");
 
 	/* umask */
 	old = S->umask(022);

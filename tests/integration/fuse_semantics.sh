@@ -2,11 +2,9 @@
 # The POSIX semantics suite's host half (tests/posix/semantics with
 # ANYK_SEMANTICS_HOSTDIR) run through an anyk FUSE mount of a fresh ext4
 # image, as root with allow_other so that its unprivileged checks reach the
-# mount too. Checks that cannot hold through FUSE become "skip" lines:
-#   - atime on a second read: the host serves it from its page cache and
-#     the server never sees the read;
-#   - fstat of an open, unlinked file: the host asks by node, not by open
-#     file, and the server has no name left for it.
+# mount too. The one check that cannot hold through FUSE becomes a "skip"
+# line: atime on a second read (the host serves it from its page cache and
+# the server never sees the read).
 # The statvfs-exactness and EXDEV checks are left out by the suite itself
 # outside its private tmpfs. Afterwards the image must be e2fsck-clean.
 T_NAME=fuse_semantics

@@ -20,6 +20,7 @@ static int open_create(struct nameidata *nd, int flags, anyk_mode_t mode, struct
 	struct vnode *dvp = nd->ni_dvp, *vp = NULL;
 	struct cred *cred = curcred_hold();
 	struct vattr va, dva;
+	struct acl_inherit ai;
 	int error;
 
 	vn_lock(dvp, RW_WRITER);
@@ -42,14 +43,21 @@ static int open_create(struct nameidata *nd, int flags, anyk_mode_t mode, struct
 		goto out;
 	vattr_null(&va);
 	va.va_type = VREG;
-	va.va_mode = mode & 07777 & ~proc_umask();
+	va.va_mode = acl_new_mode(dvp, VREG, mode & 07777, proc_umask(), &ai);
 	va.va_uid = cred->cr_euid;
 	va.va_gid = (dva.va_mode & ANYK_S_ISGID) ? dva.va_gid : cred->cr_egid;
 	if ((va.va_mode & ANYK_S_ISGID) && !cred_is_root(cred) && !cred_groupmember(cred, va.va_gid))
 		va.va_mode &= ~(anyk_mode_t)ANYK_S_ISGID;
 	error = VOP_CREATE(dvp, nd->ni_name, nd->ni_namelen, &va, vpp);
-	if (!error)
+	if (!error) {
 		*createdp = true;
+		error = vn_acl_inherit(*vpp, VREG, &ai);
+		if (error) {
+			vrele(*vpp);
+			*vpp = NULL;
+		}
+	}
+	acl_inherit_done(&ai);
 out:
 	vn_unlock(dvp);
 	cred_free(cred);

@@ -227,13 +227,15 @@ anyk_mode_t proc_umask(void)
 	return m;
 }
 
-/* Owner, group and mode of a new node in directory dva. */
-static void new_owner(struct vattr *va, const struct vattr *dva, const struct cred *cred,
-		      anyk_mode_t mode, enum vtype type)
+/* Owner, group and mode of a new node in directory dvp (locked), whose
+ * attributes are dva; ai gets what it inherits of dvp's default ACL. */
+static void new_owner(struct vattr *va, struct vnode *dvp, const struct vattr *dva,
+		      const struct cred *cred, anyk_mode_t mode, enum vtype type,
+		      struct acl_inherit *ai)
 {
 	vattr_null(va);
 	va->va_type = type;
-	va->va_mode = mode & ~proc_umask();
+	va->va_mode = acl_new_mode(dvp, type, mode, proc_umask(), ai);
 	va->va_uid = cred->cr_euid;
 	if (dva->va_mode & ANYK_S_ISGID) {
 		va->va_gid = dva->va_gid;
@@ -246,6 +248,7 @@ static void new_owner(struct vattr *va, const struct vattr *dva, const struct cr
 
 ANYK_API int anyk_sys_mkdirat(int dirfd, const char *path, anyk_mode_t mode)
 {
+	struct acl_inherit ai;
 	struct nameidata nd;
 	struct vattr va, dva;
 	struct vnode *vp;
@@ -255,10 +258,13 @@ ANYK_API int anyk_sys_mkdirat(int dirfd, const char *path, anyk_mode_t mode)
 	error = create_begin(dirfd, path, true, &nd, &dva, &cred);
 	if (error)
 		return sys_ret(error);
-	new_owner(&va, &dva, cred, mode & 01777, VDIR);
+	new_owner(&va, nd.ni_dvp, &dva, cred, mode & 01777, VDIR, &ai);
 	error = VOP_MKDIR(nd.ni_dvp, nd.ni_name, nd.ni_namelen, &va, &vp);
-	if (!error)
+	if (!error) {
+		error = vn_acl_inherit(vp, VDIR, &ai);
 		vrele(vp);
+	}
+	acl_inherit_done(&ai);
 	create_end(&nd, cred);
 	return sys_ret(error);
 }
@@ -270,6 +276,7 @@ ANYK_API int anyk_sys_mkdir(const char *path, anyk_mode_t mode)
 
 ANYK_API int anyk_sys_mknodat(int dirfd, const char *path, anyk_mode_t mode, anyk_dev_t dev)
 {
+	struct acl_inherit ai;
 	struct nameidata nd;
 	struct vattr va, dva;
 	struct vnode *vp;
@@ -294,15 +301,18 @@ ANYK_API int anyk_sys_mknodat(int dirfd, const char *path, anyk_mode_t mode, any
 		error = EPERM;
 		goto out;
 	}
-	new_owner(&va, &dva, cred, mode & 07777, type);
+	new_owner(&va, nd.ni_dvp, &dva, cred, mode & 07777, type, &ai);
 	if (type == VCHR || type == VBLK)
 		va.va_rdev = dev;
 	if (type == VREG)
 		error = VOP_CREATE(nd.ni_dvp, nd.ni_name, nd.ni_namelen, &va, &vp);
 	else
 		error = VOP_MKNOD(nd.ni_dvp, nd.ni_name, nd.ni_namelen, &va, &vp);
-	if (!error)
+	if (!error) {
+		error = vn_acl_inherit(vp, type, &ai);
 		vrele(vp);
+	}
+	acl_inherit_done(&ai);
 out:
 	create_end(&nd, cred);
 	return sys_ret(error);
@@ -315,6 +325,7 @@ ANYK_API int anyk_sys_mknod(const char *path, anyk_mode_t mode, anyk_dev_t dev)
 
 ANYK_API int anyk_sys_symlinkat(const char *target, int dirfd, const char *path)
 {
+	struct acl_inherit ai;
 	struct nameidata nd;
 	struct vattr va, dva;
 	struct vnode *vp;
@@ -327,7 +338,7 @@ ANYK_API int anyk_sys_symlinkat(const char *target, int dirfd, const char *path)
 	error = create_begin(dirfd, path, false, &nd, &dva, &cred);
 	if (error)
 		return sys_ret(error);
-	new_owner(&va, &dva, cred, 0777, VLNK);
+	new_owner(&va, nd.ni_dvp, &dva, cred, 0777, VLNK, &ai);
 	va.va_mode = 0777;
 	error = VOP_SYMLINK(nd.ni_dvp, nd.ni_name, nd.ni_namelen, &va, target, &vp);
 	if (!error)
@@ -594,7 +605,7 @@ static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *td
 		return error;
 	/* Moving a directory to a new parent rewrites its "..". */
 	if (fvp->v_type == VDIR && fdvp != tdvp)
-		error = vfs_access_va(&fva, cred, VWRITE);
+		error = vfs_access_vn(fvp, &fva, cred, VWRITE);
 	if (error)
 		return error;
 	if (atomic_load_relaxed(&fvp->v_mountedhere) != NULL || (vn_flags(fvp) & VV_ROOT) ||
@@ -813,6 +824,8 @@ static int do_chmod(struct vnode *vp, anyk_mode_t mode)
 	nva.va_mode = mode;
 	vfs_now(&nva.va_ctime);
 	error = VOP_SETATTR(vp, &nva);
+	if (!error)
+		error = vn_acl_chmod(vp, mode);
 out:
 	vn_unlock(vp);
 	cred_free(cred);
@@ -961,7 +974,7 @@ static int do_utimens(struct vnode *vp, const struct anyk_timespec *times)
 		if (explicit)
 			error = EPERM;
 		else
-			error = vfs_access_va(&va, cred, VWRITE);
+			error = vfs_access_vn(vp, &va, cred, VWRITE);
 		if (error)
 			goto out;
 	}

@@ -6,8 +6,9 @@
  * The name's namespace decides who may do what: user.* follows the file's
  * permission bits and exists only on regular files and directories,
  * trusted.* is root's alone (and hidden from others' lists), security.* is
- * readable by all and writable by root, and the POSIX ACL names are kept as
- * opaque values that the owner or root may write. The file system stores
+ * readable by all and writable by root, and the POSIX ACLs, which the owner
+ * or root may write, are checked and kept in step with the permission
+ * bits (vfs/acl.c). The file system stores
  * the values (VOP_*XATTR); this file only decides whether the caller may
  * reach them. get and list hold the vnode shared, set and remove exclusive.
  */
@@ -120,9 +121,9 @@ xattr_access(struct vnode *vp, enum xattr_ns ns, int mode, const struct cred *cr
 		if (mode == VWRITE && vp->v_type == VDIR && (va.va_mode & ANYK_S_ISVTX) &&
 		    !root && cred->cr_euid != va.va_uid)
 			return EPERM;
-		return vfs_access_va(&va, cred, mode);
+		return vfs_access_vn(vp, &va, cred, mode);
 	default:
-		return vfs_access_va(&va, cred, mode);
+		return vfs_access_vn(vp, &va, cred, mode);
 	}
 }
 
@@ -210,10 +211,9 @@ vn_setxattr(struct vnode *vp, const char *name, enum xattr_ns ns, const void *va
 	error = xattr_access(vp, ns, VWRITE, cred);
 	if (!error)
 		error = xattr_ns_valid(ns);
-	/* Only directories have a default ACL to give their children. */
-	if (!error && ns == XNS_ACL_DEFAULT && vp->v_type != VDIR)
-		error = EACCES;
-	if (!error)
+	if (!error && (ns == XNS_ACL_ACCESS || ns == XNS_ACL_DEFAULT))
+		error = vn_acl_set(vp, ns == XNS_ACL_DEFAULT, value, size, cred);
+	else if (!error)
 		error = VOP_SETXATTR(vp, name, size != 0 ? value : "", size, flags);
 	vn_unlock(vp);
 	cred_free(cred);
@@ -233,7 +233,9 @@ vn_removexattr(struct vnode *vp, const char *name, enum xattr_ns ns)
 	error = xattr_access(vp, ns, VWRITE, cred);
 	if (!error)
 		error = xattr_ns_valid(ns);
-	if (!error)
+	if (!error && (ns == XNS_ACL_ACCESS || ns == XNS_ACL_DEFAULT))
+		error = vn_acl_set(vp, ns == XNS_ACL_DEFAULT, NULL, 0, cred);
+	else if (!error)
 		error = VOP_REMOVEXATTR(vp, name);
 	vn_unlock(vp);
 	cred_free(cred);

@@ -277,6 +277,9 @@ kernel_setup(struct mount_args *a)
 		return err_path(MNT_DIR);
 	if (a->rdonly && add_fuseopt(a, "ro") != 0)
 		return err_msg(a->image, "too many options");
+	/* As serve() decides: the host checks permissions (and then ACLs)
+	 * unless only root can reach the mount. */
+	a->fc.hostperms = geteuid() != 0 || a->hostperms;
 	return fuseops_init(&a->fc) == 0 ? EXIT_OK : err_path("/");
 }
 

@@ -434,6 +434,8 @@ reply_entry_or_err(fuse_req_t req, int error, const struct fuse_entry_param *e)
 /* --- descriptors in process contexts -------------------------------------- */
 
 static anyk_mode_t umask_zero(void);
+static void umask_begin(void);
+static void umask_end(void);
 
 /* Open path with anyk flags in a context with room for a descriptor. */
 static int
@@ -468,8 +470,12 @@ fh_open(const char *path, int flags, anyk_mode_t mode, struct fh **fhp)
 		p = procs[(start + i) % nprocs];
 		pthread_mutex_unlock(&proc_lock);
 		old = anyk_proc_switch(p);
+		if (flags & ANYK_O_CREAT)
+			umask_begin();
 		fd = anyk_sys_open(path, flags | ANYK_O_CLOEXEC, mode);
 		error = fd < 0 ? err_now() : 0;
+		if (flags & ANYK_O_CREAT)
+			umask_end();
 		anyk_proc_switch(old);
 		if (!error) {
 			pthread_mutex_lock(&proc_lock);
@@ -524,8 +530,45 @@ fh_close(struct fh *fh)
 static anyk_mode_t
 umask_zero(void)
 {
-	/* The host kernel applied the caller's umask already. */
+	/* Outside a create, or when the host applies the caller's umask
+	 * itself, the kernel's is 0. */
 	return anyk_sys_umask(0);
+}
+
+/*
+ * The caller's umask, for a create. A directory's default ACL overrides
+ * the umask, and only the anyk kernel knows whether there is one: so the
+ * host is asked not to apply it (FUSE_CAP_DONT_MASK) and sends it along,
+ * and the kernel applies it. A context's umask is shared by the threads
+ * that use it: umask_lock keeps one create's umask from another's.
+ */
+static int dont_mask;
+static pthread_mutex_t umask_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local anyk_mode_t req_umask;
+
+static void
+umask_take(fuse_req_t req)
+{
+	req_umask = dont_mask ? (anyk_mode_t)(fuse_req_ctx(req)->umask & 0777) : 0;
+}
+
+/* Around a create in the current context. */
+static void
+umask_begin(void)
+{
+	if (req_umask != 0) {
+		pthread_mutex_lock(&umask_lock);
+		anyk_sys_umask(req_umask);
+	}
+}
+
+static void
+umask_end(void)
+{
+	if (req_umask != 0) {
+		anyk_sys_umask(0);
+		pthread_mutex_unlock(&umask_lock);
+	}
 }
 
 /* Host open(2) flags to anyk's. O_APPEND is left out: the host kernel
@@ -592,6 +635,18 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	/* Writes go through to the kernel at once: the host's page cache
 	 * then never holds data the image does not. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* The umask comes with each create, for the kernel to apply or, under
+	 * a default ACL, not (see umask_take). */
+	dont_mask = 0;
+	if (conn->capable & FUSE_CAP_DONT_MASK) {
+		conn->want |= FUSE_CAP_DONT_MASK;
+		dont_mask = 1;
+	}
+	/* Where the host checks permissions, it checks ACLs too: it reads
+	 * them here and caches them; the kernel keeps the mode in step with
+	 * them and gives new nodes their inheritance. */
+	if (cfg.hostperms && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
 }
 
 static void
@@ -831,12 +886,15 @@ do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
 		error = node_path(p, name, path);
 	if (error)
 		goto out;
+	umask_take(req);
+	umask_begin();
 	if (kind == MK_DIR)
 		r = anyk_sys_mkdir(path, mode & 07777);
 	else if (kind == MK_LNK)
 		r = anyk_sys_symlink(target, path);
 	else
 		r = anyk_sys_mknod(path, mode, ANYK_MAKEDEV(major(rdev), minor(rdev)));
+	umask_end();
 	if (r != 0) {
 		error = err_now();
 		goto out;
@@ -1056,6 +1114,7 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	error = node_path(p, NULL, ppath);
 	if (!error)
 		error = node_path(p, name, path);
+	umask_take(req);
 	if (!error)
 		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777, &fh);
 	if (!error)

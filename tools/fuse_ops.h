@@ -22,6 +22,7 @@ struct fuseops_config {
 	gid_t gid;
 	double timeout;       /* entry and attribute timeout, seconds */
 	int nosplice;         /* answer reads from memory, never from a pipe */
+	int hostperms;        /* the host checks permissions (default_permissions) */
 };
 
 /* Before the session starts, with the kernel's root the file system's

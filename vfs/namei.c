@@ -72,7 +72,7 @@ static int search_check(struct walk *w, struct vnode *dvp)
 	error = VOP_GETATTR(dvp, &va);
 	if (error)
 		return error;
-	return vfs_access_va(&va, w->cred, VEXEC);
+	return vfs_access_vn(dvp, &va, w->cred, VEXEC);
 }
 
 int vn_readlink_buf(struct vnode *vp, char *buf, size_t len, size_t *lenp)

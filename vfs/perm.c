@@ -36,7 +36,7 @@ int vfs_access(struct vnode *vp, const struct cred *cred, int mode)
 	error = VOP_GETATTR(vp, &va);
 	if (error)
 		return error;
-	return vfs_access_va(&va, cred, mode);
+	return vfs_access_vn(vp, &va, cred, mode);
 }
 
 int vfs_sticky_check(const struct vattr *dva, const struct vattr *va, const struct cred *cred)

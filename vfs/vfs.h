@@ -142,6 +142,7 @@ struct vnode {
 	struct mount *v_mountedhere;     /* mount covering this directory */
 	anyk_dev_t v_rdev;               /* VCHR/VBLK: device */
 	void *v_fifo;                    /* VFIFO: the pipe (dev/pipe.c) */
+	uint8_t v_acl, v_dacl;           /* has an access, a default ACL? (vfs/acl.c) */
 	/* Private to vfs/vnode.c: */
 	struct hnode v_hash;
 	struct dlist v_lru;
@@ -324,6 +325,9 @@ int vn_getpath(struct vnode *vp, char *buf, size_t len);
 /* POSIX access check of va's owner/group/mode against cred (root passes
  * except exec without any x bit). */
 int vfs_access_va(const struct vattr *va, const struct cred *cred, int mode);
+/* The same for vp (locked), whose attributes are va: its access ACL, if it
+ * has one, decides for everyone but the owner and root (vfs/acl.c). */
+int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *cred, int mode);
 /* The same for a vnode (locked or not): getattr + check; EROFS for VWRITE on
  * a read-only mount for regular files, directories and symlinks. */
 int vfs_access(struct vnode *vp, const struct cred *cred, int mode);

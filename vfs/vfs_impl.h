@@ -75,6 +75,22 @@ int namei_startdir(int dirfd, struct vnode **vpp);
  * exclusive). */
 int vn_kill_suid(struct vnode *vp, const struct cred *cred);
 
+/* POSIX ACLs (vfs/acl.c). */
+extern const char acl_access_name[], acl_default_name[];
+struct acl_inherit {
+	uint8_t *dflt, *access; /* the parent's default; the new node's */
+	size_t len;
+	bool equiv;             /* the access ACL says no more than the bits */
+};
+int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp);
+int vn_acl_set(struct vnode *vp, bool dflt, const void *value, size_t len,
+	       const struct cred *cred);
+int vn_acl_chmod(struct vnode *vp, anyk_mode_t mode);
+anyk_mode_t acl_new_mode(struct vnode *dvp, enum vtype type, anyk_mode_t mode, anyk_mode_t umask,
+			 struct acl_inherit *ai);
+int vn_acl_inherit(struct vnode *vp, enum vtype type, struct acl_inherit *ai);
+void acl_inherit_done(struct acl_inherit *ai);
+
 /* --- open files (vfs/vnfile.c, vfs/spec.c) --- */
 extern const struct fileops vnfileops;
 int spec_open(struct vnode *vp, int fflags, struct file *fp);

@@ -179,7 +179,8 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 			snprintf(path, sizeof(path), "/mnt/f%d", f);
 			if (r < 3) {
 				rc = anyk_sys_removexattr(path, attr_name(a));
-				want = m->set ? 0 : ENODATA;
+				/* An ACL that is not there is removed without error. */
+				want = m->set || a >= 10 ? 0 : ENODATA;
 				if ((rc == 0 ? 0 : errno) != want && bad++ < 5)
 					printf("# remove %s %s: errno %d, want %d\n", path, attr_name(a), errno, want);
 				m->set = false;
@@ -196,6 +197,8 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 			flags = r == 3 ? ANYK_XATTR_CREATE : r == 4 ? 2 : 0;
 			rc = anyk_sys_setxattr(path, attr_name(a), v, len, flags);
 			want = flags == ANYK_XATTR_CREATE && m->set ? EEXIST : flags == 2 && !m->set ? ENODATA : 0;
+			if (a >= 10)
+				want = 0; /* the flags mean nothing for an ACL, as on Linux */
 			if (rc != 0 && errno == ENOSPC && want == 0) {
 				nospc++;
 				continue; /* the model keeps the old value */

@@ -48,16 +48,16 @@ static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(
 
 /*
  * Check an ACL value: the version, each tag once in the order of the tags
- * (owner, named users, owning group, named groups, mask, other), no named
- * user or group twice, permissions within rwx, and a mask whenever a
- * named entry exists. *permp gets the permission bits it implies and
+ * (owner, named users, owning group, named groups, mask, other),
+ * permissions within rwx, and a mask whenever a named entry exists. Linear
+ * in the entries: a hostile ACL costs no more than its size. *permp gets the permission bits it implies and
  * *equivp whether it says nothing more than they do.
  */
 int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp)
 {
 	const uint8_t *v = value, *e;
 	unsigned state = 0, tag, perm, owner = 0, group = 0, other = 0, mask = 8;
-	size_t n, i, j;
+	size_t n, i;
 	bool named = false;
 
 	if (value == NULL || len < 4)
@@ -85,13 +85,9 @@ int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp)
 		case ACL_OTHER: other = perm; break;
 		case ACL_USER:
 		case ACL_GROUP:
+			/* Repeated ids are not refused (nor by Linux): the
+			 * first entry for an id decides. */
 			named = true;
-			for (j = 0; j < i; j++) {
-				const uint8_t *f = v + 4 + j * ACL_ENTRY;
-
-				if (get16(f) == tag && get32(f + 4) == get32(e + 4))
-					return EINVAL;
-			}
 			break;
 		default:
 			return EINVAL;

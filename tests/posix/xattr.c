@@ -628,6 +628,9 @@ static void t_acl(void)
 	unsigned char dfl[] = { 2, 0, 0, 0, A_ENT(U_OBJ, 7, A_NOID), A_ENT(U_NAM, 7, 1001),
 				A_ENT(G_OBJ, 5, A_NOID), A_ENT(A_MASK, 7, A_NOID),
 				A_ENT(A_OTH, 5, A_NOID) };
+	unsigned char dup[] = { 2, 0, 0, 0, A_ENT(U_OBJ, 6, A_NOID), A_ENT(U_NAM, 6, 1001),
+				A_ENT(U_NAM, 4, 1001), A_ENT(G_OBJ, 4, A_NOID),
+				A_ENT(A_MASK, 6, A_NOID), A_ENT(A_OTH, 0, A_NOID) };
 	unsigned char bad[sizeof(ext)], buf[128];
 	struct anyk_stat st;
 	long n;
@@ -636,6 +639,7 @@ static void t_acl(void)
 	acl_fix(ext, sizeof(ext));
 	acl_fix(grp, sizeof(grp));
 	acl_fix(dfl, sizeof(dfl));
+	acl_fix(dup, sizeof(dup));
 	section("acl");
 	OK(mkfile("f", 0644), "create f");
 	OK(mkfile("g", 0644), "create g");
@@ -694,7 +698,10 @@ static void t_acl(void)
 	memcpy(bad + 4 + 2 * 8, ext + 4 + 8, 8); /* the named user twice */
 	memcpy(bad + 4 + 8, ext + 4 + 8, 8);
 	ERR(X->set("f", "system.posix_acl_access", bad, sizeof(bad), 0), EINVAL,
-	    "a named user twice, no owning group");
+	    "no owning group");
+	OK(X->set("g", "system.posix_acl_access", dup, sizeof(dup), 0),
+	   "a named user twice is taken, as Linux takes it");
+	OK(X->remove("g", "system.posix_acl_access"), "and removed");
 	ERR(X->set("f", "system.posix_acl_default", base, sizeof(base), 0), EACCES,
 	    "no default ACL on a file");
 	OK(X->set("g", "system.posix_acl_access", grp, sizeof(grp), 0), "a named-group ACL on g");

@@ -24,13 +24,7 @@
 
 KMEM_TYPE(kmem_acl, "acl");
 
-#define ACL_VERSION 2
-#define ACL_USER_OBJ 0x01
-#define ACL_USER 0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP 0x08
-#define ACL_MASK 0x10
-#define ACL_OTHER 0x20
+#define ACL_VERSION POSIX_ACL_XATTR_VERSION
 #define ACL_ENTRY 8
 #define ACL_MAX_ENTRIES 4096 /* far above what any file system stores */
 

@@ -324,6 +324,18 @@ int vn_getpath(struct vnode *vp, char *buf, size_t len);
 #define VEXEC 01
 /* POSIX access check of va's owner/group/mode against cred (root passes
  * except exec without any x bit). */
+/* POSIX ACLs as the xattr calls carry them (system.posix_acl_access and
+ * _default): a 32-bit version, then 8-byte entries of a 16-bit tag, a
+ * 16-bit permission set and a 32-bit id, little-endian (vfs/acl.c). */
+#define POSIX_ACL_XATTR_VERSION 2
+#define ACL_UNDEFINED_ID 0xffffffffu
+#define ACL_USER_OBJ 0x01
+#define ACL_USER 0x02
+#define ACL_GROUP_OBJ 0x04
+#define ACL_GROUP 0x08
+#define ACL_MASK 0x10
+#define ACL_OTHER 0x20
+
 int vfs_access_va(const struct vattr *va, const struct cred *cred, int mode);
 /* The same for vp (locked), whose attributes are va: its access ACL, if it
  * has one, decides for everyone but the owner and root (vfs/acl.c). */

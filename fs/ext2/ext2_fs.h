@@ -327,14 +327,8 @@
 #define XATTR_INDEX_SECURITY 6
 #define XATTR_INDEX_SYSTEM 7
 
-/* ext4's compact POSIX ACL format (version 1); the VFS's is version 2. */
+/* ext4's compact POSIX ACL format (version 1); the VFS's (version 2) and
+ * the tags both use are in vfs/vfs.h. */
 #define EXT4_ACL_VERSION 1
-#define ACL_USER_OBJ 0x01
-#define ACL_USER 0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP 0x08
-#define ACL_MASK 0x10
-#define ACL_OTHER 0x20
-#define POSIX_ACL_XATTR_VERSION 2
 
 #endif /* ANYK_FS_EXT2_FS_H */

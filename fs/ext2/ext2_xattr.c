@@ -11,8 +11,6 @@
  */
 #include "fs/ext2/ext2.h"
 
-#define ACL_UNDEFINED_ID 0xffffffffu
-
 struct xattr_region {
 	const uint8_t *ents; /* first entry */
 	size_t entlen;       /* bytes from ents to the end of the region */

@@ -483,78 +483,13 @@ static void perm_root_after(void)
 	IS(X->get("pub", "trusted.t", buf, sizeof(buf)), 2, "trusted.* is still there");
 }
 
-static void t_perm(void)
-{
-	static const anyk_gid_t groups[1] = {1000};
-
-	perm_setup();
-	if (S->is_anyk) {
-		struct anyk_proc *p = anyk_proc_create(NULL, 0), *prev;
-		char dir[700];
-
-		TRUE(p != NULL, "anyk_proc_create");
-		if (!p)
-			return;
-		prev = anyk_proc_switch(p);
-		snprintf(dir, sizeof(dir), "%s/perm", BASE);
-		OK(S->chdir(dir), "chdir in the new context");
-		OK(S->setgroups(1, groups), "setgroups {1000}");
-		OK(S->setgid(1000), "setgid 1000");
-		OK(S->setuid(1000), "setuid 1000");
-		perm_user_checks();
-		anyk_proc_switch(prev);
-		anyk_proc_release(p);
-	} else {
-		pid_t pid;
-		int status = 0;
-
-		fflush(stdout);
-		pid = fork();
-		if (pid == 0) {
-			t_failed = 0;
-			OK(S->setgroups(1, groups), "setgroups {1000}");
-			OK(S->setgid(1000), "setgid 1000");
-			OK(S->setuid(1000), "setuid 1000");
-			perm_user_checks();
-			fflush(stdout);
-			_exit(t_failed ? 1 : 0);
-		}
-		waitpid(pid, &status, 0);
-		if (!WIFEXITED(status))
-			T_OK(0, "host: permission child died (status %d)", status);
-		else if (WEXITSTATUS(status) != 0)
-			t_failed++; /* its "not ok" lines are already printed */
-	}
-	perm_root_after();
-}
-
-/* --- POSIX ACLs: checked, kept in step with the mode, inherited ------------------ */
-
-/* An ACL in the xattr format: version 2, then (tag, perm, id) entries. */
-#define A_ENT(tag, perm, id) (tag) & 0xff, 0, (perm), 0, (id) & 0xff, ((id) >> 8) & 0xff, 0, 0
-#define A_NOID 0xffff /* written as ff ff 00 00: patched to ff ff ff ff below */
-#define U_OBJ 0x01
-#define U_NAM 0x02
-#define G_OBJ 0x04
-#define G_NAM 0x08
-#define A_MASK 0x10
-#define A_OTH 0x20
-
-static void acl_fix(unsigned char *a, size_t len)
-{
-	/* Base entries carry the undefined id, all ones. */
-	for (size_t i = 4; i + 8 <= len; i += 8)
-		if (a[i] == U_OBJ || a[i] == G_OBJ || a[i] == A_MASK || a[i] == A_OTH)
-			a[i + 4] = a[i + 5] = a[i + 6] = a[i + 7] = 0xff;
-}
-
-/* Run fn as uid/gid (and that group alone) in BASE/acl. */
-static void acl_as(anyk_uid_t uid, void (*fn)(void))
+/* Run fn as uid, gid = uid (and that group alone), in BASE/sub. */
+static void as_user(anyk_uid_t uid, const char *sub, void (*fn)(void))
 {
 	anyk_gid_t groups[1] = {uid};
 	char dir[700];
 
-	snprintf(dir, sizeof(dir), "%s/acl", BASE);
+	snprintf(dir, sizeof(dir), "%s/%s", BASE, sub);
 	if (S->is_anyk) {
 		struct anyk_proc *p = anyk_proc_create(NULL, 0), *prev;
 
@@ -587,10 +522,37 @@ static void acl_as(anyk_uid_t uid, void (*fn)(void))
 		}
 		waitpid(pid, &status, 0);
 		if (!WIFEXITED(status))
-			T_OK(0, "host: ACL child died (status %d)", status);
+			T_OK(0, "host: the child as uid %u died (status %d)", (unsigned)uid, status);
 		else if (WEXITSTATUS(status) != 0)
-			t_failed++;
+			t_failed++; /* its "not ok" lines are already printed */
 	}
+}
+
+static void t_perm(void)
+{
+	perm_setup();
+	as_user(1000, "perm", perm_user_checks);
+	perm_root_after();
+}
+
+/* --- POSIX ACLs: checked, kept in step with the mode, inherited ------------------ */
+
+/* An ACL in the xattr format: version 2, then (tag, perm, id) entries. */
+#define A_ENT(tag, perm, id) (tag) & 0xff, 0, (perm), 0, (id) & 0xff, ((id) >> 8) & 0xff, 0, 0
+#define A_NOID 0xffff /* written as ff ff 00 00: patched to ff ff ff ff below */
+#define U_OBJ 0x01
+#define U_NAM 0x02
+#define G_OBJ 0x04
+#define G_NAM 0x08
+#define A_MASK 0x10
+#define A_OTH 0x20
+
+static void acl_fix(unsigned char *a, size_t len)
+{
+	/* Base entries carry the undefined id, all ones. */
+	for (size_t i = 4; i + 8 <= len; i += 8)
+		if (a[i] == U_OBJ || a[i] == G_OBJ || a[i] == A_MASK || a[i] == A_OTH)
+			a[i + 4] = a[i + 5] = a[i + 6] = a[i + 7] = 0xff;
 }
 
 static int open_close(const char *path, int flags)
@@ -729,8 +691,8 @@ static void t_acl(void)
 	OK(S->chown("d", 1000, 1000), "and d");
 	OK(S->chmod("d", 0755), "d 0755");
 
-	acl_as(1001, acl_named_user);
-	acl_as(1002, acl_other_user);
+	as_user(1001, "acl", acl_named_user);
+	as_user(1002, "acl", acl_other_user);
 
 	/* Removing the access ACL leaves the bits as they are. */
 	OK(X->remove("f", "system.posix_acl_access"), "remove f's ACL");

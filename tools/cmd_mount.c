@@ -277,8 +277,8 @@ kernel_setup(struct mount_args *a)
 		return err_path(MNT_DIR);
 	if (a->rdonly && add_fuseopt(a, "ro") != 0)
 		return err_msg(a->image, "too many options");
-	/* As serve() decides: the host checks permissions (and then ACLs)
-	 * unless only root can reach the mount. */
+	/* The host checks permissions (and then ACLs) unless only root can
+	 * reach the mount: see serve(). */
 	a->fc.hostperms = geteuid() != 0 || a->hostperms;
 	return fuseops_init(&a->fc) == 0 ? EXIT_OK : err_path("/");
 }
@@ -453,7 +453,7 @@ serve(struct mount_args *a, int report)
 	 * host forgets a changed directory's attributes, and its checks need
 	 * them). Otherwise the host checks, against the owners and modes the
 	 * server reports. */
-	if ((geteuid() != 0 || a->hostperms) && add_fuseopt(a, "default_permissions") != 0)
+	if (a->fc.hostperms && add_fuseopt(a, "default_permissions") != 0)
 		return err_msg(a->image, "too many options");
 	if (add_fuseopt(a, fsname) != 0 || add_fuseopt(a, "subtype=anyk") != 0)
 		return err_msg(a->image, "too many options");

@@ -434,12 +434,13 @@ reply_entry_or_err(fuse_req_t req, int error, const struct fuse_entry_param *e)
 /* --- descriptors in process contexts -------------------------------------- */
 
 static anyk_mode_t umask_zero(void);
-static void umask_begin(void);
-static void umask_end(void);
+static void umask_begin(anyk_mode_t m);
+static void umask_end(anyk_mode_t m);
 
-/* Open path with anyk flags in a context with room for a descriptor. */
+/* Open path with anyk flags in a context with room for a descriptor;
+ * a create applies umask m (see umask_of). */
 static int
-fh_open(const char *path, int flags, anyk_mode_t mode, struct fh **fhp)
+fh_open(const char *path, int flags, anyk_mode_t mode, anyk_mode_t m, struct fh **fhp)
 {
 	struct anyk_proc *old, *p;
 	struct fh *fh;
@@ -470,12 +471,10 @@ fh_open(const char *path, int flags, anyk_mode_t mode, struct fh **fhp)
 		p = procs[(start + i) % nprocs];
 		pthread_mutex_unlock(&proc_lock);
 		old = anyk_proc_switch(p);
-		if (flags & ANYK_O_CREAT)
-			umask_begin();
+		umask_begin(m);
 		fd = anyk_sys_open(path, flags | ANYK_O_CLOEXEC, mode);
 		error = fd < 0 ? err_now() : 0;
-		if (flags & ANYK_O_CREAT)
-			umask_end();
+		umask_end(m);
 		anyk_proc_switch(old);
 		if (!error) {
 			pthread_mutex_lock(&proc_lock);
@@ -544,28 +543,27 @@ umask_zero(void)
  */
 static int dont_mask;
 static pthread_mutex_t umask_lock = PTHREAD_MUTEX_INITIALIZER;
-static _Thread_local anyk_mode_t req_umask;
 
-static void
-umask_take(fuse_req_t req)
+static anyk_mode_t
+umask_of(fuse_req_t req)
 {
-	req_umask = dont_mask ? (anyk_mode_t)(fuse_req_ctx(req)->umask & 0777) : 0;
+	return dont_mask ? (anyk_mode_t)(fuse_req_ctx(req)->umask & 0777) : 0;
 }
 
-/* Around a create in the current context. */
+/* Around a create in the current context, with umask m. */
 static void
-umask_begin(void)
+umask_begin(anyk_mode_t m)
 {
-	if (req_umask != 0) {
+	if (m != 0) {
 		pthread_mutex_lock(&umask_lock);
-		anyk_sys_umask(req_umask);
+		anyk_sys_umask(m);
 	}
 }
 
 static void
-umask_end(void)
+umask_end(anyk_mode_t m)
 {
-	if (req_umask != 0) {
+	if (m != 0) {
 		anyk_sys_umask(0);
 		pthread_mutex_unlock(&umask_lock);
 	}
@@ -636,7 +634,7 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	 * then never holds data the image does not. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* The umask comes with each create, for the kernel to apply or, under
-	 * a default ACL, not (see umask_take). */
+	 * a default ACL, not (see umask_of). */
 	dont_mask = 0;
 	if (conn->capable & FUSE_CAP_DONT_MASK) {
 		conn->want |= FUSE_CAP_DONT_MASK;
@@ -877,6 +875,7 @@ do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
 	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
 	struct fuse_entry_param e;
 	struct node *p = ino_node(parent);
+	anyk_mode_t m = umask_of(req);
 	int r, error;
 
 	memset(&e, 0, sizeof(e));
@@ -886,15 +885,14 @@ do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
 		error = node_path(p, name, path);
 	if (error)
 		goto out;
-	umask_take(req);
-	umask_begin();
+	umask_begin(m);
 	if (kind == MK_DIR)
 		r = anyk_sys_mkdir(path, mode & 07777);
 	else if (kind == MK_LNK)
 		r = anyk_sys_symlink(target, path);
 	else
 		r = anyk_sys_mknod(path, mode, ANYK_MAKEDEV(major(rdev), minor(rdev)));
-	umask_end();
+	umask_end(m);
 	if (r != 0) {
 		error = err_now();
 		goto out;
@@ -1072,7 +1070,7 @@ node_open(fuse_ino_t ino, int flags, struct fh **fhp)
 	pthread_rwlock_rdlock(&ns_lock);
 	error = node_path(ino_node(ino), NULL, path);
 	if (!error)
-		error = fh_open(path, flags, 0, fhp);
+		error = fh_open(path, flags, 0, 0, fhp);
 	pthread_rwlock_unlock(&ns_lock);
 	if (!error)
 		(*fhp)->node = ino_node(ino);
@@ -1114,9 +1112,9 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	error = node_path(p, NULL, ppath);
 	if (!error)
 		error = node_path(p, name, path);
-	umask_take(req);
 	if (!error)
-		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777, &fh);
+		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777,
+				umask_of(req), &fh);
 	if (!error)
 		error = give_to_caller(req, ppath, path);
 	/* By the new descriptor: the path need not be walked again. */

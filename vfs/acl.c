@@ -33,30 +33,23 @@ const char acl_default_name[] = "system.posix_acl_default";
 
 enum { V_ACL_UNKNOWN, V_ACL_NONE, V_ACL_PRESENT };
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-
 /*
- * Check an ACL value: the version, each tag once in the order of the tags
- * (owner, named users, owning group, named groups, mask, other),
- * permissions within rwx, and a mask whenever a named entry exists. Linear
- * in the entries: a hostile ACL costs no more than its size. *permp gets the permission bits it implies and
- * *equivp whether it says nothing more than they do.
+ * Check an ACL value: its version, tags in order (owner, named users,
+ * owning group, named groups, mask, other) with the three base tags once
+ * each, permissions within rwx, and a mask whenever a named entry exists.
+ * Linear in the entries: a hostile ACL costs no more than its size.
+ * *permp gets the permission bits it implies and *equivp whether it says
+ * nothing more than they do.
  */
 int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp)
 {
 	const uint8_t *v = value, *e;
-	unsigned state = 0, tag, perm, owner = 0, group = 0, other = 0, mask = 8;
+	unsigned state = 0, seen = 0, tag, perm, owner = 0, group = 0, other = 0, mask = 0;
 	size_t n, i;
-	bool named = false;
 
 	if (value == NULL || len < 4)
 		return EINVAL;
-	if (get32(v) != ACL_VERSION)
+	if (le32dec(v) != ACL_VERSION)
 		return ENOTSUP; /* a format this kernel does not speak */
 	if ((len - 4) % ACL_ENTRY != 0)
 		return EINVAL;
@@ -65,11 +58,12 @@ int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp)
 		return EINVAL;
 	for (i = 0; i < n; i++) {
 		e = v + 4 + i * ACL_ENTRY;
-		tag = get16(e);
-		perm = get16(e + 2);
+		tag = le16dec(e);
+		perm = le16dec(e + 2);
 		if (perm & ~7u)
 			return EINVAL;
-		/* Tags never go back; only the named ones repeat. */
+		/* Tags never go back; only the named ones repeat (repeated
+		 * ids are taken, as Linux takes them: the first decides). */
 		if (tag < state || (tag == state && tag != ACL_USER && tag != ACL_GROUP))
 			return EINVAL;
 		switch (tag) {
@@ -77,26 +71,18 @@ int acl_check(const void *value, size_t len, anyk_mode_t *permp, bool *equivp)
 		case ACL_GROUP_OBJ: group = perm; break;
 		case ACL_MASK: mask = perm; break;
 		case ACL_OTHER: other = perm; break;
-		case ACL_USER:
-		case ACL_GROUP:
-			/* Repeated ids are not refused (nor by Linux): the
-			 * first entry for an id decides. */
-			named = true;
-			break;
-		default:
-			return EINVAL;
+		case ACL_USER: case ACL_GROUP: break;
+		default: return EINVAL;
 		}
 		state = tag;
+		seen |= tag;
 	}
-	/* The three that every ACL has, in order, and the mask if needed. */
-	if (state != ACL_OTHER || n < 3 || get16(v + 4) != ACL_USER_OBJ || (named && mask == 8))
-		return EINVAL;
-	for (i = 0; i < n && get16(v + 4 + i * ACL_ENTRY) != ACL_GROUP_OBJ; i++)
-		;
-	if (i == n)
+	if ((seen & (ACL_USER_OBJ | ACL_GROUP_OBJ | ACL_OTHER)) !=
+	    (ACL_USER_OBJ | ACL_GROUP_OBJ | ACL_OTHER) ||
+	    ((seen & (ACL_USER | ACL_GROUP)) && !(seen & ACL_MASK)))
 		return EINVAL;
 	if (permp != NULL)
-		*permp = (anyk_mode_t)(owner << 6 | (mask != 8 ? mask : group) << 3 | other);
+		*permp = (anyk_mode_t)(owner << 6 | ((seen & ACL_MASK) ? mask : group) << 3 | other);
 	if (equivp != NULL)
 		*equivp = n == 3;
 	return 0;
@@ -113,60 +99,56 @@ static void acl_apply_mode(uint8_t *v, size_t len, anyk_mode_t perm, bool and)
 
 	for (i = 0; i < n; i++) {
 		e = v + 4 + i * ACL_ENTRY;
-		switch (get16(e)) {
+		switch (le16dec(e)) {
 		case ACL_USER_OBJ:
 			want = (perm >> 6) & 7;
-			put16(e + 2, (uint16_t)(and ? get16(e + 2) & want : want));
+			le16enc(e + 2, (uint16_t)(and ? le16dec(e + 2) & want : want));
 			break;
 		case ACL_GROUP_OBJ: group = e; break;
 		case ACL_MASK: mask = e; break;
 		case ACL_OTHER:
 			want = perm & 7;
-			put16(e + 2, (uint16_t)(and ? get16(e + 2) & want : want));
+			le16enc(e + 2, (uint16_t)(and ? le16dec(e + 2) & want : want));
 			break;
 		}
 	}
 	e = mask != NULL ? mask : group;
 	if (e != NULL) {
 		want = (perm >> 3) & 7;
-		put16(e + 2, (uint16_t)(and ? get16(e + 2) & want : want));
+		le16enc(e + 2, (uint16_t)(and ? le16dec(e + 2) & want : want));
 	}
 }
 
-/* Read ACL name of vp (locked) into a new buffer; ENODATA when it has
- * none, or when its file system keeps no attributes. */
+/* Read ACL name of vp (locked, so it cannot change between the size and
+ * the read) into a new buffer; ENODATA when it has none, or when its file
+ * system keeps no attributes. */
 static int acl_read(struct vnode *vp, const char *name, uint8_t **bufp, size_t *lenp)
 {
-	uint8_t *buf = NULL;
+	uint8_t *buf;
 	size_t len = 0, got;
-	int error, tries;
+	int error;
 
-	for (tries = 0; tries < 4; tries++) {
-		got = 0;
-		error = VOP_GETXATTR(vp, name, NULL, &got);
-		if (error)
-			break;
-		if (got == 0 || got > 4 + (size_t)ACL_MAX_ENTRIES * ACL_ENTRY)
-			return EINVAL;
-		len = got;
-		buf = kmem_alloc(&kmem_acl, len);
-		if (buf == NULL)
-			return ENOMEM;
-		got = len;
-		error = VOP_GETXATTR(vp, name, buf, &got);
-		if (!error) {
-			*bufp = buf;
-			*lenp = got;
-			return 0;
-		}
-		kmem_free(&kmem_acl, buf, len);
-		buf = NULL;
-		if (error != ERANGE) /* ERANGE: it grew; ask again */
-			break;
-	}
+	error = VOP_GETXATTR(vp, name, NULL, &len);
 	if (error == ENOTSUP || error == EOPNOTSUPP)
-		error = ENODATA;
-	return error;
+		return ENODATA;
+	if (error)
+		return error;
+	if (len == 0 || len > 4 + (size_t)ACL_MAX_ENTRIES * ACL_ENTRY)
+		return EINVAL;
+	buf = kmem_alloc(&kmem_acl, len);
+	if (buf == NULL)
+		return ENOMEM;
+	got = len;
+	error = VOP_GETXATTR(vp, name, buf, &got);
+	if (!error && got != len)
+		error = EIO; /* a file system that changed its answer */
+	if (error) {
+		kmem_free(&kmem_acl, buf, len);
+		return error;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
 }
 
 static void acl_free(uint8_t *buf, size_t len)
@@ -179,61 +161,40 @@ static void acl_mark(struct vnode *vp, int state)
 	atomic_store_relaxed(&vp->v_acl, (uint8_t)state);
 }
 
-/* Whether vp (locked) has an access ACL, as far as anyone may rely on. */
-static bool acl_present(struct vnode *vp)
-{
-	uint8_t *buf;
-	size_t len;
-	int state = atomic_load_relaxed(&vp->v_acl), error;
-
-	if (state == V_ACL_UNKNOWN) {
-		error = acl_read(vp, acl_access_name, &buf, &len);
-		if (!error)
-			acl_free(buf, len);
-		state = error == ENODATA ? V_ACL_NONE : V_ACL_PRESENT;
-		acl_mark(vp, state);
-	}
-	return state == V_ACL_PRESENT;
-}
-
-/* The POSIX.1e check of cred against an ACL, for anyone but the owner. */
-static int acl_permits(const uint8_t *v, size_t len, const struct cred *cred, unsigned want)
+/* The POSIX.1e check of cred against a checked ACL of a file of group
+ * gid, for anyone but the owner and root. */
+static int acl_permits(const uint8_t *v, size_t len, const struct cred *cred, anyk_gid_t gid,
+		       unsigned want)
 {
 	size_t n = (len - 4) / ACL_ENTRY, i;
-	unsigned mask = 7, perm;
+	unsigned mask = 7, other = 0;
 	bool ingroup = false;
 
-	for (i = 0; i < n; i++)
-		if (get16(v + 4 + i * ACL_ENTRY) == ACL_MASK)
-			mask = get16(v + 4 + i * ACL_ENTRY + 2);
 	for (i = 0; i < n; i++) {
 		const uint8_t *e = v + 4 + i * ACL_ENTRY;
 
-		if (get16(e) == ACL_USER && get32(e + 4) == cred->cr_euid)
-			return (want & ~(get16(e + 2) & mask)) == 0 ? 0 : EACCES;
+		if (le16dec(e) == ACL_MASK)
+			mask = le16dec(e + 2);
+		else if (le16dec(e) == ACL_OTHER)
+			other = le16dec(e + 2);
+		else if (le16dec(e) == ACL_USER && le32dec(e + 4) == cred->cr_euid)
+			return (want & ~(le16dec(e + 2) & mask)) == 0 ? 0 : EACCES;
 	}
+	/* The mask follows every named entry: it is known by now. */
 	for (i = 0; i < n; i++) {
 		const uint8_t *e = v + 4 + i * ACL_ENTRY;
-		unsigned tag = get16(e);
+		unsigned tag = le16dec(e);
 
-		/* The owning group's entry carries the file's group id here
-		 * (vfs_access_vn put it there). */
-		if ((tag != ACL_GROUP_OBJ && tag != ACL_GROUP) || !cred_groupmember(cred, get32(e + 4)))
+		if (!(tag == ACL_GROUP_OBJ && cred_groupmember(cred, gid)) &&
+		    !(tag == ACL_GROUP && cred_groupmember(cred, le32dec(e + 4))))
 			continue;
 		ingroup = true;
-		perm = get16(e + 2) & mask;
-		if ((want & ~perm) == 0)
+		if ((want & ~(le16dec(e + 2) & mask)) == 0)
 			return 0;
 	}
 	if (ingroup)
 		return EACCES;
-	for (i = 0; i < n; i++) {
-		const uint8_t *e = v + 4 + i * ACL_ENTRY;
-
-		if (get16(e) == ACL_OTHER)
-			return (want & ~(unsigned)get16(e + 2)) == 0 ? 0 : EACCES;
-	}
-	return EACCES;
+	return (want & ~other) == 0 ? 0 : EACCES;
 }
 
 int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *cred, int mode)
@@ -242,7 +203,8 @@ int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *c
 	size_t len;
 	int error;
 
-	if (cred_is_root(cred) || cred->cr_euid == va->va_uid || !acl_present(vp))
+	if (cred_is_root(cred) || cred->cr_euid == va->va_uid ||
+	    atomic_load_relaxed(&vp->v_acl) == V_ACL_NONE)
 		return vfs_access_va(va, cred, mode);
 	error = acl_read(vp, acl_access_name, &buf, &len);
 	if (error == ENODATA) {
@@ -251,23 +213,12 @@ int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *c
 	}
 	if (error)
 		return error;
-	if (acl_check(buf, len, NULL, NULL) != 0) {
+	acl_mark(vp, V_ACL_PRESENT);
+	if (acl_check(buf, len, NULL, NULL) != 0)
 		error = EACCES; /* a broken ACL grants nothing beyond the owner */
-	} else {
-		/* The owning-group entry names no id: it is the file's group. */
-		size_t n = (len - 4) / ACL_ENTRY, i;
-
-		for (i = 0; i < n; i++)
-			if (get16(buf + 4 + i * ACL_ENTRY) == ACL_GROUP_OBJ) {
-				uint8_t *id = buf + 4 + i * ACL_ENTRY + 4;
-
-				id[0] = (uint8_t)va->va_gid;
-				id[1] = (uint8_t)(va->va_gid >> 8);
-				id[2] = (uint8_t)(va->va_gid >> 16);
-				id[3] = (uint8_t)(va->va_gid >> 24);
-			}
-		error = acl_permits(buf, len, cred, (unsigned)mode & (VREAD | VWRITE | VEXEC));
-	}
+	else
+		error = acl_permits(buf, len, cred, va->va_gid,
+				    (unsigned)mode & (VREAD | VWRITE | VEXEC));
 	acl_free(buf, len);
 	return error;
 }
@@ -292,7 +243,7 @@ int vn_acl_set(struct vnode *vp, bool dflt, const void *value, size_t len,
 		error = acl_check(value, len, &perm, &equiv);
 		if (error)
 			return error;
-	} else if (len == 4 && (value == NULL || get32(value) != ACL_VERSION)) {
+	} else if (len == 4 && (value == NULL || le32dec(value) != ACL_VERSION)) {
 		return value == NULL ? EINVAL : ENOTSUP;
 	}
 	if (dflt)

@@ -572,40 +572,47 @@ static void lock2(struct vnode *a, struct vnode *b)
 	vn_lock_nested(b);
 }
 
+/*
+ * Permission and type checks, in the order Linux makes them: taking the
+ * source out of fdvp, then putting it into tdvp (and the target out of it),
+ * then rewriting ".." of a directory that changes parent.
+ */
 static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *tdvp,
-			 struct vnode *tvp, const struct cred *cred)
+			 struct vnode *tvp, unsigned flags, const struct cred *cred)
 {
 	struct vattr fdva, fva, tdva, tva;
+	bool exchange = flags & VRENAME_EXCHANGE;
 	int error;
 
-	if (tvp != NULL) {
-		if (fvp->v_type == VDIR && tvp->v_type != VDIR)
-			return ENOTDIR;
-		if (fvp->v_type != VDIR && tvp->v_type == VDIR)
-			return EISDIR;
-	}
 	error = vfs_access(fdvp, cred, VWRITE | VEXEC);
+	if (!error)
+		error = VOP_GETATTR(fdvp, &fdva);
+	if (!error)
+		error = VOP_GETATTR(fvp, &fva);
+	if (!error)
+		error = vfs_sticky_check(&fdva, &fva, cred);
 	if (!error && tdvp != fdvp)
 		error = vfs_access(tdvp, cred, VWRITE | VEXEC);
 	if (error)
 		return error;
-	error = VOP_GETATTR(fdvp, &fdva);
-	if (!error)
-		error = VOP_GETATTR(fvp, &fva);
-	if (!error)
+	if (tvp != NULL) {
 		error = VOP_GETATTR(tdvp, &tdva);
-	if (!error && tvp != NULL)
-		error = VOP_GETATTR(tvp, &tva);
-	if (error)
-		return error;
-	error = vfs_sticky_check(&fdva, &fva, cred);
-	if (!error && tvp != NULL)
-		error = vfs_sticky_check(&tdva, &tva, cred);
-	if (error)
-		return error;
-	/* Moving a directory to a new parent rewrites its "..". */
-	if (fvp->v_type == VDIR && fdvp != tdvp)
+		if (!error)
+			error = VOP_GETATTR(tvp, &tva);
+		if (!error)
+			error = vfs_sticky_check(&tdva, &tva, cred);
+		if (error)
+			return error;
+		if (!exchange && fvp->v_type == VDIR && tvp->v_type != VDIR)
+			return ENOTDIR;
+		if (!exchange && fvp->v_type != VDIR && tvp->v_type == VDIR)
+			return EISDIR;
+	}
+	/* A directory moving to a new parent has its ".." rewritten. */
+	if (fdvp != tdvp && fvp->v_type == VDIR)
 		error = vfs_access_vn(fvp, &fva, cred, VWRITE);
+	if (!error && fdvp != tdvp && exchange && tvp->v_type == VDIR)
+		error = vfs_access_vn(tvp, &tva, cred, VWRITE);
 	if (error)
 		return error;
 	if (atomic_load_relaxed(&fvp->v_mountedhere) != NULL || (vn_flags(fvp) & VV_ROOT) ||
@@ -615,17 +622,41 @@ static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *td
 	return 0;
 }
 
-ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const char *to)
+/* The whiteout left in fdvp (attributes fdva) by RENAME_WHITEOUT. */
+static void whiteout_owner(struct vattr *va, const struct vattr *fdva, const struct cred *cred)
+{
+	vattr_null(va);
+	va->va_type = VCHR;
+	va->va_mode = 0;
+	va->va_rdev = 0;
+	va->va_uid = cred->cr_euid;
+	va->va_gid = (fdva->va_mode & ANYK_S_ISGID) ? fdva->va_gid : cred->cr_egid;
+}
+
+ANYK_API int anyk_sys_renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned flags)
 {
 	struct nameidata fnd, tnd;
 	struct vnode *fdvp, *tdvp, *fvp = NULL, *tvp = NULL;
 	struct vnode *fbelow = NULL, *tbelow = NULL;
+	struct vattr wva, fdva;
 	struct mount *mp;
-	struct cred *cred = NULL;
+	struct cred *cred;
 	bool f_above_t = false, t_above_f = false, locked = false;
+	unsigned vflags = 0;
 	int error;
 
+	if (flags & ~(unsigned)(ANYK_RENAME_NOREPLACE | ANYK_RENAME_EXCHANGE | ANYK_RENAME_WHITEOUT))
+		return sys_ret(EINVAL);
+	if ((flags & ANYK_RENAME_EXCHANGE) && (flags & (ANYK_RENAME_NOREPLACE | ANYK_RENAME_WHITEOUT)))
+		return sys_ret(EINVAL);
+	if (flags & ANYK_RENAME_EXCHANGE)
+		vflags |= VRENAME_EXCHANGE;
+	if (flags & ANYK_RENAME_WHITEOUT)
+		vflags |= VRENAME_WHITEOUT;
+	cred = curcred_hold();
 	fnd.ni_dvp = tnd.ni_dvp = NULL;
+	/* A whiteout is a device node anyone may leave (as on Linux since
+	 * 5.8): it grants nothing, it only hides a name in a union. */
 	error = path_check(from, false);
 	if (!error)
 		error = path_check(to, false);
@@ -650,7 +681,6 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 		error = EROFS;
 		goto out;
 	}
-	cred = curcred_hold();
 	mutex_enter(&mp->mnt_renamelock);
 	if (fdvp != tdvp) {
 		error = rename_ancestor(fdvp, tdvp, &f_above_t, &fbelow);
@@ -680,7 +710,21 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 	}
 	if (error)
 		goto unlock;
-	if (fvp->v_type != VDIR && (fnd.ni_slash || tnd.ni_slash)) {
+	if (tvp != NULL && (flags & ANYK_RENAME_NOREPLACE)) {
+		error = EEXIST;
+		goto unlock;
+	}
+	if (flags & ANYK_RENAME_EXCHANGE) {
+		if (tvp == NULL)
+			error = ENOENT;
+		else if (tvp->v_type != VDIR && tnd.ni_slash)
+			error = ENOTDIR;
+		if (error)
+			goto unlock;
+	}
+	/* Trailing slashes name directories only. */
+	if (fvp->v_type != VDIR &&
+	    (fnd.ni_slash || (tnd.ni_slash && !(flags & ANYK_RENAME_EXCHANGE)))) {
 		error = ENOTDIR;
 		goto unlock;
 	}
@@ -689,9 +733,10 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 		error = EINVAL;
 		goto unlock;
 	}
-	/* tvp an ancestor of the source: it is not empty. */
+	/* tvp an ancestor of the source: it is not empty, or (exchanged) it
+	 * would go into itself. */
 	if (tvp != NULL && (tvp == fdvp || (t_above_f && tvp == tbelow))) {
-		error = ENOTEMPTY;
+		error = (flags & ANYK_RENAME_EXCHANGE) ? EINVAL : ENOTEMPTY;
 		goto unlock;
 	}
 	if (fvp == tvp) {
@@ -709,10 +754,15 @@ ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const cha
 	} else {
 		vn_lock_nested(fvp);
 	}
-	error = rename_checks(fdvp, fvp, tdvp, tvp, cred);
+	error = rename_checks(fdvp, fvp, tdvp, tvp, vflags, cred);
+	if (!error && (vflags & VRENAME_WHITEOUT)) {
+		error = VOP_GETATTR(fdvp, &fdva);
+		whiteout_owner(&wva, &fdva, cred);
+	}
 	if (!error)
 		error = VOP_RENAME(fdvp, fvp, fnd.ni_name, fnd.ni_namelen,
-				   tdvp, tvp, tnd.ni_name, tnd.ni_namelen);
+				   tdvp, tvp, tnd.ni_name, tnd.ni_namelen,
+				   vflags, (vflags & VRENAME_WHITEOUT) ? &wva : NULL);
 	vn_unlock(fvp);
 	if (tvp != NULL)
 		vn_unlock(tvp);
@@ -733,16 +783,20 @@ out:
 		vrele(fbelow);
 	if (tbelow != NULL)
 		vrele(tbelow);
-	if (cred != NULL)
-		cred_free(cred);
+	cred_free(cred);
 	nameidata_release(&fnd);
 	nameidata_release(&tnd);
 	return sys_ret(error);
 }
 
+ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const char *to)
+{
+	return anyk_sys_renameat2(fromfd, from, tofd, to, 0);
+}
+
 ANYK_API int anyk_sys_rename(const char *from, const char *to)
 {
-	return anyk_sys_renameat(ANYK_AT_FDCWD, from, ANYK_AT_FDCWD, to);
+	return anyk_sys_renameat2(ANYK_AT_FDCWD, from, ANYK_AT_FDCWD, to, 0);
 }
 
 /* --- readlink ---------------------------------------------------------------- */

@@ -26,11 +26,14 @@ const char img_help_rm[] =
 	"  -f  no error for missing files";
 const char img_usage_rmdir[] = "IMAGE[@PART]:PATH...";
 const char img_help_rmdir[] = "Remove empty directories from a disk image.";
-const char img_usage_mv[] = "IMAGE[@PART]:FROM... IMAGE[@PART]:TO";
+const char img_usage_mv[] = "[-n] [-T] [--exchange] IMAGE[@PART]:FROM... IMAGE[@PART]:TO";
 const char img_help_mv[] =
 	"Rename or move files inside a disk image.\n"
 	"With several sources, or when TO is a directory, they move into it.\n"
-	"Moving between two images is 'anyk cp -rp' and 'anyk rm -r'.";
+	"Moving between two images is 'anyk cp -rp' and 'anyk rm -r'.\n"
+	"  -n, --no-clobber           leave an existing TO alone (checked atomically)\n"
+	"  -T, --no-target-directory  TO is the new name even if it is a directory\n"
+	"      --exchange             swap FROM and TO atomically (both must exist)";
 const char img_usage_ln[] = "[-s] [-f] TARGET IMAGE[@PART]:LINK";
 const char img_help_ln[] =
 	"Make a hard link (IMAGE:TARGET) or, with -s, a symbolic link in a disk image.\n"
@@ -275,22 +278,43 @@ cmd_img_rmdir(int argc, char **argv)
 
 /* --- mv ------------------------------------------------------------------------- */
 
+enum { MV_EXCHANGE = 256 };
+
 int
 cmd_img_mv(int argc, char **argv)
 {
 	static const struct tool_cmd cmd = IMG_TOOL_CMD(mv);
+	static const struct lopt longs[] = {
+		{ "no-clobber", 0, 'n' }, { "no-target-directory", 0, 'T' },
+		{ "exchange", 0, MV_EXCHANGE }, { NULL, 0, 0 },
+	};
 	struct img_session s;
 	struct img_path *p, *dst;
 	struct anyk_stat st;
 	struct iopts o;
 	char name[ANYK_NAME_MAX + 1], *to;
-	int i, r, n, isdir, status = EXIT_OK;
+	int i, r, n, isdir = 0, notarget = 0, status = EXIT_OK;
+	unsigned flags = 0;
 
 	iopt_init(&o, &cmd, &s, argc, argv);
-	if ((r = iopt_next(&o, "o:", NULL)) != IOPT_END)
-		return iopt_fail(r);
+	while ((r = iopt_next(&o, "nTo:", longs)) != IOPT_END) {
+		switch (r) {
+		case 'n': flags |= ANYK_RENAME_NOREPLACE; break;
+		case 'T': notarget = 1; break;
+		case MV_EXCHANGE: flags |= ANYK_RENAME_EXCHANGE; break;
+		default:
+			return iopt_fail(r);
+		}
+	}
 	if (o.noperands < 2)
 		return err_usage(&cmd, "missing operand");
+	if ((flags & ANYK_RENAME_EXCHANGE) && (flags & ANYK_RENAME_NOREPLACE))
+		return err_usage(&cmd, "--exchange and -n cannot go together");
+	/* An exchange swaps two names: TO is never a directory to move into. */
+	if (flags & ANYK_RENAME_EXCHANGE)
+		notarget = 1;
+	if (notarget && o.noperands > 2)
+		return err_usage(&cmd, "extra operand '%s' (-T and --exchange take two)", o.operands[2]);
 	n = o.noperands;
 	p = xmalloc(sizeof(*p) * (size_t)n);
 	memset(p, 0, sizeof(*p) * (size_t)n);
@@ -301,7 +325,8 @@ cmd_img_mv(int argc, char **argv)
 	if (status != EXIT_OK)
 		goto out;
 	img_enter(&s, dst->img);
-	isdir = anyk_sys_stat(dst->path, &st) == 0 && ANYK_S_ISDIR(st.st_mode);
+	if (!notarget)
+		isdir = anyk_sys_stat(dst->path, &st) == 0 && ANYK_S_ISDIR(st.st_mode);
 	if (n > 2 && !isdir) {
 		status = img_err(dst, NULL, ENOTDIR);
 		goto out;
@@ -312,8 +337,14 @@ cmd_img_mv(int argc, char **argv)
 		} else {
 			path_last(name, sizeof(name), p[i].path);
 			to = isdir ? path_join(dst->path, name) : xstrdup(dst->path);
-			r = EXIT_OK;
-			if (anyk_sys_rename(p[i].path, to) != 0)
+			/* -n skips an existing target quietly, as mv(1) does. */
+			if (anyk_sys_renameat2(ANYK_AT_FDCWD, p[i].path, ANYK_AT_FDCWD, to, flags) == 0 ||
+			    (errno == EEXIST && (flags & ANYK_RENAME_NOREPLACE)))
+				r = EXIT_OK;
+			else if (errno == ENOENT && (flags & ANYK_RENAME_EXCHANGE) &&
+				 anyk_sys_lstat(p[i].path, &st) == 0)
+				r = img_err(dst, NULL, ENOENT); /* the missing one is TO */
+			else
 				r = img_err(&p[i], NULL, errno);
 			free(to);
 		}

@@ -981,22 +981,47 @@ op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	do_remove(req, parent, name, ANYK_AT_REMOVEDIR);
 }
 
+/* Move the name (from, fname) of the node with inode st to (to, tname).
+ * ns_lock held exclusive. */
+static void
+name_moved(struct node *from, const char *fname, struct node *to, const char *tname,
+	   const struct anyk_stat *st)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&node_lock);
+	n = node_find(st->st_ino, st->st_mode & ANYK_S_IFMT);
+	if (n != NULL && alias_find(n, from, fname) != NULL) {
+		n->nlookup++;
+		/* Out of memory: the node loses the name, it is not wrong. */
+		(void)node_addname(n, to, tname);
+		node_delname(n, from, fname);
+		n->nlookup--;
+		node_maybe_free(n);
+	}
+	pthread_mutex_unlock(&node_lock);
+}
+
 static void
 op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	  const char *newname, unsigned int flags)
 {
-	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX];
-	struct node *p = ino_node(parent), *np = ino_node(newparent), *n;
+	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX], ppath[ANYK_PATH_MAX];
+	struct node *p = ino_node(parent), *np = ino_node(newparent);
 	struct anyk_stat sst, tst;
+	unsigned kflags = 0;
 	int error, have_target = 0;
 
-	/* RENAME_NOREPLACE is checked here under the exclusive lock, which
-	 * every request that creates names excludes; RENAME_EXCHANGE and
-	 * whiteouts the kernel cannot do. */
-	if (flags & ~(unsigned int)RENAME_NOREPLACE) {
+	if (flags & ~(unsigned int)(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	if (flags & RENAME_NOREPLACE)
+		kflags |= ANYK_RENAME_NOREPLACE;
+	if (flags & RENAME_EXCHANGE)
+		kflags |= ANYK_RENAME_EXCHANGE;
+	if (flags & RENAME_WHITEOUT)
+		kflags |= ANYK_RENAME_WHITEOUT;
 	pthread_rwlock_wrlock(&ns_lock);
 	error = node_path(p, name, from);
 	if (!error)
@@ -1011,27 +1036,24 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		error = err_now();
 		goto out;
 	}
-	if (have_target && (flags & RENAME_NOREPLACE)) {
-		error = EEXIST;
-		goto out;
-	}
-	if (anyk_sys_rename(from, to) != 0) {
+	if (anyk_sys_renameat2(ANYK_AT_FDCWD, from, ANYK_AT_FDCWD, to, kflags) != 0) {
 		error = err_now();
 		goto out;
 	}
-	if (have_target && tst.st_ino != sst.st_ino)
+	/* The whiteout left behind is the caller's, as a new node is (if that
+	 * fails it stays root's: the rename has happened and stands). */
+	if ((flags & RENAME_WHITEOUT) && node_path(p, NULL, ppath) == 0)
+		(void)give_to_caller(req, ppath, from);
+	if (!have_target || tst.st_ino == sst.st_ino) {
+		name_moved(p, name, np, newname, &sst);
+	} else if (flags & RENAME_EXCHANGE) {
+		/* Both nodes hold on while they trade names. */
+		name_moved(p, name, np, newname, &sst);
+		name_moved(np, newname, p, name, &tst);
+	} else {
 		name_removed(np, newname, &tst);
-	pthread_mutex_lock(&node_lock);
-	n = node_find(sst.st_ino, sst.st_mode & ANYK_S_IFMT);
-	if (n != NULL && alias_find(n, p, name) != NULL) {
-		n->nlookup++;
-		/* Out of memory: the node loses the name, it is not wrong. */
-		(void)node_addname(n, np, newname);
-		node_delname(n, p, name);
-		n->nlookup--;
-		node_maybe_free(n);
+		name_moved(p, name, np, newname, &sst);
 	}
-	pthread_mutex_unlock(&node_lock);
 out:
 	pthread_rwlock_unlock(&ns_lock);
 	fuse_reply_err(req, error);

@@ -13,7 +13,8 @@ static int dead_create(struct vnode *dvp, const char *name, size_t namelen, stru
 static int dead_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target, struct vnode **vpp) { return EIO; }
 static int dead_remove(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen) { return EIO; }
 static int dead_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen,
-		       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen) { return EIO; }
+		       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen,
+		       unsigned flags, struct vattr *wva) { return EIO; }
 static int dead_readdir(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx) { return EIO; }
 static int dead_readlink(struct vnode *vp, struct uio *uio) { return EIO; }
 static int dead_getattr(struct vnode *vp, struct vattr *va) { return EIO; }

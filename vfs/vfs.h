@@ -62,6 +62,11 @@ struct vattr {
 };
 void vattr_null(struct vattr *va);
 
+/* VOP_RENAME flags. */
+#define VRENAME_EXCHANGE 0x1 /* swap fvp and tvp (both exist) */
+#define VRENAME_WHITEOUT 0x2 /* fname then names a new whiteout: a character
+			      * device 0/0, mode 0, owned as wva says */
+
 /* Cookie a directory's readdir returns at its end. */
 #define DIRCOOKIE_EOF INT64_MAX
 
@@ -88,10 +93,14 @@ struct vnodeops {
 	int (*vop_rmdir)(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen);
 	int (*vop_link)(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen);
 	/* tvp is the existing target or NULL; the VFS has already checked the
-	 * type combinations (EISDIR/ENOTDIR), that fvp is not an ancestor of
-	 * tdvp (EINVAL) and that fvp != tvp. The file system checks tvp empty. */
+	 * type combinations (EISDIR/ENOTDIR), that neither fvp nor (for an
+	 * exchange) tvp is an ancestor of the other's directory (EINVAL), and
+	 * that fvp != tvp. The file system checks tvp empty (not for an
+	 * exchange) and the link limits. flags: VRENAME_*; with
+	 * VRENAME_WHITEOUT, wva gives the owner of the whiteout left at fname. */
 	int (*vop_rename)(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen,
-			  struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen);
+			  struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen,
+			  unsigned flags, struct vattr *wva);
 	int (*vop_readdir)(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx);
 	/* Copy the target into the uio (at most uio_resid bytes, no NUL). */
 	int (*vop_readlink)(struct vnode *vp, struct uio *uio);
@@ -176,7 +185,8 @@ int VOP_REMOVE(struct vnode *dvp, struct vnode *vp, const char *name, size_t nam
 int VOP_RMDIR(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen);
 int VOP_LINK(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen);
 int VOP_RENAME(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen,
-	       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen);
+	       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen,
+	       unsigned flags, struct vattr *wva);
 int VOP_READDIR(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx);
 int VOP_READLINK(struct vnode *vp, struct uio *uio);
 int VOP_GETATTR(struct vnode *vp, struct vattr *va);

@@ -55,9 +55,10 @@ int VOP_LINK(struct vnode *dvp, struct vnode *vp, const char *name, size_t namel
 }
 
 int VOP_RENAME(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen,
-	       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen)
+	       struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen,
+	       unsigned flags, struct vattr *wva)
 {
-	return VOP_CALL(fdvp, vop_rename, fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen);
+	return VOP_CALL(fdvp, vop_rename, fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen, flags, wva);
 }
 
 int VOP_READDIR(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx)

@@ -282,6 +282,40 @@ drop_inode(struct ext2_mount *em, struct ext2_inode *ip)
 	ext2_inode_free(ip);
 }
 
+/*
+ * Write the new inode ip and give it its vnode, before it has a name, so
+ * that a failure to name it can be undone by letting go of the vnode (its
+ * nlink 0 frees it). On failure the inode is gone.
+ */
+static int
+node_vnode(struct vnode *dvp, struct ext2_inode *ip, struct vnode **vpp)
+{
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
+	int error;
+
+	*vpp = NULL;
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = vcache_new(dvp->v_mount, ip->i_ino, ip, vpp);
+	if (error) {
+		drop_inode(em, ip);
+		*vpp = NULL;
+		return error;
+	}
+	/* A corrupt bitmap can hand out an inode that is in use and cached:
+	 * the cache then returns that vnode and ignores ip. Give the number
+	 * back to nobody (its owner keeps it) and free only our copy. */
+	if (VTOI(*vpp) != ip) {
+		uint32_t ino = ip->i_ino;
+
+		vrele(*vpp);
+		*vpp = NULL;
+		ext2_inode_free(ip);
+		return ext2_corrupt(em, "inode %u: allocated while in use (inode bitmap wrong)", ino);
+	}
+	return 0;
+}
+
 static int
 makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
 	 struct vnode **vpp)
@@ -337,31 +371,13 @@ makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, 
 			ip->i_size = tlen;
 		}
 	}
-	if (!error)
-		error = ext2_inode_write(em, ip);
 	if (error) {
 		drop_inode(em, ip);
 		return error;
 	}
-	/* The vnode first, so that a failure to name the inode can be undone
-	 * by letting go of the vnode (its nlink 0 frees it). */
-	error = vcache_new(dvp->v_mount, ip->i_ino, ip, vpp);
-	if (error) {
-		drop_inode(em, ip);
-		*vpp = NULL;
+	error = node_vnode(dvp, ip, vpp);
+	if (error)
 		return error;
-	}
-	/* A corrupt bitmap can hand out an inode that is in use and cached:
-	 * the cache then returns that vnode and ignores ip. Give the number
-	 * back to nobody (its owner keeps it) and free only our copy. */
-	if (VTOI(*vpp) != ip) {
-		uint32_t ino = ip->i_ino;
-
-		vrele(*vpp);
-		*vpp = NULL;
-		ext2_inode_free(ip);
-		return ext2_corrupt(em, "inode %u: allocated while in use (inode bitmap wrong)", ino);
-	}
 	error = ext2_dir_add(em, dp, name, namelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
 	if (!error && va->va_type == VDIR)
 		error = dir_link_inc(em, dp);
@@ -488,13 +504,65 @@ ext2_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 	return error;
 }
 
+/* RENAME_EXCHANGE: fname and tname swap their inodes. */
+static int
+ext2_exchange(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
+	      struct vnode *tvp, const char *tname, size_t tnamelen)
+{
+	struct ext2_mount *em = VFSTOEXT2(fdvp->v_mount);
+	struct ext2_inode *fdp = VTOI(fdvp), *ip = VTOI(fvp), *tdp = VTOI(tdvp), *tip = VTOI(tvp);
+	bool fdir = fvp->v_type == VDIR, tdir = tvp->v_type == VDIR;
+	struct anyk_timespec now;
+	uint32_t ino;
+	int error;
+
+	/* The target name must still name tvp. */
+	error = ext2_dir_lookup(em, tdp, tname, tnamelen, &ino);
+	if (error)
+		return error;
+	if (ino != tip->i_ino)
+		return ENOENT;
+	/* A directory swapped for a non-directory moves a link to ".."
+	 * from one parent to the other. */
+	if (fdp != tdp && fdir && !tdir && dir_link_full(em, tdp))
+		return EMLINK;
+	if (fdp != tdp && tdir && !fdir && dir_link_full(em, fdp))
+		return EMLINK;
+	error = ext2_dir_set(em, fdp, fname, fnamelen, tip->i_ino, ext2_mode_to_ft(tip->i_mode));
+	if (!error)
+		error = ext2_dir_set(em, tdp, tname, tnamelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
+	if (!error && fdp != tdp && fdir)
+		error = ext2_dir_set(em, ip, "..", 2, tdp->i_ino, EXT2_FT_DIR);
+	if (!error && fdp != tdp && tdir)
+		error = ext2_dir_set(em, tip, "..", 2, fdp->i_ino, EXT2_FT_DIR);
+	if (!error && fdp != tdp && fdir != tdir) {
+		dir_link_dec(fdir ? fdp : tdp);
+		error = dir_link_inc(em, fdir ? tdp : fdp);
+	}
+	if (error)
+		return error;
+	ext2_now(&now);
+	ip->i_ctime = tip->i_ctime = now;
+	touch_dir(fdp, &now);
+	touch_dir(tdp, &now);
+	error = ext2_inode_write(em, ip);
+	if (!error)
+		error = ext2_inode_write(em, tip);
+	if (!error)
+		error = ext2_inode_write(em, fdp);
+	if (!error && tdp != fdp)
+		error = ext2_inode_write(em, tdp);
+	return error;
+}
+
 static int
 ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
-	    struct vnode *tvp, const char *tname, size_t tnamelen)
+	    struct vnode *tvp, const char *tname, size_t tnamelen, unsigned flags, struct vattr *wva)
 {
 	struct ext2_mount *em = VFSTOEXT2(fdvp->v_mount);
 	struct ext2_inode *fdp = VTOI(fdvp), *ip = VTOI(fvp), *tdp = VTOI(tdvp);
-	struct ext2_inode *tip = tvp != NULL ? VTOI(tvp) : NULL;
+	struct ext2_inode *tip = tvp != NULL ? VTOI(tvp) : NULL, *wip;
+	struct vnode *wvp = NULL;
 	bool isdir = fvp->v_type == VDIR, empty;
 	uint8_t ft = ext2_mode_to_ft(ip->i_mode);
 	struct anyk_timespec now;
@@ -507,12 +575,16 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 		return ENOTDIR;
 	if (tdp->i_nlink == 0)
 		return ENOENT;
+	if ((flags & VRENAME_EXCHANGE) && tvp == NULL)
+		return EINVAL;
 	/* The source name must still name fvp. */
 	error = ext2_dir_lookup(em, fdp, fname, fnamelen, &ino);
 	if (error)
 		return error;
 	if (ino != ip->i_ino)
 		return ENOENT;
+	if (flags & VRENAME_EXCHANGE)
+		return ext2_exchange(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen);
 	if (tip != NULL && tvp->v_type == VDIR) {
 		error = ext2_dir_empty(em, tip, &empty);
 		if (error)
@@ -522,11 +594,21 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 	}
 	if (isdir && fdp != tdp && tip == NULL && dir_link_full(em, tdp))
 		return EMLINK;
+	/* The whiteout's inode first: running out of inodes changes nothing. */
+	if (flags & VRENAME_WHITEOUT) {
+		if (wva == NULL)
+			return EINVAL;
+		error = new_inode(em, fdp, wva, &wip);
+		if (!error)
+			error = node_vnode(fdvp, wip, &wvp);
+		if (error)
+			return error;
+	}
 	ext2_now(&now);
 	if (tip != NULL) {
 		error = ext2_dir_set(em, tdp, tname, tnamelen, ip->i_ino, ft);
 		if (error)
-			return error;
+			goto out;
 		if (tvp->v_type == VDIR) {
 			tip->i_nlink = 0;
 			dir_link_dec(tdp);
@@ -541,19 +623,26 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 		error = ext2_dir_add(em, tdp, tname, tnamelen, ip->i_ino, ft);
 	}
 	if (error)
-		return error;
-	error = ext2_dir_remove(em, fdp, fname, fnamelen);
+		goto out;
+	if (wvp != NULL)
+		error = ext2_dir_set(em, fdp, fname, fnamelen, VTOI(wvp)->i_ino, EXT2_FT_CHRDEV);
+	else
+		error = ext2_dir_remove(em, fdp, fname, fnamelen);
 	if (error)
-		return error;
+		goto out;
+	if (wvp != NULL) {
+		vrele(wvp); /* named now: it stays */
+		wvp = NULL;
+	}
 	if (isdir && fdp != tdp) {
 		error = ext2_dir_set(em, ip, "..", 2, tdp->i_ino, EXT2_FT_DIR);
 		if (error)
-			return error;
+			goto out;
 		dir_link_dec(fdp);
 		/* A replaced target directory's link to tdp went above. */
 		error = dir_link_inc(em, tdp);
 		if (error)
-			return error;
+			goto out;
 	}
 	ip->i_ctime = now;
 	touch_dir(fdp, &now);
@@ -563,6 +652,12 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 		error = ext2_inode_write(em, fdp);
 	if (!error && tdp != fdp)
 		error = ext2_inode_write(em, tdp);
+out:
+	/* A whiteout that got no name is freed with its vnode. */
+	if (wvp != NULL) {
+		VTOI(wvp)->i_nlink = 0;
+		vrele(wvp);
+	}
 	return error;
 }
 
@@ -732,14 +827,14 @@ j_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 
 static int
 j_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
-	 struct vnode *tvp, const char *tname, size_t tnamelen)
+	 struct vnode *tvp, const char *tname, size_t tnamelen, unsigned flags, struct vattr *wva)
 {
 	struct ext2_jhandle *h;
 	int error = ext2_jop_begin(VFSTOEXT2(fdvp->v_mount), EXT2_JOP_RENAME, 0, &h);
 
 	if (error)
 		return error;
-	return ext2_jop_end(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen));
+	return ext2_jop_end(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen, flags, wva));
 }
 
 static int

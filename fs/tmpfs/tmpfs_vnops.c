@@ -247,19 +247,52 @@ tmpfs_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen
 	return 0;
 }
 
+/* RENAME_EXCHANGE: the entries fde and tde swap their nodes. */
+static void
+tmpfs_exchange(struct tmpfs_node *fdn, struct tmpfs_dirent *fde, struct tmpfs_node *tdn,
+	       struct tmpfs_dirent *tde)
+{
+	struct tmpfs_node *fn = fde->td_node, *tn = tde->td_node;
+	bool fdir = fn->tn_type == VDIR, tdir = tn->tn_type == VDIR;
+	struct anyk_timespec now;
+
+	fde->td_node = tn;
+	tde->td_node = fn;
+	if (fdn != tdn) {
+		if (fdir)
+			fn->tn_dir.td_parent = tdn;
+		if (tdir)
+			tn->tn_dir.td_parent = fdn;
+		if (fdir && !tdir) {
+			fdn->tn_nlink--;
+			tdn->tn_nlink++;
+		} else if (tdir && !fdir) {
+			tdn->tn_nlink--;
+			fdn->tn_nlink++;
+		}
+	}
+	tmpfs_now(&now);
+	fn->tn_ctime = tn->tn_ctime = now;
+	fdn->tn_mtime = fdn->tn_ctime = now;
+	tdn->tn_mtime = tdn->tn_ctime = now;
+}
+
 /*
- * Move fname in fdvp to tname in tdvp, replacing tvp if there is one. All
- * checks come first, and the only allocation (a new entry when nothing is
- * replaced) before any change, so the rename happens entirely or not at
- * all. A replaced entry keeps its place (and readdir cookie) and just names
- * the moved node from then on.
+ * Move fname in fdvp to tname in tdvp, replacing tvp if there is one (or,
+ * with VRENAME_EXCHANGE, swapping the two). All checks come first, and the
+ * allocations (a new entry when nothing is replaced, a whiteout) before any
+ * change, so the rename happens entirely or not at all. A replaced entry
+ * keeps its place (and readdir cookie) and just names the moved node from
+ * then on; so does the source entry that comes to name a whiteout.
  */
 static int
 tmpfs_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen,
-	     struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen)
+	     struct vnode *tdvp, struct vnode *tvp, const char *tname, size_t tnamelen,
+	     unsigned flags, struct vattr *wva)
 {
+	struct tmpfs_mount *tm = VFSTOTM(fdvp->v_mount);
 	struct tmpfs_node *fdn = VTON(fdvp), *fn = VTON(fvp), *tdn = VTON(tdvp);
-	struct tmpfs_node *tn = tvp ? VTON(tvp) : NULL;
+	struct tmpfs_node *tn = tvp ? VTON(tvp) : NULL, *wn = NULL;
 	struct tmpfs_dirent *fde, *tde = NULL, *nde = NULL;
 	bool isdir = fn->tn_type == VDIR;
 	struct anyk_timespec now;
@@ -272,6 +305,17 @@ tmpfs_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fn
 		return error;
 	if (tdn->tn_nlink == 0)
 		return ENOENT;
+	if (flags & VRENAME_EXCHANGE) {
+		if (tn == NULL)
+			return EINVAL;
+		if (tn == fn)
+			return 0;
+		error = entry_of(tdn, tname, tnamelen, tn, &tde);
+		if (error)
+			return error;
+		tmpfs_exchange(fdn, fde, tdn, tde);
+		return 0;
+	}
 	if (tn != NULL) {
 		if (tn == fn)
 			return 0;
@@ -290,6 +334,15 @@ tmpfs_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fn
 		if (error)
 			return error;
 	}
+	if (flags & VRENAME_WHITEOUT) {
+		error = wva == NULL ? EINVAL : tmpfs_node_alloc(tm, VCHR, 0, wva->va_uid, wva->va_gid, 0, &wn);
+		if (error) {
+			if (nde != NULL)
+				tmpfs_dirent_free(nde);
+			return error;
+		}
+		wn->tn_nlink = 1;
+	}
 
 	if (isdir && fdn != tdn) {
 		fdn->tn_nlink--;
@@ -307,12 +360,14 @@ tmpfs_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fn
 			tn->tn_nlink--;
 		}
 		tn->tn_ctime = now;
-		tmpfs_dir_detach(fdn, fde);
-		tmpfs_dirent_free(fde);
+	} else {
+		tmpfs_dir_attach(tdn, nde, fn);
+	}
+	if (wn != NULL) {
+		fde->td_node = wn;
 	} else {
 		tmpfs_dir_detach(fdn, fde);
 		tmpfs_dirent_free(fde);
-		tmpfs_dir_attach(tdn, nde, fn);
 	}
 	fn->tn_ctime = now;
 	fdn->tn_mtime = fdn->tn_ctime = now;

@@ -146,6 +146,11 @@ typedef int32_t anyk_pid_t;
 #define ANYK_AT_SYMLINK_FOLLOW 0x400
 #define ANYK_AT_EMPTY_PATH 0x1000
 
+/* renameat2() flags (Linux's values). */
+#define ANYK_RENAME_NOREPLACE 0x1 /* EEXIST rather than replace the target */
+#define ANYK_RENAME_EXCHANGE 0x2  /* swap the two names, which must both exist */
+#define ANYK_RENAME_WHITEOUT 0x4  /* leave a whiteout (a 0/0 character device) at the source */
+
 /* access() modes. */
 #define ANYK_F_OK 0
 #define ANYK_X_OK 1

@@ -157,6 +157,7 @@ ANYK_API int anyk_sys_unlink(const char *path);
 ANYK_API int anyk_sys_unlinkat(int dirfd, const char *path, int flags);
 ANYK_API int anyk_sys_rename(const char *from, const char *to);
 ANYK_API int anyk_sys_renameat(int fromfd, const char *from, int tofd, const char *to);
+ANYK_API int anyk_sys_renameat2(int fromfd, const char *from, int tofd, const char *to, unsigned flags);
 ANYK_API int anyk_sys_link(const char *from, const char *to);
 ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char *to, int flags);
 ANYK_API int anyk_sys_symlink(const char *target, const char *path);

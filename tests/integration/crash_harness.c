@@ -351,6 +351,22 @@ cmd_workload(const char *img, const char *log, const char *manifest, const char 
 				snprintf(path, sizeof(path), "/mnt/d%d/moved%d", ((i - 3) / 3 + 1) % 3, i - 6);
 				ok = must(anyk_sys_unlink(path) == 0, path);
 			}
+			/* The new file and the one just moved swap names
+			 * across directories; the moved one then steps aside
+			 * leaving a whiteout, and comes back over it. The set
+			 * of names is as before, for the steps above. */
+			if (ok && i >= 8) {
+				snprintf(path, sizeof(path), "/mnt/d%d/f%d", (i / 3) % 3, i);
+				snprintf(to, sizeof(to), "/mnt/d%d/moved%d", (i / 3 + 1) % 3, i - 3);
+				ok = must(anyk_sys_renameat2(ANYK_AT_FDCWD, path, ANYK_AT_FDCWD, to,
+							     ANYK_RENAME_EXCHANGE) == 0, "exchange");
+				snprintf(path, sizeof(path), "/mnt/d%d/wo%d", (i / 3 + 1) % 3, i);
+				if (ok)
+					ok = must(anyk_sys_renameat2(ANYK_AT_FDCWD, to, ANYK_AT_FDCWD, path,
+								     ANYK_RENAME_WHITEOUT) == 0, "whiteout");
+				if (ok)
+					ok = must(anyk_sys_rename(path, to) == 0, "rename over the whiteout");
+			}
 		}
 	}
 	if (ok)

@@ -2,7 +2,8 @@
  * ext2/ext3/ext4 write path against e2fsprogs: for each format, make an
  * image with mke2fs, mount it read-write through the public API and run a
  * seeded random workload (create, write at random offsets, append, extend,
- * truncate, rename, link, unlink, mkdir, rmdir, symlink, chmod, chown)
+ * truncate, rename and renameat2's exchange, noreplace and whiteout, link,
+ * unlink, mkdir, rmdir, symlink, chmod, chown)
  * that is mirrored step by step in a host directory, every result and
  * error compared. Then unmount, require "e2fsck -fn" to find nothing,
  * remount read-only and compare the whole tree with the host's (and, when
@@ -146,11 +147,16 @@ op_two(int kind)
 	paths(r1, h1, a1);
 	paths(r2, h2, a2);
 	if (kind == 0) {
-		hr = rename(h1, h2);
+		/* Mostly plain renames; a fifth carry a renameat2 flag. */
+		unsigned r = (unsigned)(rnd() % 20), f = r == 0 ? ANYK_RENAME_NOREPLACE :
+			     r <= 2 ? ANYK_RENAME_EXCHANGE : r == 3 ? ANYK_RENAME_WHITEOUT : 0;
+
+		hr = renameat2(AT_FDCWD, h1, AT_FDCWD, h2, f); /* same flag values */
 		he = errno;
-		ar = anyk_sys_rename(a1, a2);
+		ar = anyk_sys_renameat2(ANYK_AT_FDCWD, a1, ANYK_AT_FDCWD, a2, f);
 		ae = errno;
-		same("rename", r1, hr, he, ar, ae);
+		same(f == 0 ? "rename" : f == ANYK_RENAME_NOREPLACE ? "rename noreplace" :
+		     f == ANYK_RENAME_EXCHANGE ? "rename exchange" : "rename whiteout", r1, hr, he, ar, ae);
 	} else {
 		hr = link(h1, h2);
 		he = errno;

@@ -882,6 +882,102 @@ static void t_rename(void)
 	S->close(fd);
 }
 
+/* --- renameat2 ------------------------------------------------------------ */
+
+#define RN(a, b, f) S->renameat2(ANYK_AT_FDCWD, a, ANYK_AT_FDCWD, b, f)
+
+static void t_renameat2(void)
+{
+	struct anyk_stat st, st2;
+	char buf[8] = {0};
+
+	section("ren2");
+	OK(mkfile("a", "A", 0644), "create a");
+	OK(mkfile("b", "B", 0644), "create b");
+	OK(S->mkdir("p", 0755), "mkdir p");
+	OK(S->mkdir("q", 0755), "mkdir q");
+	OK(S->mkdir("p/d", 0755), "mkdir p/d");
+	OK(S->mkdir("p/d/sub", 0755), "mkdir p/d/sub");
+	OK(mkfile("q/f", "F", 0644), "create q/f");
+
+	ERR(RN("a", "z", 8), EINVAL, "an unknown flag");
+	ERR(RN("a", "b", ANYK_RENAME_EXCHANGE | ANYK_RENAME_NOREPLACE), EINVAL, "exchange with noreplace");
+	ERR(RN("a", "b", ANYK_RENAME_EXCHANGE | ANYK_RENAME_WHITEOUT), EINVAL, "exchange with whiteout");
+
+	/* RENAME_NOREPLACE */
+	ERR(RN("a", "b", ANYK_RENAME_NOREPLACE), EEXIST, "noreplace onto a file");
+	ERR(RN("a", "a", ANYK_RENAME_NOREPLACE), EEXIST, "noreplace onto itself");
+	ERR(RN("a", "p", ANYK_RENAME_NOREPLACE), EEXIST, "noreplace a file onto a dir");
+	ERR(RN("nope", "b", ANYK_RENAME_NOREPLACE), ENOENT, "noreplace from a missing name");
+	OK(RN("a", "c", ANYK_RENAME_NOREPLACE), "noreplace to a new name");
+	TRUE(!exists("a") && exists("c"), "c replaced a");
+	OK(RN("c", "a", 0), "flags 0 is rename");
+
+	/* RENAME_EXCHANGE */
+	ERR(RN("a", "nope", ANYK_RENAME_EXCHANGE), ENOENT, "exchange with a missing target");
+	ERR(RN("nope", "a", ANYK_RENAME_EXCHANGE), ENOENT, "exchange a missing source");
+	ERR(RN("a", "b/", ANYK_RENAME_EXCHANGE), ENOTDIR, "exchange with a file named with a slash");
+	ERR(RN("a/", "p", ANYK_RENAME_EXCHANGE), ENOTDIR, "exchange a file named with a slash");
+	st = st_of("a");
+	st2 = st_of("b");
+	nap();
+	OK(RN("a", "b", ANYK_RENAME_EXCHANGE), "exchange two files");
+	IS(st_of("a").st_ino, st2.st_ino, "a is b's inode");
+	IS(st_of("b").st_ino, st.st_ino, "b is a's inode");
+	IS(read_all("a", buf, sizeof(buf)), 1, "read a");
+	TRUE(buf[0] == 'B', "a has b's data");
+	TRUE(ts_cmp(st_of("a").st_ctim, st2.st_ctim) > 0, "exchange changed both ctimes (a)");
+	TRUE(ts_cmp(st_of("b").st_ctim, st.st_ctim) > 0, "exchange changed both ctimes (b)");
+	OK(RN("a", "a", ANYK_RENAME_EXCHANGE), "exchange a name with itself");
+	OK(S->link("a", "a2"), "hard link a2");
+	OK(RN("a", "a2", ANYK_RENAME_EXCHANGE), "exchange two links of one inode");
+	IS(nlink_of("a"), 2, "nothing changed");
+	OK(S->unlink("a2"), "drop a2");
+
+	/* a directory for a file, across parents */
+	st = st_of("p/d");
+	OK(RN("p/d", "q/f", ANYK_RENAME_EXCHANGE), "exchange a dir and a file across dirs");
+	TRUE(ANYK_S_ISDIR(mode_of("q/f")) && ANYK_S_ISREG(mode_of("p/d")), "the types swapped");
+	IS(st_of("q/f").st_ino, st.st_ino, "q/f is the dir");
+	IS(nlink_of("p"), 2, "p lost a subdir");
+	IS(nlink_of("q"), 3, "q gained a subdir");
+	OK(S->stat("q/f/..", &st2), "q/f/.. resolves");
+	IS(st2.st_ino, st_of("q").st_ino, "the dir's .. is its new parent");
+	TRUE(exists("q/f/sub"), "the dir kept its contents");
+	ERR(RN("q/f", "q/f/sub", ANYK_RENAME_EXCHANGE), EINVAL, "exchange a dir with its own subdir");
+	ERR(RN("q/f/sub", "q/f", ANYK_RENAME_EXCHANGE), EINVAL, "exchange a subdir with its parent");
+	ERR(RN("q/f/sub", "q", ANYK_RENAME_EXCHANGE), EINVAL, "exchange with an ancestor further up");
+	OK(RN("q/f", "p/", ANYK_RENAME_EXCHANGE), "exchange two dirs with a trailing slash");
+	IS(st_of("p/..").st_ino, st_of(".").st_ino, "the first's .. moved");
+	IS(st_of("q/f/..").st_ino, st_of("q").st_ino, "the second's .. moved");
+	IS(st_of("p/sub/..").st_ino, st_of("p").st_ino, "a child's .. is still its dir");
+	IS(nlink_of("q"), 3, "two dirs swapped: q's count is the same");
+	OK(RN("p", "q/f", ANYK_RENAME_EXCHANGE), "exchange them back");
+	IS(st_of("q/f/..").st_ino, st_of("q").st_ino, "both .. are right again (q/f)");
+	IS(st_of("p/..").st_ino, st_of(".").st_ino, "both .. are right again (p)");
+
+	/* RENAME_WHITEOUT (the user run checks a user's) */
+	st = st_of("b");
+	OK(RN("b", "w", ANYK_RENAME_WHITEOUT), "rename leaving a whiteout");
+	st2 = st_of("b");
+	IS(st2.st_mode, ANYK_S_IFCHR, "the whiteout is a character device, mode 0");
+	IS(st2.st_rdev, 0, "... device 0/0");
+	IS(st2.st_nlink, 1, "... one link");
+	TRUE(st2.st_ino != st.st_ino, "... a new inode");
+	IS(st_of("w").st_ino, st.st_ino, "the file moved");
+	OK(RN("a", "w", ANYK_RENAME_WHITEOUT), "whiteout rename over an existing file");
+	IS(st_of("a").st_mode, ANYK_S_IFCHR, "a is a whiteout");
+	ERR(RN("a", "w", ANYK_RENAME_WHITEOUT | ANYK_RENAME_NOREPLACE), EEXIST, "whiteout with noreplace onto a file");
+	OK(RN("w", "p/w", ANYK_RENAME_WHITEOUT | ANYK_RENAME_NOREPLACE), "whiteout with noreplace into a dir");
+	IS(st_of("w").st_mode, ANYK_S_IFCHR, "w is a whiteout");
+	OK(RN("q/f", "p/w2", ANYK_RENAME_WHITEOUT), "whiteout behind a directory");
+	IS(st_of("q/f").st_mode, ANYK_S_IFCHR, "q/f is a whiteout");
+	IS(nlink_of("q"), 2, "q lost its subdir");
+	IS(nlink_of("p"), 3, "p gained it");
+	OK(S->unlink("a"), "a whiteout unlinks");
+	OK(S->unlink("w"), "another whiteout unlinks");
+}
+
 /* --- hard links ----------------------------------------------------------- */
 
 static void t_link(void)
@@ -1613,6 +1709,14 @@ static void perm_user_checks(void)
 	ERR(S->utimensat(ANYK_AT_FDCWD, "nw", NULL, 0), EACCES, "utimensat NULL without write permission");
 	OK(S->utimensat(ANYK_AT_FDCWD, "udir", t, 0), "owner sets explicit times");
 
+	/* Whiteouts need no privilege (Linux 5.8 on): overlays in user namespaces */
+	OK(mkfile("udir/wx", "x", 0644), "create a file to rename");
+	OK(S->renameat2(ANYK_AT_FDCWD, "udir/wx", ANYK_AT_FDCWD, "udir/wy", ANYK_RENAME_WHITEOUT),
+	   "a user leaves a whiteout too");
+	IS(st_of("udir/wx").st_uid, 1000, "the user owns it");
+	IS(st_of("udir/wx").st_mode, ANYK_S_IFCHR, "a whiteout");
+	OK(S->unlink("udir/wx"), "unlink the whiteout");
+	OK(S->unlink("udir/wy"), "unlink the file");
 	/* sticky directory */
 	ERR(S->unlink("sticky/rootf"), EPERM, "unlink another's file in a sticky dir");
 	ERR(S->rename("sticky/rootf", "sticky/x"), EPERM, "rename another's file in a sticky dir");
@@ -1777,6 +1881,7 @@ static void run_all(void)
 	t_dirs();
 	t_symlinks();
 	t_rename();
+	t_renameat2();
 	t_link();
 	t_getdents();
 	t_fds();

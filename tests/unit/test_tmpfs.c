@@ -191,7 +191,7 @@ rename_names(struct vnode *fdvp, const char *fname, struct vnode *tdvp, const ch
 	for (i = 0; i < n; i++)
 		vn_lock(locks[i], RW_WRITER);
 	error = VOP_RENAME(fdvp, fvp, fname, strlen(fname), tdvp, fvp == tvp ? NULL : tvp,
-			   tname, strlen(tname));
+			   tname, strlen(tname), 0, NULL);
 	for (i = n - 1; i >= 0; i--)
 		vn_unlock(locks[i]);
 	mutex_exit(&fdvp->v_mount->mnt_renamelock);

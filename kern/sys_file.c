@@ -617,6 +617,79 @@ out:
 	return sys_ret(error);
 }
 
+/* --- fallocate ----------------------------------------------------------------- */
+
+#define FALLOC_KNOWN                                                            \
+	(ANYK_FALLOC_FL_KEEP_SIZE | ANYK_FALLOC_FL_PUNCH_HOLE |                 \
+	 ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_ZERO_RANGE |            \
+	 ANYK_FALLOC_FL_INSERT_RANGE)
+
+/* The mode alone, checked as Linux checks it: EOPNOTSUPP or EINVAL. */
+static int falloc_mode_check(int mode)
+{
+	if (mode & ~FALLOC_KNOWN)
+		return EOPNOTSUPP;
+	if ((mode & ANYK_FALLOC_FL_PUNCH_HOLE) && (mode & ANYK_FALLOC_FL_ZERO_RANGE))
+		return EOPNOTSUPP;
+	if ((mode & ANYK_FALLOC_FL_PUNCH_HOLE) && !(mode & ANYK_FALLOC_FL_KEEP_SIZE))
+		return EOPNOTSUPP;
+	if ((mode & ANYK_FALLOC_FL_COLLAPSE_RANGE) && (mode & ~ANYK_FALLOC_FL_COLLAPSE_RANGE))
+		return EINVAL;
+	if ((mode & ANYK_FALLOC_FL_INSERT_RANGE) && (mode & ~ANYK_FALLOC_FL_INSERT_RANGE))
+		return EINVAL;
+	return 0;
+}
+
+ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len)
+{
+	struct file *fp;
+	struct vnode *vp;
+	struct cred *cred;
+	struct vattr va;
+	int error;
+
+	if (off < 0 || len <= 0)
+		return sys_ret(EINVAL);
+	error = falloc_mode_check(mode);
+	if (error)
+		return sys_ret(error);
+	error = fd_getfile(fd, &fp);
+	if (error)
+		return sys_ret(error);
+	vp = fp->f_vnode;
+	if ((fp->f_flag & ANYK_O_PATH) || !file_writable(fp->f_flag))
+		error = EBADF;
+	else if (vp == NULL || vp->v_type == VFIFO)
+		error = ESPIPE;
+	else if (vp->v_type == VDIR)
+		error = EISDIR;
+	else if (vp->v_type != VREG)
+		error = ENODEV;
+	else if (off > INT64_MAX - len)
+		error = EFBIG;
+	else if (mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE))
+		error = EOPNOTSUPP; /* shifting a file's blocks is not done */
+	if (error)
+		goto out;
+	cred = curcred_hold();
+	vn_lock(vp, RW_WRITER);
+	error = vn_kill_suid(vp, cred);
+	if (!error)
+		error = VOP_FALLOCATE(vp, mode, off, len);
+	if (!error) {
+		vattr_null(&va);
+		va.va_mask = VA_MTIME | VA_CTIME;
+		vfs_now(&va.va_mtime);
+		va.va_ctime = va.va_mtime;
+		error = VOP_SETATTR(vp, &va);
+	}
+	vn_unlock(vp);
+	cred_free(cred);
+out:
+	file_release(fp);
+	return sys_ret(error);
+}
+
 /* --- getdents ------------------------------------------------------------------ */
 
 struct dents {

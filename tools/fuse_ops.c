@@ -37,6 +37,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <linux/falloc.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
 #include <unistd.h>
 
@@ -1838,9 +1839,31 @@ static void
 op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 	     struct fuse_file_info *fi)
 {
-	/* The kernel has no fallocate: say so rather than ENOSYS, which
-	 * the host would remember for the whole mount. */
-	fuse_reply_err(req, EOPNOTSUPP);
+	struct fh *fh = fi_fh(fi);
+	struct anyk_proc *old;
+	int error = 0, m = 0;
+
+	/* Flags anyk does not know stay in: its EOPNOTSUPP or EINVAL is the
+	 * answer (never ENOSYS, which the host would remember for the whole
+	 * mount). */
+	if (mode & FALLOC_FL_KEEP_SIZE)
+		m |= ANYK_FALLOC_FL_KEEP_SIZE;
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		m |= ANYK_FALLOC_FL_PUNCH_HOLE;
+	if (mode & FALLOC_FL_ZERO_RANGE)
+		m |= ANYK_FALLOC_FL_ZERO_RANGE;
+	if (mode & FALLOC_FL_COLLAPSE_RANGE)
+		m |= ANYK_FALLOC_FL_COLLAPSE_RANGE;
+	if (mode & FALLOC_FL_INSERT_RANGE)
+		m |= ANYK_FALLOC_FL_INSERT_RANGE;
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+		     FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
+		m |= 0x40000000; /* unknown to anyk: EOPNOTSUPP */
+	old = anyk_proc_switch(fh->proc);
+	if (anyk_sys_fallocate(fh->fd, m, offset, length) != 0)
+		error = err_now();
+	anyk_proc_switch(old);
+	fuse_reply_err(req, error);
 }
 
 const struct fuse_lowlevel_ops fuseops = {

@@ -10,7 +10,8 @@
  * systems rely on them and take only their own internal locks:
  *   VOP_LOOKUP, VOP_READDIR, VOP_READLINK, VOP_GETATTR, VOP_READ, VOP_SEEK:
  *       vp (or dvp) locked shared or exclusive;
- *   VOP_WRITE, VOP_SETATTR, VOP_FSYNC, VOP_GETXATTR..: vp exclusive
+ *   VOP_WRITE, VOP_SETATTR, VOP_FSYNC, VOP_FALLOCATE, VOP_GETXATTR..: vp
+ *       exclusive
  *       (getxattr/listxattr may be shared);
  *   VOP_CREATE, VOP_MKDIR, VOP_SYMLINK, VOP_MKNOD: dvp exclusive;
  *   VOP_REMOVE, VOP_RMDIR, VOP_LINK: dvp and vp exclusive (dvp first);
@@ -114,6 +115,12 @@ struct vnodeops {
 	 * NULL: the whole file is data. */
 	int (*vop_seek)(struct vnode *vp, int whence, anyk_off_t *offp);
 	int (*vop_fsync)(struct vnode *vp, int flags); /* FSYNC_DATAONLY */
+	/* May be NULL (EOPNOTSUPP). vp exclusive, a regular file; the VFS
+	 * has checked the mode (0, KEEP_SIZE, PUNCH_HOLE|KEEP_SIZE or
+	 * ZERO_RANGE[|KEEP_SIZE]), off >= 0, len > 0 and off + len without
+	 * overflow, and sets mtime and ctime after success. The file system
+	 * allocates, punches or zeroes, and grows the size unless KEEP_SIZE. */
+	int (*vop_fallocate)(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len);
 	/* May be NULL. Called on open(2) and on the last close of that file. */
 	int (*vop_open)(struct vnode *vp, int fflags);
 	int (*vop_close)(struct vnode *vp, int fflags);
@@ -195,6 +202,7 @@ int VOP_READ(struct vnode *vp, struct uio *uio, int ioflag);
 int VOP_WRITE(struct vnode *vp, struct uio *uio, int ioflag);
 int VOP_SEEK(struct vnode *vp, int whence, anyk_off_t *offp);
 int VOP_FSYNC(struct vnode *vp, int flags);
+int VOP_FALLOCATE(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len);
 int VOP_OPEN(struct vnode *vp, int fflags);
 int VOP_CLOSE(struct vnode *vp, int fflags);
 int VOP_GETXATTR(struct vnode *vp, const char *name, void *buf, size_t *sizep);

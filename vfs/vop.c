@@ -96,6 +96,11 @@ int VOP_SEEK(struct vnode *vp, int whence, anyk_off_t *offp)
 	return VOP_CALL(vp, vop_seek, vp, whence, offp);
 }
 
+int VOP_FALLOCATE(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
+{
+	return VOP_CALL(vp, vop_fallocate, vp, mode, off, len);
+}
+
 int VOP_FSYNC(struct vnode *vp, int flags)
 {
 	/* A file system without fsync has nothing to flush. */

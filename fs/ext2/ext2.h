@@ -349,6 +349,12 @@ uint64_t ext2_maxfilesize(const struct ext2_mount *em, const struct ext2_inode *
 int ext2_ext_load(struct ext2_mount *em, struct ext2_inode *ip);
 int ext2_ext_lookup(struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun, struct ext2_map *map);
 int ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk);
+int ext2_ext_insert_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len,
+			      uint64_t pblk);
+int ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to);
+bool ext2_ext_beyond(struct ext2_inode *ip, uint64_t lblk);
+bool ext2_ext_extent_of(struct ext2_inode *ip, uint64_t lblk, struct ext2_ext *out);
+int ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len);
 int ext2_ext_mark_written(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len);
 int ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);
 int ext2_ext_store(struct ext2_mount *em, struct ext2_inode *ip);

@@ -188,6 +188,18 @@ ext2_ext_lookup(struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun, struct ex
 	return 0;
 }
 
+/* The whole extent holding lblk: false if lblk is in a hole. */
+bool
+ext2_ext_extent_of(struct ext2_inode *ip, uint64_t lblk, struct ext2_ext *out)
+{
+	uint32_t i = find(ip, lblk);
+
+	if (i >= ip->i_next || ip->i_ext[i].e_lblk > lblk)
+		return false;
+	*out = ip->i_ext[i];
+	return true;
+}
+
 static bool
 mergeable(const struct ext2_ext *a, const struct ext2_ext *b)
 {
@@ -230,16 +242,19 @@ merge_around(struct ext2_inode *ip, uint32_t i)
 	}
 }
 
-/* Map a hole [lblk, lblk+len) to pblk (the caller checked it is a hole). */
-int
-ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk)
+/* Map a hole [lblk, lblk+len) to pblk (the caller checked it is a hole),
+ * as written data or as unwritten (reading as zeros). */
+static int
+ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk,
+	   bool unwritten)
 {
-	struct ext2_ext x = { .e_lblk = lblk, .e_pblk = pblk, .e_unwritten = false };
+	struct ext2_ext x = { .e_lblk = lblk, .e_pblk = pblk, .e_unwritten = unwritten };
 	uint32_t i;
 	int error;
 
 	while (len > 0) {
-		x.e_len = MIN(len, EXT4_EXT_INIT_MAX_LEN);
+		/* An unwritten extent's length field holds at most 32767. */
+		x.e_len = MIN(len, EXT4_EXT_INIT_MAX_LEN - (unwritten ? 1u : 0u));
 		i = find(ip, x.e_lblk);
 		if (i < ip->i_next && ip->i_ext[i].e_lblk < x.e_lblk + (uint64_t)x.e_len)
 			return ext2_corrupt(em, "inode %u: mapping over an extent", ip->i_ino);
@@ -253,6 +268,19 @@ ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uin
 	}
 	ip->i_extdirty = true;
 	return 0;
+}
+
+int
+ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk)
+{
+	return ext_insert(em, ip, lblk, len, pblk, false);
+}
+
+int
+ext2_ext_insert_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len,
+			  uint64_t pblk)
+{
+	return ext_insert(em, ip, lblk, len, pblk, true);
 }
 
 /* Split extent i so that one starts exactly at lblk. */
@@ -315,6 +343,49 @@ ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 		ip->i_blocks512 -= (uint64_t)ip->i_ext[j].e_len << (em->em_sb.s_bshift - 9);
 	}
 	ip->i_next = i;
+	ip->i_extdirty = true;
+	return error;
+}
+
+/* Does any extent map a block at or after lblk? */
+bool
+ext2_ext_beyond(struct ext2_inode *ip, uint64_t lblk)
+{
+	const struct ext2_ext *x;
+
+	if (ip->i_next == 0)
+		return false;
+	x = &ip->i_ext[ip->i_next - 1];
+	return (uint64_t)x->e_lblk + x->e_len > lblk;
+}
+
+/* Unmap and free the blocks [from, to), splitting the extents that cross
+ * either end. Regular file data only. */
+int
+ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to)
+{
+	uint32_t i;
+	int error = 0;
+
+	if (from >= to)
+		return 0;
+	/* The splits (which may need memory) come before any change. */
+	i = find(ip, from);
+	if (i < ip->i_next && ip->i_ext[i].e_lblk < from)
+		error = split_at(ip, i, from);
+	i = find(ip, to);
+	if (!error && i < ip->i_next && ip->i_ext[i].e_lblk < to)
+		error = split_at(ip, i, to);
+	if (error)
+		return error;
+	i = find(ip, from);
+	while (!error && i < ip->i_next && ip->i_ext[i].e_lblk < to) {
+		const struct ext2_ext x = ip->i_ext[i];
+
+		error = ext2_bfree(em, x.e_pblk, x.e_len, false);
+		ip->i_blocks512 -= (uint64_t)x.e_len << (em->em_sb.s_bshift - 9);
+		remove_at(ip, i);
+	}
 	ip->i_extdirty = true;
 	return error;
 }

@@ -213,6 +213,38 @@ ext2_pfree_busy(struct ext2_mount *em, uint64_t blk, uint64_t *endp)
 	return busy;
 }
 
+/*
+ * An operation ended (its handle closed) with error. If that is ENOSPC
+ * while blocks freed by transactions not yet committed wait to be reused,
+ * commit, and say that the operation should run once more; *tries counts,
+ * so that it runs at most twice. After the commit, a journal with nothing
+ * running and nothing committing has every free on disk (em_lock, which
+ * every free takes to be recorded, keeps new ones out while the list is
+ * emptied); else a second commit takes in the transaction that may have
+ * started meanwhile, and the count of commits frees the rest.
+ */
+bool
+ext2_jretry(struct ext2_mount *em, int error, int *tries)
+{
+	uint32_t waiting;
+
+	if (error != ENOSPC || (*tries)++ > 0 || !em->em_journaled)
+		return false;
+	mutex_enter(&em->em_lock);
+	waiting = em->em_npfree;
+	mutex_exit(&em->em_lock);
+	if (waiting == 0 || ext2_jcommit(em, true) != 0)
+		return false;
+	mutex_enter(&em->em_lock);
+	if (ext2_jidle(em))
+		em->em_npfree = 0;
+	waiting = em->em_npfree;
+	mutex_exit(&em->em_lock);
+	if (waiting > 0 && ext2_jcommit(em, true) != 0)
+		return false;
+	return true;
+}
+
 void
 ext2_pfree_destroy(struct ext2_mount *em)
 {

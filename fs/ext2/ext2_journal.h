@@ -188,6 +188,8 @@ struct ext2_jinfo {
 	                               * the unused credits of its handles */
 };
 int ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji);
+/* Nothing running and nothing committing: every change is on disk. */
+bool ext2_jidle(struct ext2_mount *em);
 
 /*
  * Handles per operation (ext2_jmeta.c). Each vnode operation that changes
@@ -215,5 +217,6 @@ enum ext2_jop {
 uint64_t ext2_jop_blocks(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes);
 int ext2_jop_begin(struct ext2_mount *em, enum ext2_jop op, uint64_t bytes, struct ext2_jhandle **hp);
 int ext2_jop_end(struct ext2_jhandle *h, int error);
+bool ext2_jretry(struct ext2_mount *em, int error, int *tries);
 
 #endif /* ANYK_FS_EXT2_JOURNAL_H */

@@ -1066,6 +1066,20 @@ ext2_jinfo(struct ext2_mount *em, struct ext2_jinfo *ji)
 	return 0;
 }
 
+bool
+ext2_jidle(struct ext2_mount *em)
+{
+	struct ext2_journal *j = jlookup(em);
+	bool idle;
+
+	if (j == NULL)
+		return true;
+	mutex_enter(&j->j_lock);
+	idle = j->j_running == NULL && j->j_closing == NULL;
+	mutex_exit(&j->j_lock);
+	return idle;
+}
+
 /* --- open and close ------------------------------------------------------------------ */
 
 /* Map the journal file's blocks 0..maxlen-1 as runs. */

@@ -678,11 +678,11 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 		case VREG:
 			if (va->va_size < 0)
 				return EINVAL;
-			if ((uint64_t)va->va_size != ip->i_size) {
-				error = ext2_truncate(em, ip, (uint64_t)va->va_size);
-				if (error)
-					return error;
-			}
+			/* Even to the same size: blocks preallocated past the
+			 * end go (ext2_truncate does nothing else then). */
+			error = ext2_truncate(em, ip, (uint64_t)va->va_size);
+			if (error)
+				return error;
 			break;
 		case VDIR:
 			return EISDIR;
@@ -753,20 +753,27 @@ ext2_removexattr_vop(struct vnode *vp, const char *name)
  * Every operation that changes metadata runs in one journal handle, taken
  * here, after the VFS has locked the vnodes, and ended before returning.
  * Its size, the distinct metadata blocks the operation may change, comes
- * from the table behind ext2_jop_begin (ext2_jmeta.c).
+ * from the table behind ext2_jop_begin (ext2_jmeta.c). Those that allocate
+ * run once more after an ENOSPC if blocks freed by uncommitted
+ * transactions were waiting (ext2_jretry commits them first).
  */
 /* create and mkdir: a new name and inode. */
 static int
 j_make(int (*op)(struct vnode *, const char *, size_t, struct vattr *, struct vnode **), struct vnode *dvp,
        const char *name, size_t namelen, struct vattr *va, struct vnode **vpp)
 {
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
+	int error, tries = 0;
 
-	*vpp = NULL;
-	if (error)
-		return error;
-	return ext2_jop_end(h, op(dvp, name, namelen, va, vpp));
+	do {
+		*vpp = NULL;
+		error = ext2_jop_begin(em, EXT2_JOP_CREATE, 0, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, op(dvp, name, namelen, va, vpp));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
 }
 
 static int
@@ -785,13 +792,18 @@ static int
 j_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va, const char *target,
 	  struct vnode **vpp)
 {
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_CREATE, 0, &h);
+	int error, tries = 0;
 
-	*vpp = NULL;
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
+	do {
+		*vpp = NULL;
+		error = ext2_jop_begin(em, EXT2_JOP_CREATE, 0, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, ext2_symlink(dvp, name, namelen, va, target, vpp));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
 }
 
 /* remove, rmdir and link: one name of an existing inode. */
@@ -799,12 +811,17 @@ static int
 j_name(int (*op)(struct vnode *, struct vnode *, const char *, size_t), struct vnode *dvp, struct vnode *vp,
        const char *name, size_t namelen)
 {
+	struct ext2_mount *em = VFSTOEXT2(dvp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(dvp->v_mount), EXT2_JOP_NAME, 0, &h);
+	int error, tries = 0;
 
-	if (error)
-		return error;
-	return ext2_jop_end(h, op(dvp, vp, name, namelen));
+	do {
+		error = ext2_jop_begin(em, EXT2_JOP_NAME, 0, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, op(dvp, vp, name, namelen));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
 }
 
 static int
@@ -829,12 +846,18 @@ static int
 j_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamelen, struct vnode *tdvp,
 	 struct vnode *tvp, const char *tname, size_t tnamelen, unsigned flags, struct vattr *wva)
 {
+	struct ext2_mount *em = VFSTOEXT2(fdvp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(fdvp->v_mount), EXT2_JOP_RENAME, 0, &h);
+	int error, tries = 0;
 
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen, flags, wva));
+	do {
+		error = ext2_jop_begin(em, EXT2_JOP_RENAME, 0, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, ext2_rename(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen,
+						    flags, wva));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
 }
 
 static int
@@ -860,22 +883,65 @@ j_write(struct vnode *vp, struct uio *uio, int ioflag)
 {
 	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(em, EXT2_JOP_FILE, uio->uio_resid, &h);
+	int error, tries = 0;
 
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_vop_write(vp, uio, ioflag));
+	/* Another pass after ENOSPC goes on from where the first stopped. */
+	do {
+		error = ext2_jop_begin(em, EXT2_JOP_FILE, uio->uio_resid, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, ext2_vop_write(vp, uio, ioflag));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
+}
+
+/*
+ * fallocate, one journal transaction per gibibyte of the range (aligned
+ * on gibibytes, so that only the range's own ends fall inside a block);
+ * every piece but the last keeps the size, the last sets it.
+ */
+#define FALLOC_CHUNK ((anyk_off_t)1 << 30)
+
+static int
+j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
+{
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_inode *ip = VTOI(vp);
+	anyk_off_t end = off + len, pos = off, stop;
+	struct ext2_jhandle *h;
+	int error = 0, m, tries = 0;
+
+	if (!(ip->i_flags & EXT4_EXTENTS_FL))
+		return EOPNOTSUPP;
+	while (pos < end && !error) {
+		stop = MIN(end, (pos / FALLOC_CHUNK + 1) * FALLOC_CHUNK);
+		m = stop < end ? mode | ANYK_FALLOC_FL_KEEP_SIZE : mode;
+		error = ext2_jop_begin(em, EXT2_JOP_FILE, (uint64_t)(stop - pos), &h);
+		if (!error)
+			error = ext2_jop_end(h, ext2_fallocate(em, ip, m, (uint64_t)pos, (uint64_t)(stop - pos)));
+		/* A piece that ran out of space runs again (holes only). */
+		if (ext2_jretry(em, error, &tries))
+			error = 0;
+		else
+			pos = stop;
+	}
+	return error;
 }
 
 static int
 j_setxattr(struct vnode *vp, const char *name, const void *buf, size_t size, int flags)
 {
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
 	struct ext2_jhandle *h;
-	int error = ext2_jop_begin(VFSTOEXT2(vp->v_mount), EXT2_JOP_XATTR, 0, &h);
+	int error, tries = 0;
 
-	if (error)
-		return error;
-	return ext2_jop_end(h, ext2_setxattr_vop(vp, name, buf, size, flags));
+	do {
+		error = ext2_jop_begin(em, EXT2_JOP_XATTR, 0, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, ext2_setxattr_vop(vp, name, buf, size, flags));
+	} while (ext2_jretry(em, error, &tries));
+	return error;
 }
 
 static int
@@ -926,6 +992,7 @@ const struct vnodeops ext2_vnodeops = {
 	.vop_read = ext2_vop_read,
 	.vop_write = j_write,
 	.vop_seek = ext2_seek,
+	.vop_fallocate = j_fallocate,
 	.vop_fsync = ext2_fsync,
 	.vop_open = NULL,
 	.vop_close = NULL,

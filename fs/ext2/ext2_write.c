@@ -29,6 +29,41 @@ ext2_goal(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk)
 	       (uint64_t)((ip->i_ino - 1) / sb->s_inodes_per_group) * sb->s_blocks_per_group;
 }
 
+/* Unwritten extents up to this size are zeroed and marked written whole
+ * when a write reaches into them, as ext4 does by default. */
+#define ZEROOUT_MAX (32u << 10)
+
+/*
+ * map (from lblk) lies in an unwritten extent. If that extent is small,
+ * write zeros to its blocks outside map, mark it all written and return 0
+ * (map unchanged: the caller fills it); EAGAIN if it is not small.
+ */
+static int
+convert_small(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, const struct ext2_map *map)
+{
+	uint32_t bsize = em->em_bsize, shift = em->em_sb.s_bshift;
+	uint64_t xend, mend = lblk + map->m_len;
+	struct ext2_ext x;
+	uint8_t *z;
+	int error = 0;
+
+	if (!ext2_ext_extent_of(ip, lblk, &x) || (uint64_t)x.e_len * bsize > ZEROOUT_MAX)
+		return EAGAIN;
+	xend = (uint64_t)x.e_lblk + x.e_len;
+	z = kmem_zalloc(&ext2_kmem, ZEROOUT_MAX);
+	if (z == NULL)
+		return EAGAIN; /* the split needs no buffer */
+	if (lblk > x.e_lblk)
+		error = bdev_write(em->em_bdev, x.e_pblk << shift, z, (size_t)(lblk - x.e_lblk) << shift);
+	if (!error && mend < xend)
+		error = bdev_write(em->em_bdev, (x.e_pblk + (mend - x.e_lblk)) << shift, z,
+				   (size_t)(xend - mend) << shift);
+	kmem_free(&ext2_kmem, z, ZEROOUT_MAX);
+	if (error)
+		return EIO;
+	return ext2_ext_mark_written(em, ip, x.e_lblk, x.e_len);
+}
+
 int
 ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, struct ext2_map *map,
 	       bool *isnewp)
@@ -60,6 +95,16 @@ ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 	if (map->m_pblk != 0) {
 		if (!map->m_unwritten)
 			return 0;
+		/* A small unwritten extent is written whole (zeros around
+		 * what the caller writes) rather than split in three. */
+		error = convert_small(em, ip, lblk, map);
+		if (error != EAGAIN) {
+			if (!error) {
+				map->m_unwritten = false;
+				*isnewp = true;
+			}
+			return error;
+		}
 		error = ext2_ext_mark_written(em, ip, (uint32_t)lblk, (uint32_t)map->m_len);
 		if (error)
 			return error;
@@ -273,8 +318,17 @@ ext2_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
 		return EFBIG;
 	if (size > INT32_MAX && !(em->em_sb.s_rocompat & RO_COMPAT_LARGE_FILE))
 		ext2_feature_set(em, 0, RO_COMPAT_LARGE_FILE);
-	if (size < ip->i_size) {
-		from = howmany(size, (uint64_t)em->em_bsize);
+	from = howmany(size, (uint64_t)em->em_bsize);
+	/* An extent file may hold blocks past its end (fallocate with
+	 * KEEP_SIZE): a truncation to the same size lets them go too. */
+	if (size == ip->i_size && (ip->i_flags & EXT4_EXTENTS_FL) && ANYK_S_ISREG(ip->i_mode)) {
+		error = ext2_ext_load(em, ip);
+		if (!error && ext2_ext_beyond(ip, from)) {
+			error = ext2_ext_truncate(em, ip, from);
+			if (!error)
+				error = ext2_ext_store(em, ip);
+		}
+	} else if (size < ip->i_size) {
 		if (ip->i_flags & EXT4_EXTENTS_FL) {
 			error = ext2_ext_load(em, ip);
 			if (!error)

@@ -142,6 +142,8 @@ int tmpfs_file_read(struct tmpfs_node *n, struct uio *uio);
 int tmpfs_file_write(struct tmpfs_mount *tm, struct tmpfs_node *n, struct uio *uio, int ioflag);
 int tmpfs_file_truncate(struct tmpfs_mount *tm, struct tmpfs_node *n, anyk_off_t size);
 int tmpfs_file_seek(struct tmpfs_node *n, int whence, anyk_off_t *offp);
+int tmpfs_file_fallocate(struct tmpfs_mount *tm, struct tmpfs_node *n, int mode, anyk_off_t off,
+			 anyk_off_t len);
 void tmpfs_file_free(struct tmpfs_mount *tm, struct tmpfs_node *n);
 
 /* tmpfs_xattr.c: extended attributes. */

@@ -315,9 +315,8 @@ tmpfs_file_truncate(struct tmpfs_mount *tm, struct tmpfs_node *n, anyk_off_t siz
 		return EINVAL;
 	if (size > TMPFS_MAXFILESIZE)
 		return EFBIG;
-	if (size == n->tn_size)
-		return 0;
-	if (size < n->tn_size) {
+	/* Also to the same size: pages allocated past the end go. */
+	if (size <= n->tn_size) {
 		pages_free_from(tm, r, ((uint64_t)size + TMPFS_PAGE_SIZE - 1) >> TMPFS_PAGE_SHIFT);
 		pgoff = (size_t)(size & TMPFS_PAGE_MASK);
 		if (pgoff != 0) {
@@ -326,6 +325,8 @@ tmpfs_file_truncate(struct tmpfs_mount *tm, struct tmpfs_node *n, anyk_off_t siz
 				memset((char *)*slot + pgoff, 0, TMPFS_PAGE_SIZE - pgoff);
 		}
 	}
+	if (size == n->tn_size)
+		return 0;
 	n->tn_size = size;
 	tmpfs_node_touch(n, true, true);
 	return 0;
@@ -400,5 +401,117 @@ tmpfs_file_seek(struct tmpfs_node *n, int whence, anyk_off_t *offp)
 		res = n->tn_size;
 	}
 	*offp = res;
+	return 0;
+}
+
+/* Free the pages at indexes [first, last); returns how many there were. */
+static uint64_t
+pages_free_range(struct tmpfs_mount *tm, struct tmpfs_reg *r, uint64_t first, uint64_t last)
+{
+	uint64_t idx = first, found, freed = 0;
+	void **slot;
+	int dummy;
+
+	while (idx < last && r->tr_root != NULL && idx < capacity(r->tr_height) &&
+	       radix_find(r->tr_root, r->tr_height, 0, idx, true, &found) && found < last) {
+		slot = radix_slot(r, found, false, &dummy);
+		if (slot != NULL && *slot != NULL) {
+			page_free_n(&tmpfs_kmem, slot, 1);
+			*slot = NULL;
+			freed++;
+		}
+		idx = found + 1;
+	}
+	r->tr_npages -= freed;
+	tmpfs_pages_release(tm, freed);
+	return freed;
+}
+
+/* Give every hole among the pages [first, last) a zeroed page. On failure
+ * the pages already given stay: they read as the holes did. */
+static int
+pages_alloc_range(struct tmpfs_mount *tm, struct tmpfs_reg *r, uint64_t first, uint64_t last)
+{
+	void *stash[WRITE_BATCH], **slot;
+	size_t nstash = 0, used = 0;
+	uint64_t idx = first, found;
+	int error = 0;
+
+	while (idx < last) {
+		/* Skip to the next hole. */
+		if (r->tr_root != NULL && idx < capacity(r->tr_height) &&
+		    !radix_find(r->tr_root, r->tr_height, 0, idx, false, &found))
+			found = capacity(r->tr_height);
+		else if (r->tr_root == NULL || idx >= capacity(r->tr_height))
+			found = idx;
+		idx = found;
+		if (idx >= last)
+			break;
+		slot = radix_slot(r, idx, true, &error);
+		if (slot == NULL)
+			break;
+		if (used == nstash) {
+			error = stash_fill(tm, stash, &nstash, last - idx);
+			used = 0;
+			if (error)
+				break;
+		}
+		memset(stash[used], 0, TMPFS_PAGE_SIZE);
+		*slot = stash[used++];
+		r->tr_npages++;
+		idx++;
+	}
+	if (used < nstash) {
+		page_free_n(&tmpfs_kmem, &stash[used], nstash - used);
+		tmpfs_pages_release(tm, nstash - used);
+	}
+	return error;
+}
+
+/* Zero bytes [from, to) of the page idx, if it is there (to <= page size). */
+static void
+page_zero(struct tmpfs_reg *r, uint64_t idx, size_t from, size_t to)
+{
+	void **slot;
+	int dummy;
+
+	slot = radix_slot(r, idx, false, &dummy);
+	if (slot != NULL && *slot != NULL && from < to)
+		memset((char *)*slot + from, 0, to - from);
+}
+
+int
+tmpfs_file_fallocate(struct tmpfs_mount *tm, struct tmpfs_node *n, int mode, anyk_off_t off,
+		     anyk_off_t len)
+{
+	struct tmpfs_reg *r = &n->tn_reg;
+	anyk_off_t end = off + len;
+	uint64_t first = (uint64_t)off >> TMPFS_PAGE_SHIFT, last = ((uint64_t)end - 1) >> TMPFS_PAGE_SHIFT;
+	int error;
+
+	/* As Linux's tmpfs: allocation and hole punching, no zeroing. */
+	if (mode & ~(ANYK_FALLOC_FL_KEEP_SIZE | ANYK_FALLOC_FL_PUNCH_HOLE))
+		return EOPNOTSUPP;
+	if (mode & ANYK_FALLOC_FL_PUNCH_HOLE) {
+		size_t head = (size_t)(off & TMPFS_PAGE_MASK), tail = (size_t)(end & TMPFS_PAGE_MASK);
+
+		if (first == last) {
+			page_zero(r, first, head, tail ? tail : TMPFS_PAGE_SIZE);
+			if (head == 0 && tail == 0)
+				pages_free_range(tm, r, first, first + 1);
+			return 0;
+		}
+		page_zero(r, first, head, TMPFS_PAGE_SIZE);
+		page_zero(r, last, 0, tail ? tail : TMPFS_PAGE_SIZE);
+		pages_free_range(tm, r, head ? first + 1 : first, tail ? last : last + 1);
+		return 0;
+	}
+	if (end > TMPFS_MAXFILESIZE)
+		return EFBIG;
+	error = pages_alloc_range(tm, r, first, last + 1);
+	if (error)
+		return error;
+	if (!(mode & ANYK_FALLOC_FL_KEEP_SIZE) && end > n->tn_size)
+		n->tn_size = end;
 	return 0;
 }

@@ -390,6 +390,12 @@ tmpfs_readdir(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx)
 }
 
 static int
+tmpfs_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
+{
+	return tmpfs_file_fallocate(VFSTOTM(vp->v_mount), VTON(vp), mode, off, len);
+}
+
+static int
 tmpfs_readlink(struct vnode *vp, struct uio *uio)
 {
 	struct tmpfs_node *n = VTON(vp);
@@ -574,6 +580,7 @@ const struct vnodeops tmpfs_vnodeops = {
 	.vop_read = tmpfs_read,
 	.vop_write = tmpfs_write,
 	.vop_seek = tmpfs_seek,
+	.vop_fallocate = tmpfs_fallocate,
 	.vop_fsync = tmpfs_fsync,
 	.vop_open = NULL,
 	.vop_close = NULL,

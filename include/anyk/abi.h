@@ -146,6 +146,13 @@ typedef int32_t anyk_pid_t;
 #define ANYK_AT_SYMLINK_FOLLOW 0x400
 #define ANYK_AT_EMPTY_PATH 0x1000
 
+/* fallocate() modes (Linux's values). */
+#define ANYK_FALLOC_FL_KEEP_SIZE 0x01      /* allocate, but leave the size */
+#define ANYK_FALLOC_FL_PUNCH_HOLE 0x02     /* free the range (with KEEP_SIZE) */
+#define ANYK_FALLOC_FL_COLLAPSE_RANGE 0x08 /* not supported: EOPNOTSUPP */
+#define ANYK_FALLOC_FL_ZERO_RANGE 0x10     /* the range reads as zeros, allocated */
+#define ANYK_FALLOC_FL_INSERT_RANGE 0x20   /* not supported: EOPNOTSUPP */
+
 /* renameat2() flags (Linux's values). */
 #define ANYK_RENAME_NOREPLACE 0x1 /* EEXIST rather than replace the target */
 #define ANYK_RENAME_EXCHANGE 0x2  /* swap the two names, which must both exist */

@@ -179,6 +179,7 @@ ANYK_API int anyk_sys_utimensat(int dirfd, const char *path, const struct anyk_t
 ANYK_API int anyk_sys_futimens(int fd, const struct anyk_timespec times[2]);
 ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len);
 ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len);
+ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len);
 ANYK_API int anyk_sys_fsync(int fd);
 ANYK_API int anyk_sys_fdatasync(int fd);
 ANYK_API int anyk_sys_sync(void);

@@ -2,7 +2,8 @@
  * ext2/ext3/ext4 write path against e2fsprogs: for each format, make an
  * image with mke2fs, mount it read-write through the public API and run a
  * seeded random workload (create, write at random offsets, append, extend,
- * truncate, rename and renameat2's exchange, noreplace and whiteout, link,
+ * truncate, fallocate (ext4: preallocating, keeping the size, punching
+ * holes), rename and renameat2's exchange, noreplace and whiteout, link,
  * unlink, mkdir, rmdir, symlink, chmod, chown)
  * that is mirrored step by step in a host directory, every result and
  * error compared. Then unmount, require "e2fsck -fn" to find nothing,
@@ -118,6 +119,42 @@ out:
 		anyk_sys_close(afd);
 }
 
+/* fallocate needs extents (ext4); the modes every host file system has. */
+static bool extents;
+
+static void
+op_falloc(void)
+{
+	static const int modes[] = { 0, ANYK_FALLOC_FL_KEEP_SIZE,
+				     ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE };
+	char rel[200], h[700], a[700];
+	int mode = modes[rnd() % 3], hfd, afd, he, ae;
+	off_t off = (off_t)(rnd() % 4 == 0 ? rnd() % (3 << 20) : rnd() % 70000);
+	off_t len = (off_t)(rnd() % 4 == 0 ? rnd() % (1 << 20) : rnd() % 30000) + 1;
+	long hr, ar;
+
+	if (!extents)
+		return;
+	pick(rel, sizeof(rel));
+	paths(rel, h, a);
+	hfd = open(h, O_WRONLY);
+	he = errno;
+	afd = anyk_sys_open(a, ANYK_O_WRONLY, 0);
+	ae = errno;
+	same("open", rel, hfd, he, afd, ae);
+	if (hfd >= 0 && afd >= 0) {
+		hr = fallocate(hfd, mode, off, len); /* same mode values */
+		he = errno;
+		ar = anyk_sys_fallocate(afd, mode, off, len);
+		ae = errno;
+		same("fallocate", rel, hr, he, ar, ae);
+	}
+	if (hfd >= 0)
+		close(hfd);
+	if (afd >= 0)
+		anyk_sys_close(afd);
+}
+
 static void
 op_truncate(void)
 {
@@ -227,8 +264,10 @@ workload(int n)
 			op_write(false);
 		else if (r < 36)
 			op_write(true);
-		else if (r < 44)
+		else if (r < 41)
 			op_truncate();
+		else if (r < 44)
+			op_falloc();
 		else if (r < 54)
 			op_two(0);
 		else if (r < 59)
@@ -470,6 +509,7 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 	char buf[8];
 
 	snprintf(what, sizeof(what), "%s %s", type, opts);
+	extents = !strcmp(type, "ext4");
 	if (!img_mkfs(type, opts, "256M")) {
 		T_SKIP("%s: mke2fs failed", what);
 		return;

@@ -978,6 +978,58 @@ static void t_renameat2(void)
 	OK(S->unlink("w"), "another whiteout unlinks");
 }
 
+/* --- fallocate ------------------------------------------------------------- */
+
+static void t_fallocate(void)
+{
+	char buf[16];
+	int fd, ro, p[2];
+	int64_t blocks;
+
+	section("falloc");
+	fd = S->open("f", ANYK_O_RDWR | ANYK_O_CREAT, 0644);
+	TRUE(fd >= 0, "create f");
+	memset(buf, 'a', sizeof(buf));
+	for (int i = 0; i < 625; i++)
+		S->write(fd, buf, sizeof(buf)); /* 10000 bytes of 'a' */
+	ERR(S->fallocate(fd, 0, 0, 0), EINVAL, "fallocate of length 0");
+	ERR(S->fallocate(fd, 0, -1, 10), EINVAL, "fallocate at a negative offset");
+	ERR(S->fallocate(fd, ANYK_FALLOC_FL_PUNCH_HOLE, 0, 10), EOPNOTSUPP, "punch without KEEP_SIZE");
+	ERR(S->fallocate(fd, 0x80, 0, 10), EOPNOTSUPP, "an unknown mode");
+	ERR(S->fallocate(fd, 0, INT64_MAX - 10, 100), EFBIG, "a range past the largest offset");
+	OK(S->fallocate(fd, 0, 10000, 10000), "preallocate past the end");
+	IS(size_of("f"), 20000, "the size grew");
+	TRUE(st_of("f").st_blocks * 512 >= 20000, "the blocks are there (%lld sectors)",
+	     (long long)st_of("f").st_blocks);
+	IS(S->pread(fd, buf, 4, 15000), 4, "read the preallocated part");
+	TRUE(memcmp(buf, "\0\0\0\0", 4) == 0, "it reads as zeros");
+	blocks = st_of("f").st_blocks;
+	OK(S->fallocate(fd, ANYK_FALLOC_FL_KEEP_SIZE, 20000, 40960), "preallocate past the end, keeping the size");
+	IS(size_of("f"), 20000, "the size stayed");
+	TRUE(st_of("f").st_blocks > blocks, "more blocks");
+	OK(S->ftruncate(fd, 20000), "truncate to the same size");
+	IS(st_of("f").st_blocks, blocks, "the blocks past the end went");
+	OK(S->fallocate(fd, ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE, 4096, 4096), "punch a hole");
+	IS(size_of("f"), 20000, "the size stayed");
+	TRUE(st_of("f").st_blocks < blocks, "fewer blocks");
+	IS(S->pread(fd, buf, 4, 4094), 4, "read across the hole's start");
+	TRUE(memcmp(buf, "aa\0\0", 4) == 0, "data, then zeros");
+	IS(S->pread(fd, buf, 4, 8190), 4, "read across the hole's end");
+	TRUE(memcmp(buf, "\0\0aa", 4) == 0, "zeros, then data");
+	OK(S->fallocate(fd, ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE, 100, 10), "punch inside a block");
+	IS(S->pread(fd, buf, 4, 98), 4, "read there");
+	TRUE(memcmp(buf, "aa\0\0", 4) == 0, "only the range is zero");
+	S->close(fd);
+	ro = S->open("f", ANYK_O_RDONLY, 0);
+	ERR(S->fallocate(ro, 0, 0, 10), EBADF, "fallocate on a read-only descriptor");
+	S->close(ro);
+	ERR(S->fallocate(-1, 0, 0, 10), EBADF, "fallocate on a bad descriptor");
+	OK(S->pipe(p), "pipe");
+	ERR(S->fallocate(p[1], 0, 0, 10), ESPIPE, "fallocate on a pipe");
+	S->close(p[0]);
+	S->close(p[1]);
+}
+
 /* --- hard links ----------------------------------------------------------- */
 
 static void t_link(void)
@@ -1882,6 +1934,7 @@ static void run_all(void)
 	t_symlinks();
 	t_rename();
 	t_renameat2();
+	t_fallocate();
 	t_link();
 	t_getdents();
 	t_fds();

@@ -99,6 +99,7 @@ struct sysops {
 	int (*setgroups)(size_t, const anyk_gid_t *);
 	int (*getgroups)(int, anyk_gid_t *);
 	int (*renameat2)(int, const char *, int, const char *, unsigned);
+	int (*fallocate)(int, int, anyk_off_t, anyk_off_t);
 };
 
 static const struct sysops anyk_ops = {
@@ -121,7 +122,7 @@ static const struct sysops anyk_ops = {
 	anyk_sys_fstatvfs, anyk_sys_mount, anyk_sys_unmount, anyk_sys_getpid,
 	anyk_sys_getuid, anyk_sys_geteuid, anyk_sys_getgid, anyk_sys_getegid,
 	anyk_sys_setuid, anyk_sys_setgid, anyk_sys_setgroups,
-	anyk_sys_getgroups, anyk_sys_renameat2,
+	anyk_sys_getgroups, anyk_sys_renameat2, anyk_sys_fallocate,
 };
 
 /* --- translation of constants ------------------------------------------- */
@@ -392,6 +393,11 @@ static int h_renameat2(int d1, const char *a, int d2, const char *b, unsigned f)
 	/* The flag values are Linux's own. */
 	return renameat2(h_dirfd(d1), a, h_dirfd(d2), b, f);
 }
+static int h_fallocate(int fd, int m, anyk_off_t off, anyk_off_t len)
+{
+	/* The mode values are Linux's own. */
+	return fallocate(fd, m, (off_t)off, (off_t)len);
+}
 static int h_link(const char *a, const char *b) { return link(a, b); }
 static int h_linkat(int d1, const char *a, int d2, const char *b, int f) { return linkat(h_dirfd(d1), a, h_dirfd(d2), b, h_atflags(f, 0)); }
 static int h_symlink(const char *t, const char *p) { return symlink(t, p); }
@@ -580,7 +586,7 @@ static const struct sysops host_ops = {
 	h_fchdir, h_getcwd, h_dup, h_dup2, h_dup3, h_fcntl, h_pipe, h_pipe2,
 	h_mknod, h_umask, h_statvfs, h_fstatvfs, h_mount, h_unmount,
 	h_getpid, h_getuid, h_geteuid, h_getgid, h_getegid, h_setuid,
-	h_setgid, h_setgroups, h_getgroups, h_renameat2,
+	h_setgid, h_setgroups, h_getgroups, h_renameat2, h_fallocate,
 };
 
 #endif

@@ -1,0 +1,146 @@
+/*
+ * fallocate on extent-mapped files (ext4): preallocation maps the holes of
+ * the range to unwritten extents, which read as zeros until written, so
+ * nothing is written to the data blocks; KEEP_SIZE may leave such blocks
+ * past the end of file (a truncation, even to the same size, frees them).
+ * Punching a hole zeroes the partial blocks at its edges in place and
+ * unmaps and frees the whole blocks between; zeroing a range does the same
+ * and then preallocates the whole range again.
+ *
+ * Files mapped by indirect blocks (ext2, ext3) get EOPNOTSUPP, as Linux
+ * gives for them: they have no way to say "allocated but unwritten".
+ */
+#include "fs/ext2/ext2.h"
+
+/* Zero bytes [from, to) of file block lblk, if it holds written data. */
+static int
+zero_part(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint32_t from, uint32_t to)
+{
+	uint32_t bsize = em->em_bsize;
+	struct ext2_map map;
+	uint8_t *b;
+	int error;
+
+	if (from >= to)
+		return 0;
+	error = ext2_bmap(em, ip, lblk, 1, &map);
+	if (error || map.m_pblk == 0 || map.m_unwritten)
+		return error;
+	b = kmem_alloc(&ext2_kmem, bsize);
+	if (b == NULL)
+		return ENOMEM;
+	error = bdev_read(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
+	if (!error) {
+		memset(b + from, 0, to - from);
+		error = bdev_write(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
+	}
+	kmem_free(&ext2_kmem, b, bsize);
+	return error ? EIO : 0;
+}
+
+/* Map every hole among the blocks [first, last) to new unwritten blocks.
+ * What was allocated before running out of space stays allocated. */
+static int
+alloc_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint64_t first, uint64_t last)
+{
+	uint64_t lblk = first, blk, got, n, avail;
+	struct ext2_map map;
+	uint32_t reserve;
+	int error;
+
+	while (lblk < last) {
+		ext2_ext_lookup(ip, lblk, last - lblk, &map);
+		if (map.m_pblk != 0) {
+			lblk += map.m_len;
+			continue;
+		}
+		/* Room for the tree nodes one more extent may need. */
+		reserve = ext2_ext_reserve(em, ip);
+		avail = ext2_free_blocks(em);
+		if (avail <= reserve)
+			return ENOSPC;
+		n = MIN(map.m_len, avail - reserve);
+		error = ext2_balloc(em, ext2_goal(em, ip, lblk), n, &blk, &got);
+		if (error)
+			return error;
+		error = ext2_ext_insert_unwritten(em, ip, (uint32_t)lblk, (uint32_t)got, blk);
+		if (error) {
+			ext2_bfree(em, blk, got, false);
+			return error;
+		}
+		ip->i_blocks512 += got << (em->em_sb.s_bshift - 9);
+		ip->i_goal = blk + got;
+		lblk += got;
+	}
+	return 0;
+}
+
+int
+ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len)
+{
+	uint32_t bsize = em->em_bsize, shift = em->em_sb.s_bshift;
+	uint64_t end = off + len, first = off >> shift, last = (end - 1) >> shift;
+	uint32_t head = (uint32_t)(off & (bsize - 1)), tail = (uint32_t)(end & (bsize - 1));
+	uint64_t from, to;
+	int error, e2;
+
+	if (em->em_rdonly)
+		return EROFS;
+	if (!ANYK_S_ISREG(ip->i_mode))
+		return ENODEV;
+	if (!(ip->i_flags & EXT4_EXTENTS_FL))
+		return EOPNOTSUPP;
+	if (!(mode & ANYK_FALLOC_FL_PUNCH_HOLE) && end > ext2_maxfilesize(em, ip))
+		return EFBIG;
+	/* Nothing maps past the 2^32nd block: a hole there is one already. */
+	if (first >= (uint64_t)1 << 32)
+		return (mode & ANYK_FALLOC_FL_PUNCH_HOLE) ? 0 : EFBIG;
+	last = MIN(last, ((uint64_t)1 << 32) - 1);
+	/* A hole punched past the end of file stops at the end of its last
+	 * 4 KiB page, as on Linux: preallocated blocks beyond stay. */
+	if (mode & ANYK_FALLOC_FL_PUNCH_HOLE) {
+		uint64_t eof = roundup2(ip->i_size, (uint64_t)4096);
+
+		if (off >= eof)
+			return 0;
+		if (end > eof) {
+			end = eof;
+			last = (end - 1) >> shift;
+			tail = (uint32_t)(end & (bsize - 1));
+		}
+	}
+	error = ext2_ext_load(em, ip);
+	if (error)
+		return error;
+	if (mode & (ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_ZERO_RANGE)) {
+		/* The blocks the range covers in part keep their other bytes. */
+		if (first == last) {
+			error = zero_part(em, ip, first, head, tail ? tail : bsize);
+			from = head == 0 && tail == 0 ? first : first + 1;
+			to = first + 1;
+		} else {
+			error = zero_part(em, ip, first, head, bsize);
+			if (!error)
+				error = zero_part(em, ip, last, 0, tail ? tail : bsize);
+			from = head ? first + 1 : first;
+			to = tail ? last : last + 1;
+		}
+		if (!error)
+			error = ext2_ext_punch(em, ip, from, to);
+		if (error || (mode & ANYK_FALLOC_FL_PUNCH_HOLE))
+			goto store;
+	}
+	error = alloc_unwritten(em, ip, first, last + 1);
+	if (!error && !(mode & ANYK_FALLOC_FL_KEEP_SIZE) && end > ip->i_size) {
+		if (end > INT32_MAX && !(em->em_sb.s_rocompat & RO_COMPAT_LARGE_FILE))
+			ext2_feature_set(em, 0, RO_COMPAT_LARGE_FILE);
+		ip->i_size = end;
+	}
+store:
+	e2 = ext2_ext_store(em, ip);
+	if (!error)
+		error = e2;
+	if (!error)
+		error = ext2_inode_write(em, ip);
+	return error;
+}

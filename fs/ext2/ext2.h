@@ -355,6 +355,7 @@ int ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, 
 bool ext2_ext_beyond(struct ext2_inode *ip, uint64_t lblk);
 bool ext2_ext_extent_of(struct ext2_inode *ip, uint64_t lblk, struct ext2_ext *out);
 int ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len);
+int ext2_zero_part(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint32_t from, uint32_t to);
 int ext2_ext_mark_written(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len);
 int ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);
 int ext2_ext_store(struct ext2_mount *em, struct ext2_inode *ip);

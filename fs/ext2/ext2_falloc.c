@@ -12,32 +12,6 @@
  */
 #include "fs/ext2/ext2.h"
 
-/* Zero bytes [from, to) of file block lblk, if it holds written data. */
-static int
-zero_part(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint32_t from, uint32_t to)
-{
-	uint32_t bsize = em->em_bsize;
-	struct ext2_map map;
-	uint8_t *b;
-	int error;
-
-	if (from >= to)
-		return 0;
-	error = ext2_bmap(em, ip, lblk, 1, &map);
-	if (error || map.m_pblk == 0 || map.m_unwritten)
-		return error;
-	b = kmem_alloc(&ext2_kmem, bsize);
-	if (b == NULL)
-		return ENOMEM;
-	error = bdev_read(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
-	if (!error) {
-		memset(b + from, 0, to - from);
-		error = bdev_write(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
-	}
-	kmem_free(&ext2_kmem, b, bsize);
-	return error ? EIO : 0;
-}
-
 /* Map every hole among the blocks [first, last) to new unwritten blocks.
  * What was allocated before running out of space stays allocated. */
 static int
@@ -115,13 +89,13 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 	if (mode & (ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_ZERO_RANGE)) {
 		/* The blocks the range covers in part keep their other bytes. */
 		if (first == last) {
-			error = zero_part(em, ip, first, head, tail ? tail : bsize);
+			error = ext2_zero_part(em, ip, first, head, tail ? tail : bsize);
 			from = head == 0 && tail == 0 ? first : first + 1;
 			to = first + 1;
 		} else {
-			error = zero_part(em, ip, first, head, bsize);
+			error = ext2_zero_part(em, ip, first, head, bsize);
 			if (!error)
-				error = zero_part(em, ip, last, 0, tail ? tail : bsize);
+				error = ext2_zero_part(em, ip, last, 0, tail ? tail : bsize);
 			from = head ? first + 1 : first;
 			to = tail ? last : last + 1;
 		}

@@ -267,19 +267,19 @@ ext2_write(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio, int io
 	return error;
 }
 
-/* Zero the part of the block holding size that lies past it, so that a
- * later extension reads zeros there. */
-static int
-zero_tail(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
+/* Zero bytes [from, to) of file block lblk, if it holds written data (a
+ * hole or an unwritten block reads as zeros already). */
+int
+ext2_zero_part(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint32_t from, uint32_t to)
 {
-	uint32_t bsize = em->em_bsize, inblk = (uint32_t)(size & (bsize - 1));
+	uint32_t bsize = em->em_bsize;
 	struct ext2_map map;
 	uint8_t *b;
 	int error;
 
-	if (inblk == 0 || !ANYK_S_ISREG(ip->i_mode))
+	if (from >= to)
 		return 0;
-	error = ext2_bmap(em, ip, size >> em->em_sb.s_bshift, 1, &map);
+	error = ext2_bmap(em, ip, lblk, 1, &map);
 	if (error || map.m_pblk == 0 || map.m_unwritten)
 		return error;
 	b = kmem_alloc(&ext2_kmem, bsize);
@@ -287,11 +287,23 @@ zero_tail(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
 		return ENOMEM;
 	error = bdev_read(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
 	if (!error) {
-		memset(b + inblk, 0, bsize - inblk);
+		memset(b + from, 0, to - from);
 		error = bdev_write(em->em_bdev, map.m_pblk << em->em_sb.s_bshift, b, bsize);
 	}
 	kmem_free(&ext2_kmem, b, bsize);
 	return error ? EIO : 0;
+}
+
+/* Zero the part of the block holding size that lies past it, so that a
+ * later extension reads zeros there. */
+static int
+zero_tail(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
+{
+	uint32_t bsize = em->em_bsize, inblk = (uint32_t)(size & (bsize - 1));
+
+	if (inblk == 0 || !ANYK_S_ISREG(ip->i_mode))
+		return 0;
+	return ext2_zero_part(em, ip, size >> em->em_sb.s_bshift, inblk, bsize);
 }
 
 /* Does i_block hold block pointers (not a fast link's target or a

@@ -164,6 +164,13 @@ hw_write(struct hw_stats *s, const char *mnt)
 	if (fd >= 0) {
 		hw_note(s, anyk_sys_pwrite(fd, data, 3000, 5000));
 		hw_note(s, anyk_sys_ftruncate(fd, 70000));
+		/* Preallocation, holes and zeroed ranges over whatever the
+		 * extent tree (or block map) says. */
+		hw_note(s, anyk_sys_fallocate(fd, 0, 60000, 30000));
+		hw_note(s, anyk_sys_fallocate(fd, ANYK_FALLOC_FL_KEEP_SIZE, 100000, 50000));
+		hw_note(s, anyk_sys_fallocate(fd, ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE, 1000, 20000));
+		hw_note(s, anyk_sys_fallocate(fd, ANYK_FALLOC_FL_ZERO_RANGE, 30000, 9000));
+		hw_note(s, anyk_sys_pwrite(fd, data, 100, 70000));
 		anyk_sys_close(fd);
 	}
 	snprintf(p, sizeof(p), "%s/bigfile", mnt);
@@ -176,6 +183,15 @@ hw_write(struct hw_stats *s, const char *mnt)
 	snprintf(p, sizeof(p), "%s/dir/sub", mnt);
 	snprintf(q, sizeof(q), "%s/ndir/sub", mnt);
 	hw_note(s, anyk_sys_rename(p, q));
+	snprintf(p, sizeof(p), "%s/ndir/sub", mnt);
+	snprintf(q, sizeof(q), "%s/file", mnt);
+	hw_note(s, anyk_sys_renameat2(ANYK_AT_FDCWD, p, ANYK_AT_FDCWD, q, ANYK_RENAME_EXCHANGE));
+	snprintf(p, sizeof(p), "%s/dir/moved", mnt);
+	snprintf(q, sizeof(q), "%s/ndir/moved", mnt);
+	hw_note(s, anyk_sys_renameat2(ANYK_AT_FDCWD, p, ANYK_AT_FDCWD, q, ANYK_RENAME_WHITEOUT));
+	snprintf(p, sizeof(p), "%s/ndir/sub", mnt);
+	snprintf(q, sizeof(q), "%s/file", mnt);
+	hw_note(s, anyk_sys_renameat2(ANYK_AT_FDCWD, q, ANYK_AT_FDCWD, p, ANYK_RENAME_EXCHANGE));
 	snprintf(p, sizeof(p), "%s/short", mnt);
 	hw_note(s, anyk_sys_unlink(p));
 	snprintf(p, sizeof(p), "%s/nlink", mnt);

@@ -575,22 +575,23 @@ static void lock2(struct vnode *a, struct vnode *b)
 /*
  * Permission and type checks, in the order Linux makes them: taking the
  * source out of fdvp, then putting it into tdvp (and the target out of it),
- * then rewriting ".." of a directory that changes parent.
+ * then rewriting ".." of a directory that changes parent. *fdva gets
+ * fdvp's attributes.
  */
 static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *tdvp,
-			 struct vnode *tvp, unsigned flags, const struct cred *cred)
+			 struct vnode *tvp, unsigned flags, const struct cred *cred, struct vattr *fdva)
 {
-	struct vattr fdva, fva, tdva, tva;
+	struct vattr fva, tdva, tva;
 	bool exchange = flags & VRENAME_EXCHANGE;
 	int error;
 
 	error = vfs_access(fdvp, cred, VWRITE | VEXEC);
 	if (!error)
-		error = VOP_GETATTR(fdvp, &fdva);
+		error = VOP_GETATTR(fdvp, fdva);
 	if (!error)
 		error = VOP_GETATTR(fvp, &fva);
 	if (!error)
-		error = vfs_sticky_check(&fdva, &fva, cred);
+		error = vfs_sticky_check(fdva, &fva, cred);
 	if (!error && tdvp != fdvp)
 		error = vfs_access(tdvp, cred, VWRITE | VEXEC);
 	if (error)
@@ -754,11 +755,9 @@ ANYK_API int anyk_sys_renameat2(int fromfd, const char *from, int tofd, const ch
 	} else {
 		vn_lock_nested(fvp);
 	}
-	error = rename_checks(fdvp, fvp, tdvp, tvp, vflags, cred);
-	if (!error && (vflags & VRENAME_WHITEOUT)) {
-		error = VOP_GETATTR(fdvp, &fdva);
+	error = rename_checks(fdvp, fvp, tdvp, tvp, vflags, cred, &fdva);
+	if (!error && (vflags & VRENAME_WHITEOUT))
 		whiteout_owner(&wva, &fdva, cred);
-	}
 	if (!error)
 		error = VOP_RENAME(fdvp, fvp, fnd.ni_name, fnd.ni_namelen,
 				   tdvp, tvp, tnd.ni_name, tnd.ni_namelen,

@@ -1843,9 +1843,13 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t lengt
 	struct anyk_proc *old;
 	int error = 0, m = 0;
 
-	/* Flags anyk does not know stay in: its EOPNOTSUPP or EINVAL is the
-	 * answer (never ENOSYS, which the host would remember for the whole
-	 * mount). */
+	/* A mode anyk does not know gets EOPNOTSUPP, never ENOSYS, which
+	 * the host would remember for the whole mount. */
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
+		     FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
 	if (mode & FALLOC_FL_KEEP_SIZE)
 		m |= ANYK_FALLOC_FL_KEEP_SIZE;
 	if (mode & FALLOC_FL_PUNCH_HOLE)
@@ -1856,9 +1860,6 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t lengt
 		m |= ANYK_FALLOC_FL_COLLAPSE_RANGE;
 	if (mode & FALLOC_FL_INSERT_RANGE)
 		m |= ANYK_FALLOC_FL_INSERT_RANGE;
-	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE |
-		     FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
-		m |= 0x40000000; /* unknown to anyk: EOPNOTSUPP */
 	old = anyk_proc_switch(fh->proc);
 	if (anyk_sys_fallocate(fh->fd, m, offset, length) != 0)
 		error = err_now();

@@ -348,9 +348,10 @@ uint64_t ext2_maxfilesize(const struct ext2_mount *em, const struct ext2_inode *
 /* ext2_extent_w.c */
 int ext2_ext_load(struct ext2_mount *em, struct ext2_inode *ip);
 int ext2_ext_lookup(struct ext2_inode *ip, uint64_t lblk, uint64_t maxrun, struct ext2_map *map);
-int ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk);
-int ext2_ext_insert_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len,
-			      uint64_t pblk);
+int ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk,
+		    bool unwritten);
+int ext2_ext_alloc_run(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, bool unwritten,
+		       uint64_t *blkp, uint64_t *gotp);
 int ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to);
 bool ext2_ext_beyond(struct ext2_inode *ip, uint64_t lblk);
 bool ext2_ext_extent_of(struct ext2_inode *ip, uint64_t lblk, struct ext2_ext *out);

@@ -244,9 +244,9 @@ merge_around(struct ext2_inode *ip, uint32_t i)
 
 /* Map a hole [lblk, lblk+len) to pblk (the caller checked it is a hole),
  * as written data or as unwritten (reading as zeros). */
-static int
-ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk,
-	   bool unwritten)
+int
+ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk,
+		bool unwritten)
 {
 	struct ext2_ext x = { .e_lblk = lblk, .e_pblk = pblk, .e_unwritten = unwritten };
 	uint32_t i;
@@ -268,19 +268,6 @@ ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t
 	}
 	ip->i_extdirty = true;
 	return 0;
-}
-
-int
-ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len, uint64_t pblk)
-{
-	return ext_insert(em, ip, lblk, len, pblk, false);
-}
-
-int
-ext2_ext_insert_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len,
-			  uint64_t pblk)
-{
-	return ext_insert(em, ip, lblk, len, pblk, true);
 }
 
 /* Split extent i so that one starts exactly at lblk. */

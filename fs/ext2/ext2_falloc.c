@@ -17,9 +17,8 @@
 static int
 alloc_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint64_t first, uint64_t last)
 {
-	uint64_t lblk = first, blk, got, n, avail;
+	uint64_t lblk = first, blk, got;
 	struct ext2_map map;
-	uint32_t reserve;
 	int error;
 
 	while (lblk < last) {
@@ -28,27 +27,16 @@ alloc_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint64_t first, ui
 			lblk += map.m_len;
 			continue;
 		}
-		/* Room for the tree nodes one more extent may need. */
-		reserve = ext2_ext_reserve(em, ip);
-		avail = ext2_free_blocks(em);
-		if (avail <= reserve)
-			return ENOSPC;
-		n = MIN(map.m_len, avail - reserve);
-		error = ext2_balloc(em, ext2_goal(em, ip, lblk), n, &blk, &got);
+		error = ext2_ext_alloc_run(em, ip, lblk, map.m_len, true, &blk, &got);
 		if (error)
 			return error;
-		error = ext2_ext_insert_unwritten(em, ip, (uint32_t)lblk, (uint32_t)got, blk);
-		if (error) {
-			ext2_bfree(em, blk, got, false);
-			return error;
-		}
-		ip->i_blocks512 += got << (em->em_sb.s_bshift - 9);
-		ip->i_goal = blk + got;
 		lblk += got;
 	}
 	return 0;
 }
 
+/* mode and range as vfs.h says for VOP_FALLOCATE; ip is extent-mapped
+ * (j_fallocate checks). */
 int
 ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len)
 {
@@ -60,10 +48,6 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 
 	if (em->em_rdonly)
 		return EROFS;
-	if (!ANYK_S_ISREG(ip->i_mode))
-		return ENODEV;
-	if (!(ip->i_flags & EXT4_EXTENTS_FL))
-		return EOPNOTSUPP;
 	if (!(mode & ANYK_FALLOC_FL_PUNCH_HOLE) && end > ext2_maxfilesize(em, ip))
 		return EFBIG;
 	/* Nothing maps past the 2^32nd block: a hole there is one already. */
@@ -79,7 +63,6 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 			return 0;
 		if (end > eof) {
 			end = eof;
-			last = (end - 1) >> shift;
 			tail = (uint32_t)(end & (bsize - 1));
 		}
 	}
@@ -87,20 +70,19 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 	if (error)
 		return error;
 	if (mode & (ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_ZERO_RANGE)) {
-		/* The blocks the range covers in part keep their other bytes. */
-		if (first == last) {
-			error = ext2_zero_part(em, ip, first, head, tail ? tail : bsize);
-			from = head == 0 && tail == 0 ? first : first + 1;
-			to = first + 1;
+		/* The whole blocks go; those the range covers in part keep
+		 * their other bytes. */
+		from = howmany(off, (uint64_t)bsize);
+		to = MIN(end >> shift, (uint64_t)1 << 32);
+		if (from > to) {
+			error = ext2_zero_part(em, ip, first, head, tail); /* inside one block */
 		} else {
-			error = ext2_zero_part(em, ip, first, head, bsize);
+			error = head ? ext2_zero_part(em, ip, first, head, bsize) : 0;
+			if (!error && tail)
+				error = ext2_zero_part(em, ip, end >> shift, 0, tail);
 			if (!error)
-				error = ext2_zero_part(em, ip, last, 0, tail ? tail : bsize);
-			from = head ? first + 1 : first;
-			to = tail ? last : last + 1;
+				error = ext2_ext_punch(em, ip, from, to);
 		}
-		if (!error)
-			error = ext2_ext_punch(em, ip, from, to);
 		if (error || (mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 			goto store;
 	}

@@ -64,12 +64,43 @@ convert_small(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, const
 	return ext2_ext_mark_written(em, ip, x.e_lblk, x.e_len);
 }
 
+/*
+ * Map up to want blocks of the hole at lblk of an extent file (its map
+ * loaded) to newly allocated blocks, as written data or unwritten; on
+ * success the run is *blkp, *gotp blocks long (at least one).
+ */
+int
+ext2_ext_alloc_run(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, bool unwritten,
+		   uint64_t *blkp, uint64_t *gotp)
+{
+	uint64_t blk, got, avail;
+	uint32_t reserve;
+	int error;
+
+	/* Leave room for the tree nodes that mapping one more extent may need. */
+	reserve = ext2_ext_reserve(em, ip);
+	avail = ext2_free_blocks(em);
+	if (avail <= reserve)
+		return ENOSPC;
+	error = ext2_balloc(em, ext2_goal(em, ip, lblk), MIN(want, avail - reserve), &blk, &got);
+	if (error)
+		return error;
+	error = ext2_ext_insert(em, ip, (uint32_t)lblk, (uint32_t)got, blk, unwritten);
+	if (error) {
+		ext2_bfree(em, blk, got, false);
+		return error;
+	}
+	ip->i_blocks512 += got << (em->em_sb.s_bshift - 9);
+	ip->i_goal = blk + got;
+	*blkp = blk;
+	*gotp = got;
+	return 0;
+}
+
 int
 ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, struct ext2_map *map,
 	       bool *isnewp)
 {
-	uint64_t blk, got, n, avail;
-	uint32_t reserve;
 	int error;
 
 	*isnewp = false;
@@ -92,44 +123,19 @@ ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 	if (lblk >= (uint64_t)1 << 32)
 		return EFBIG;
 	ext2_ext_lookup(ip, lblk, MIN(want, ((uint64_t)1 << 32) - lblk), map);
+	if (map->m_pblk != 0 && !map->m_unwritten)
+		return 0;
 	if (map->m_pblk != 0) {
-		if (!map->m_unwritten)
-			return 0;
 		/* A small unwritten extent is written whole (zeros around
 		 * what the caller writes) rather than split in three. */
 		error = convert_small(em, ip, lblk, map);
-		if (error != EAGAIN) {
-			if (!error) {
-				map->m_unwritten = false;
-				*isnewp = true;
-			}
-			return error;
-		}
-		error = ext2_ext_mark_written(em, ip, (uint32_t)lblk, (uint32_t)map->m_len);
-		if (error)
-			return error;
-		map->m_unwritten = false;
-		*isnewp = true;
-		return 0;
+		if (error == EAGAIN)
+			error = ext2_ext_mark_written(em, ip, (uint32_t)lblk, (uint32_t)map->m_len);
+	} else {
+		error = ext2_ext_alloc_run(em, ip, lblk, map->m_len, false, &map->m_pblk, &map->m_len);
 	}
-	/* Leave room for the tree nodes that mapping one more extent may need. */
-	reserve = ext2_ext_reserve(em, ip);
-	avail = ext2_free_blocks(em);
-	if (avail <= reserve)
-		return ENOSPC;
-	n = MIN(map->m_len, avail - reserve);
-	error = ext2_balloc(em, ext2_goal(em, ip, lblk), n, &blk, &got);
 	if (error)
 		return error;
-	error = ext2_ext_insert(em, ip, (uint32_t)lblk, (uint32_t)got, blk);
-	if (error) {
-		ext2_bfree(em, blk, got, false);
-		return error;
-	}
-	ip->i_blocks512 += got << (em->em_sb.s_bshift - 9);
-	ip->i_goal = blk + got;
-	map->m_pblk = blk;
-	map->m_len = got;
 	map->m_unwritten = false;
 	*isnewp = true;
 	return 0;

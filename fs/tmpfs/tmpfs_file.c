@@ -493,17 +493,21 @@ tmpfs_file_fallocate(struct tmpfs_mount *tm, struct tmpfs_node *n, int mode, any
 	if (mode & ~(ANYK_FALLOC_FL_KEEP_SIZE | ANYK_FALLOC_FL_PUNCH_HOLE))
 		return EOPNOTSUPP;
 	if (mode & ANYK_FALLOC_FL_PUNCH_HOLE) {
+		/* The whole pages go; those the range covers in part keep
+		 * their other bytes. */
 		size_t head = (size_t)(off & TMPFS_PAGE_MASK), tail = (size_t)(end & TMPFS_PAGE_MASK);
+		uint64_t from = ((uint64_t)off + TMPFS_PAGE_SIZE - 1) >> TMPFS_PAGE_SHIFT;
+		uint64_t to = (uint64_t)end >> TMPFS_PAGE_SHIFT;
 
-		if (first == last) {
-			page_zero(r, first, head, tail ? tail : TMPFS_PAGE_SIZE);
-			if (head == 0 && tail == 0)
-				pages_free_range(tm, r, first, first + 1);
+		if (from > to) {
+			page_zero(r, first, head, tail); /* inside one page */
 			return 0;
 		}
-		page_zero(r, first, head, TMPFS_PAGE_SIZE);
-		page_zero(r, last, 0, tail ? tail : TMPFS_PAGE_SIZE);
-		pages_free_range(tm, r, head ? first + 1 : first, tail ? last : last + 1);
+		if (head)
+			page_zero(r, first, head, TMPFS_PAGE_SIZE);
+		if (tail)
+			page_zero(r, to, 0, tail);
+		pages_free_range(tm, r, from, to);
 		return 0;
 	}
 	if (end > TMPFS_MAXFILESIZE)

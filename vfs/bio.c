@@ -352,6 +352,7 @@ buf_fill(struct buf *bp)
 	struct bucket *bk = &buckets[bp->b_bucket];
 	int error;
 
+	bp->b_checked = 0;
 	error = bdev_read(bp->b_bdev, bp->b_off, bp->b_data, bp->b_size);
 	mutex_enter(&bk->lock);
 	if (error) {
@@ -399,6 +400,7 @@ buf_readahead_done(struct bio *bio)
 	struct bucket *bk = &buckets[bp->b_bucket];
 
 	mutex_enter(&bk->lock);
+	bp->b_checked = 0;
 	if (bio->bio_error == 0 && bio->bio_moved == bp->b_size)
 		bp->b_flags |= B_VALID;
 	buf_unbusy_locked(bk, bp);
@@ -434,7 +436,11 @@ breada(struct bdev *bd, uint64_t blkno, size_t size, int nra, struct buf **bpp)
 int
 getblk(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp)
 {
-	return buf_get(bd, blkno, size, false, bpp);
+	int error = buf_get(bd, blkno, size, false, bpp);
+
+	if (error == 0)
+		(*bpp)->b_checked = 0; /* its holder is about to rewrite it */
+	return error;
 }
 
 /* --- dirty buffers ----------------------------------------------------------------- */
@@ -516,6 +522,7 @@ bdwrite(struct buf *bp)
 	mutex_enter(&bk->lock);
 	KASSERT(bp->b_flags & B_BUSY);
 	bp->b_flags |= B_VALID;
+	bp->b_checked = 0;
 	buf_dirty_locked(bp);
 	buf_unbusy_locked(bk, bp);
 	buf_rele_locked(bp);
@@ -532,6 +539,7 @@ bwrite(struct buf *bp)
 	atomic_inc(&st_writes);
 	mutex_enter(&bk->lock);
 	bp->b_flags |= B_VALID;
+	bp->b_checked = 0;
 	if (error) {
 		bp->b_flags |= B_ERROR;
 		bp->b_error = error;

@@ -51,6 +51,12 @@ struct buf {
 	void *b_data;
 	unsigned b_flags;     /* B_*, under the bucket lock */
 	int b_error;
+	/* The owner's mark that it has checked the contents (a checksum,
+	 * every record): set by the holder, and cleared by the cache whenever
+	 * the contents may change (read from the device, handed out by
+	 * getblk, written by bdwrite or bwrite), so it is never older than
+	 * the data it vouches for. 0: unchecked. */
+	uint64_t b_checked;
 	/* Private to vfs/bio.c: */
 	uint64_t b_off;       /* b_blkno * b_size */
 	uint32_t b_refcnt;    /* atomic */

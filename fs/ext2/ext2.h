@@ -270,8 +270,10 @@ ext2_de_end(const struct ext2_mount *em)
 }
 
 int ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
-/* Search one directory block for name: 0 and *inop, ENOENT, or EUCLEAN. */
-int ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
+/* Search one directory block, held in bp, for name: 0 and *inop, ENOENT,
+ * or EUCLEAN. A block found sound is marked so (bp->b_checked) and not
+ * checked again until its buffer changes. */
+int ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
 			 const char *name, size_t namelen, uint32_t *inop);
 /* 0/ENOENT from the index, or EAGAIN when the index cannot be trusted. */
 int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,

@@ -47,25 +47,45 @@ has_tail(const struct ext2_mount *em, const uint8_t *blk)
 	       t[DE_NAME_LEN] == 0 && t[DE_FILE_TYPE] == EXT2_DIR_TAIL_FT;
 }
 
-/* Check a block's checksum and set up walking its entries. */
+/* Where a block's entries end: before the checksum tail, if it has one. */
+static uint32_t
+dirblock_end(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk)
+{
+	if (!is_dx_block(em, dp, lblk, blk) && has_tail(em, blk))
+		return em->em_bsize - EXT2_DIR_TAIL_SIZE;
+	return em->em_bsize;
+}
+
+/* The mark a block's buffer gets once dirblock_check has passed it, for
+ * this directory (the checksum is seeded by the directory's inode) and this
+ * reading of the block (block 0 of an indexed directory holds no entries). */
+static uint64_t
+dirblock_mark(const struct ext2_inode *dp, uint64_t lblk)
+{
+	bool dxroot = lblk == 0 && (dp->i_flags & EXT2_INDEX_FL);
+
+	return (uint64_t)1 << 40 | (uint64_t)dxroot << 32 | dp->i_ino;
+}
+
+/* Check a block's checksum, unless its buffer is marked sound, and set up
+ * walking its entries. */
 static int
-dirblock_open(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
+dirblock_open(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const struct buf *bp,
 	      struct dirent_it *it)
 {
+	const uint8_t *blk = bp->b_data;
+
 	it->blk = blk;
 	it->pos = 0;
-	it->end = em->em_bsize;
-	if (is_dx_block(em, dp, lblk, blk))
+	it->end = dirblock_end(em, dp, lblk, blk);
+	if (bp->b_checked == dirblock_mark(dp, lblk) || is_dx_block(em, dp, lblk, blk) || !em->em_csum)
 		return 0;
-	if (has_tail(em, blk)) {
-		it->end = em->em_bsize - EXT2_DIR_TAIL_SIZE;
-		if (em->em_csum && !ext2_dirblock_csum_ok(dp, blk, em->em_bsize))
-			return ext2_corrupt(em, "directory inode %u block %llu: checksum mismatch", dp->i_ino,
-					    (unsigned long long)lblk);
-	} else if (em->em_csum) {
+	if (it->end == em->em_bsize)
 		return ext2_corrupt(em, "directory inode %u block %llu: no checksum tail", dp->i_ino,
 				    (unsigned long long)lblk);
-	}
+	if (!ext2_dirblock_csum_ok(dp, blk, em->em_bsize))
+		return ext2_corrupt(em, "directory inode %u block %llu: checksum mismatch", dp->i_ino,
+				    (unsigned long long)lblk);
 	return 0;
 }
 
@@ -122,15 +142,77 @@ ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, 
 	return ext2_bread(em, map.m_pblk, bpp);
 }
 
-int
-ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const uint8_t *blk,
-		     const char *name, size_t namelen, uint32_t *inop)
+/* Check the whole block: its checksum and every entry. */
+static int
+dirblock_check(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const struct buf *bp)
 {
 	struct dirent_it it;
 	struct ext2_dirent de;
 	int error;
 
-	error = dirblock_open(em, dp, lblk, blk, &it);
+	error = dirblock_open(em, dp, lblk, bp, &it);
+	if (error)
+		return error;
+	while ((error = dirent_next(em, dp, lblk, &it, &de)) == 0)
+		;
+	return error == ENOENT ? 0 : error;
+}
+
+/* Search a block known to be sound. The bounds are still kept, so that
+ * even a mark left by mistake cannot take the walk outside the block. */
+static int
+dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, const char *name,
+	      size_t namelen, uint32_t *inop)
+{
+	const uint8_t last = (uint8_t)name[namelen - 1];
+	const bool filetype = em->em_filetype, big = em->em_bsize >= 65536;
+	uint32_t pos = 0, reclen, nl;
+	const uint8_t *p;
+
+	while (end - pos >= EXT2_DIR_ENTRY_MIN) {
+		p = blk + pos;
+		reclen = le16dec(p + DE_REC_LEN);
+		if (big && (reclen == 65535 || reclen == 0))
+			reclen = 65536;
+		nl = filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
+		if (reclen < EXT2_DIR_ENTRY_MIN || reclen > end - pos || DE_NAME + nl > reclen)
+			break;
+		/* Names of a directory often share a prefix ("file-0001"):
+		 * their last bytes tell most of them apart at once. */
+		if (nl == namelen && p[DE_NAME + nl - 1] == last && le32dec(p + DE_INODE) != 0 &&
+		    memcmp(p + DE_NAME, name, namelen) == 0) {
+			*inop = le32dec(p + DE_INODE);
+			return 0;
+		}
+		pos += reclen;
+	}
+	return ENOENT;
+}
+
+/*
+ * Look a name up in one block of a directory. The first search of a block
+ * checks all of it and marks its buffer; later ones, until the buffer
+ * changes, only scan. A block that fails the check is searched entry by
+ * entry as far as the name, so that the names before a damaged entry can
+ * still be found (and the damage is reported only past them).
+ */
+int
+ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
+		     const char *name, size_t namelen, uint32_t *inop)
+{
+	const uint64_t mark = dirblock_mark(dp, lblk);
+	const uint8_t *blk = bp->b_data;
+	struct dirent_it it;
+	struct ext2_dirent de;
+	int error;
+
+	if (namelen == 0)
+		return ENOENT;
+	if (bp->b_checked != mark && dirblock_check(em, dp, lblk, bp) == 0)
+		bp->b_checked = mark;
+	if (bp->b_checked == mark)
+		return dirblock_scan(em, blk, dirblock_end(em, dp, lblk, blk), name, namelen, inop);
+	error = dirblock_open(em, dp, lblk, bp, &it);
 	if (error)
 		return error;
 	while ((error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
@@ -153,7 +235,7 @@ linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 		error = ext2_dir_readblock(em, dp, lblk, &bp);
 		if (error)
 			return error;
-		error = ext2_dirblock_search(em, dp, lblk, bp->b_data, name, namelen, inop);
+		error = ext2_dirblock_search(em, dp, lblk, bp, name, namelen, inop);
 		brelse(bp);
 		if (error != ENOENT)
 			return error;
@@ -213,7 +295,7 @@ ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, r
 		error = ext2_dir_readblock(em, dp, lblk, &bp);
 		if (error)
 			return error;
-		error = dirblock_open(em, dp, lblk, bp->b_data, &it);
+		error = dirblock_open(em, dp, lblk, bp, &it);
 		while (error == 0 && (error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
 			uint64_t pos = (lblk << bshift) + de.d_pos;
 

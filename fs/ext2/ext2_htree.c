@@ -160,7 +160,7 @@ ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name
 		error = ext2_dir_readblock(em, dp, leaves[i], &bp);
 		if (error)
 			goto out;
-		error = ext2_dirblock_search(em, dp, leaves[i], bp->b_data, name, namelen, inop);
+		error = ext2_dirblock_search(em, dp, leaves[i], bp, name, namelen, inop);
 		brelse(bp);
 		bp = NULL;
 		if (error != ENOENT)

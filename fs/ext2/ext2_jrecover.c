@@ -365,6 +365,7 @@ ovl_put(struct jrec *jr, uint64_t blk, const uint8_t *data)
 		return EIO;
 	}
 	memcpy(bp->b_data, data, jr->bsize);
+	bp->b_checked = 0;
 	if (ob != NULL) {
 		bpin(bp);
 		ob->o_blk = blk;

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,95 @@ journal_mapblock(void)
 	unlink(bad);
 }
 
+/*
+ * One damaged entry in a directory block: the names before it are still
+ * found, every time (a lookup that has met the damage must not leave the
+ * block taken for sound), and the names past it give EUCLEAN. Under
+ * metadata_csum a block whose checksum does not match fails every lookup,
+ * the second as the first.
+ */
+static void
+damaged_entry(const char *type, const char *opts)
+{
+	char stage[400], img[420], cmd[1400], line[64], path[64];
+	unsigned char blk[1024];
+	long long pblk = -1;
+	bool earlier[9] = { false };
+	int fd, i, at = -1, nearlier = 0;
+	FILE *p;
+
+	snprintf(stage, sizeof(stage), "%s/dmg", top);
+	snprintf(img, sizeof(img), "%s/dmg.img", top);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s/d", stage, stage);
+	t_run(cmd);
+	for (i = 0; i < 9; i++) {
+		snprintf(path, sizeof(path), "/d/name-%d", i);
+		snprintf(cmd, sizeof(cmd), "%s%s", stage, path);
+		fclose(fopen(cmd, "w"));
+	}
+	snprintf(cmd, sizeof(cmd), "rm -f %s && mke2fs -q -F -t %s -b 1024 %s -d %s %s 1M", img, type, opts,
+		 stage, img);
+	T_OK(t_run(cmd) == 0, "%s: image with a small directory made", type);
+	snprintf(cmd, sizeof(cmd), "debugfs -R 'bmap /d 0' %s 2>/dev/null", img);
+	p = popen(cmd, "r");
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		pblk = strtoll(line, NULL, 10);
+	if (p != NULL)
+		pclose(p);
+	fd = open(img, O_RDWR);
+	T_OK(pblk > 0 && fd >= 0 && pread(fd, blk, sizeof(blk), pblk * 1024) == (ssize_t)sizeof(blk),
+	     "%s: the directory's block found (%lld)", type, pblk);
+	for (i = 0; pblk > 0 && i + 8 + 6 <= (int)sizeof(blk); i += 4)
+		if (memcmp(blk + i + 8, "name-4", 6) == 0 && blk[i + 6] == 6)
+			at = i;
+	T_OK(at > 0, "%s: the entry of name-4 found in it", type);
+	/* The names the damage leaves reachable: those stored before it. */
+	for (i = 0; at > 0 && i < at; i += 4)
+		if (memcmp(blk + i + 8, "name-", 5) == 0 && blk[i + 6] == 6 && blk[i + 13] >= '0' &&
+		    blk[i + 13] <= '8') {
+			earlier[blk[i + 13] - '0'] = true;
+			nearlier++;
+		}
+	if (at <= 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	blk[at + 4] |= 1; /* a record length that is not a multiple of four */
+	pwrite(fd, blk, sizeof(blk), pblk * 1024);
+	close(fd);
+	anyk_disk_attach("/dev/sd0", img, ANYK_DISK_RDONLY);
+	T_OK(anyk_sys_mount("/dev/sd0", "/mnt", type, ANYK_MNT_RDONLY, NULL) == 0, "%s: mounted", type);
+	for (int round = 0; round < 2; round++) {
+		struct anyk_stat st;
+		bool csum = strstr(opts, ",metadata_csum") != NULL;
+		int found = 0, lost = 0, other = 0;
+
+		for (i = 0; i < 9; i++) {
+			snprintf(path, sizeof(path), "/mnt/d/name-%d", i);
+			errno = 0;
+			if (anyk_sys_stat(path, &st) == 0)
+				found += earlier[i] ? 1 : 100;
+			else if (errno == EUCLEAN)
+				lost++;
+			else
+				other++;
+		}
+		if (csum)
+			T_OK(found == 0 && lost == 9 && other == 0,
+			     "%s: checksum mismatch: every name EUCLEAN, pass %d (%d, %d, %d)", type, round + 1,
+			     found, lost, other);
+		else
+			T_OK(found == nearlier && lost == 9 - nearlier && other == 0,
+			     "%s: damaged entry: the %d names before it found, the others EUCLEAN, pass %d "
+			     "(%d, %d, %d)",
+			     type, nearlier, round + 1, found, lost, other);
+	}
+	anyk_sys_unmount("/mnt", 0);
+	anyk_disk_detach("/dev/sd0");
+	unlink(img);
+}
+
 /* Targeted corruptions with a known answer. */
 static void
 corrupt_known(void)
@@ -518,6 +608,9 @@ corrupt_known(void)
 	}
 	unlink(bad);
 	journal_mapblock();
+	damaged_entry("ext2", "-O ^dir_index");
+	damaged_entry("ext4", "-O ^dir_index,^metadata_csum");
+	damaged_entry("ext4", "-O ^dir_index,metadata_csum");
 }
 
 int

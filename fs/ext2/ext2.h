@@ -53,6 +53,7 @@ struct ext2_sb {
 	uint32_t s_compat, s_incompat, s_rocompat;
 	uint32_t s_flags;
 	uint32_t s_first_meta_bg;
+	uint32_t s_backup_bgs[2]; /* sparse_super2: the groups with backups */
 	uint8_t s_uuid[16];
 	uint32_t s_hash_seed[4];
 	uint8_t s_def_hash;

@@ -52,6 +52,7 @@
 #define SB_FLAGS 0x160
 #define SB_LOG_GROUPS_PER_FLEX 0x174 /* u8 */
 #define SB_CHECKSUM_TYPE 0x175 /* u8 */
+#define SB_BACKUP_BGS 0x24C /* 2 x le32: sparse_super2's backup groups */
 #define SB_CHECKSUM_SEED 0x270
 #define SB_CHECKSUM 0x3FC
 
@@ -132,6 +133,7 @@
 #define RO_COMPAT_METADATA_CSUM 0x0400
 #define RO_COMPAT_READONLY 0x1000
 #define RO_COMPAT_PROJECT 0x2000
+#define RO_COMPAT_VERITY 0x8000
 #define RO_COMPAT_ORPHAN_PRESENT 0x10000
 #define RO_COMPAT_SUPPORTED                                                  \
 	(RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE | \

@@ -44,6 +44,13 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 			return EUCLEAN;
 		}
 	}
+	/* Space counted in clusters of several blocks changes the layout of
+	 * every group: nothing past this point would make sense of it. */
+	if (sb->s_rocompat & RO_COMPAT_BIGALLOC) {
+		WHY("unsupported feature bigalloc (clusters of %u blocks)",
+		    1u << MIN(le32dec(raw + SB_LOG_CLUSTER_SIZE) - le32dec(raw + SB_LOG_BLOCK_SIZE), 31u));
+		return EINVAL;
+	}
 	logbs = le32dec(raw + SB_LOG_BLOCK_SIZE);
 	if (logbs > 6) {
 		WHY("block size 1024 << %u out of range", logbs);
@@ -66,6 +73,8 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 	ipg = sb->s_inodes_per_group = le32dec(raw + SB_INODES_PER_GROUP);
 	sb->s_state = le16dec(raw + SB_STATE);
 	sb->s_flags = le32dec(raw + SB_FLAGS);
+	sb->s_backup_bgs[0] = le32dec(raw + SB_BACKUP_BGS);
+	sb->s_backup_bgs[1] = le32dec(raw + SB_BACKUP_BGS + 4);
 	memcpy(sb->s_uuid, raw + SB_UUID, 16);
 	for (int i = 0; i < 4; i++)
 		sb->s_hash_seed[i] = le32dec(raw + SB_HASH_SEED + 4 * i);
@@ -152,6 +161,12 @@ is_power_of(uint32_t n, uint32_t base)
 bool
 ext2_group_has_super(const struct ext2_sb *sb, uint32_t group)
 {
+	if (group == 0)
+		return true;
+	/* sparse_super2: backups in at most two groups, named in the
+	 * superblock (0 for none). */
+	if (sb->s_compat & COMPAT_SPARSE_SUPER2)
+		return group == sb->s_backup_bgs[0] || group == sb->s_backup_bgs[1];
 	if (group <= 1 || !(sb->s_rocompat & RO_COMPAT_SPARSE_SUPER))
 		return true;
 	if (!(group & 1))

@@ -36,6 +36,7 @@ static const struct feature_name rocompat_names[] = {
 	{ RO_COMPAT_BTREE_DIR, "btree_dir" },    { RO_COMPAT_QUOTA, "quota" },
 	{ RO_COMPAT_BIGALLOC, "bigalloc" },      { RO_COMPAT_READONLY, "read-only" },
 	{ RO_COMPAT_PROJECT, "project" },        { RO_COMPAT_ORPHAN_PRESENT, "orphan_present" },
+	{ RO_COMPAT_VERITY, "verity" },
 };
 
 /* "name name 0x..." for the bits of mask. */

@@ -371,6 +371,8 @@ void ext2_ext_release(struct ext2_inode *ip);
 int ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want,
 		   struct ext2_map *map);
 int ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);
+/* Free the blocks [from, to) of a block-mapped file (a hole punched). */
+int ext2_ind_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to);
 
 /* ext2_write.c: map with allocation, file data, truncation. */
 int ext2_map_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want,

@@ -7,8 +7,9 @@
  * unmaps and frees the whole blocks between; zeroing a range does the same
  * and then preallocates the whole range again.
  *
- * Files mapped by indirect blocks (ext2, ext3) get EOPNOTSUPP, as Linux
- * gives for them: they have no way to say "allocated but unwritten".
+ * Files mapped by indirect blocks (ext2, ext3) can have holes punched, as
+ * on Linux; preallocating and zeroing give EOPNOTSUPP, as Linux gives for
+ * them: they have no way to say "allocated but unwritten".
  */
 #include "fs/ext2/ext2.h"
 
@@ -35,8 +36,8 @@ alloc_unwritten(struct ext2_mount *em, struct ext2_inode *ip, uint64_t first, ui
 	return 0;
 }
 
-/* mode and range as vfs.h says for VOP_FALLOCATE; ip is extent-mapped
- * (j_fallocate checks). */
+/* mode and range as vfs.h says for VOP_FALLOCATE; ip is extent-mapped,
+ * or the mode punches a hole (j_fallocate checks). */
 int
 ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len)
 {
@@ -44,6 +45,7 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 	uint64_t end = off + len, first = off >> shift, last = (end - 1) >> shift;
 	uint32_t head = (uint32_t)(off & (bsize - 1)), tail = (uint32_t)(end & (bsize - 1));
 	uint64_t from, to;
+	bool extents;
 	int error, e2;
 
 	if (em->em_rdonly)
@@ -66,7 +68,8 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 			tail = (uint32_t)(end & (bsize - 1));
 		}
 	}
-	error = ext2_ext_load(em, ip);
+	extents = (ip->i_flags & EXT4_EXTENTS_FL) != 0;
+	error = extents ? ext2_ext_load(em, ip) : 0;
 	if (error)
 		return error;
 	if (mode & (ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_ZERO_RANGE)) {
@@ -81,7 +84,7 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 			if (!error && tail)
 				error = ext2_zero_part(em, ip, end >> shift, 0, tail);
 			if (!error)
-				error = ext2_ext_punch(em, ip, from, to);
+				error = extents ? ext2_ext_punch(em, ip, from, to) : ext2_ind_punch(em, ip, from, to);
 		}
 		if (error || (mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 			goto store;
@@ -93,7 +96,7 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 		ip->i_size = end;
 	}
 store:
-	e2 = ext2_ext_store(em, ip);
+	e2 = extents ? ext2_ext_store(em, ip) : 0;
 	if (!error)
 		error = e2;
 	if (!error)

@@ -1,8 +1,8 @@
 /*
  * Changing ext2/ext3 block maps: allocating blocks (and the indirect
- * blocks on the way to them) for a hole, and freeing everything from a
- * logical block on when a file shrinks, including indirect blocks that end
- * up empty. New data blocks are taken as one contiguous run per pointer
+ * blocks on the way to them) for a hole, and freeing a range of logical
+ * blocks, when a file shrinks or a hole is punched, including indirect
+ * blocks that end up empty. New data blocks are taken as one contiguous run per pointer
  * block, so sequential writes stay contiguous.
  */
 #include "fs/ext2/ext2.h"
@@ -186,11 +186,11 @@ ext2_ind_alloc(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint
 	return error;
 }
 
-/* Free what blk's subtree maps from its relative block from on; height 1
+/* Free what blk's subtree maps in its relative blocks [from, to); height 1
  * points at data. *emptyp: nothing is left in it. */
 static int
 trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int depth, uint64_t blk, int height,
-	   uint64_t from, struct freerun *fr, bool *emptyp)
+	   uint64_t from, uint64_t to, struct freerun *fr, bool *emptyp)
 {
 	unsigned pshift = em->em_sb.s_bshift - 2;
 	uint64_t p = (uint64_t)1 << pshift, per = (uint64_t)1 << (pshift * (height - 1));
@@ -209,12 +209,12 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int dep
 		return error;
 	for (uint64_t i = 0; i < p && !error; i++) {
 		uint8_t *s = (uint8_t *)bp->b_data + 4 * i;
-		uint64_t b = le32dec(s), cfrom;
+		uint64_t b = le32dec(s), cfrom, cto;
 		bool cempty;
 
 		if (b == 0)
 			continue;
-		if ((i + 1) * per <= from) {
+		if ((i + 1) * per <= from || i * per >= to) {
 			empty = false;
 			continue;
 		}
@@ -230,7 +230,8 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int dep
 			continue;
 		}
 		cfrom = from > i * per ? from - i * per : 0;
-		error = trunc_tree(em, ip, path, depth + 1, b, height - 1, cfrom, fr, &cempty);
+		cto = MIN(to - i * per, per);
+		error = trunc_tree(em, ip, path, depth + 1, b, height - 1, cfrom, cto, fr, &cempty);
 		if (error)
 			break;
 		if (cempty) {
@@ -251,7 +252,7 @@ trunc_tree(struct ext2_mount *em, struct ext2_inode *ip, uint64_t *path, int dep
 }
 
 int
-ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
+ext2_ind_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to)
 {
 	unsigned pshift = em->em_sb.s_bshift - 2;
 	uint64_t base = EXT2_NDIR_BLOCKS, span = (uint64_t)1 << pshift;
@@ -260,7 +261,7 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 	int error = 0, flush_error;
 
 	fr.meta = ANYK_S_ISDIR(ip->i_mode) || ANYK_S_ISLNK(ip->i_mode);
-	for (uint64_t i = from; i < EXT2_NDIR_BLOCKS && !error; i++) {
+	for (uint64_t i = from; i < EXT2_NDIR_BLOCKS && i < to && !error; i++) {
 		uint64_t b = le32dec(ip->i_block + 4 * i);
 		if (b == 0)
 			continue;
@@ -275,12 +276,13 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 		uint64_t top = le32dec(slot);
 		bool empty;
 
-		if (top == 0 || from >= base + span)
+		if (top == 0 || from >= base + span || to <= base)
 			continue;
 		error = ext2_fileblocks_check(em, ip->i_ino, top, 1);
 		if (error)
 			break;
-		error = trunc_tree(em, ip, path, 0, top, level, from > base ? from - base : 0, &fr, &empty);
+		error = trunc_tree(em, ip, path, 0, top, level, from > base ? from - base : 0,
+				   MIN(to - base, span), &fr, &empty);
 		if (!error && empty) {
 			ip->i_blocks512 -= (uint64_t)1 << (em->em_sb.s_bshift - 9);
 			error = ext2_bfree(em, top, 1, true);
@@ -291,4 +293,10 @@ ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
 	 * a bad pointer stopped the walk, or it would leak. */
 	flush_error = run_flush(em, &fr);
 	return error ? error : flush_error;
+}
+
+int
+ext2_ind_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from)
+{
+	return ext2_ind_punch(em, ip, from, UINT64_MAX);
 }

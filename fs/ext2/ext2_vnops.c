@@ -911,7 +911,8 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	struct ext2_jhandle *h;
 	int error = 0, m, tries = 0;
 
-	if (!(ip->i_flags & EXT4_EXTENTS_FL))
+	/* A block map can lose blocks, but has no unwritten ones to add. */
+	if (!(ip->i_flags & EXT4_EXTENTS_FL) && !(mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 		return EOPNOTSUPP;
 	while (pos < end && !error) {
 		stop = MIN(end, (pos / FALLOC_CHUNK + 1) * FALLOC_CHUNK);

@@ -152,6 +152,8 @@ parse_opts(struct mount_args *a, char *list)
 			a->uring = FURING_NEVER;
 		} else if (strcmp(opt, "nosplice") == 0) {
 			a->fc.nosplice = 1;
+		} else if (strcmp(opt, "opens") == 0) {
+			a->fc.opens = 1;
 		} else if (strcmp(opt, "default_permissions") == 0) {
 			a->hostperms = 1;
 		} else {

@@ -53,6 +53,7 @@
 #define READ_INLINE (128u * 1024) /* reads up to this size stay inline */
 #define SPLICE_MAX (IO_MAX - 16384) /* largest request when reads splice */
 #define READAHEAD_MAX (4u << 20)     /* the host kernel's read-ahead window */
+#define NFH_MAX 512               /* nodes' own descriptors kept, unpinned */
 
 struct node {
 	struct node *hnext;   /* hash chain, while hashed */
@@ -65,6 +66,7 @@ struct node {
 	uint64_t gen;
 	anyk_mode_t type;     /* S_IFMT bits: a reused number is a new node */
 	int hashed;
+	struct fh *nfh;       /* its own descriptor, for opens the host keeps */
 };
 
 /* One name of a node: hard links give an inode several. */
@@ -86,9 +88,14 @@ struct fh {
 	char *buf;
 	size_t len, at;
 	int64_t pos;
+	/* A node's own descriptor (node->nfh; see nfh_get), under nfh_lock. */
+	int isnode, refs, pinned, detached;
+	int werr;               /* 0: open for writing; else why not */
+	struct fh *lnext, *lprev; /* the unpinned ones, the newest first */
 };
 
 static struct fuseops_config cfg;
+static int no_open; /* see nfh_get */
 static pthread_rwlock_t ns_lock = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_mutex_t node_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct node *hash[HASH_SIZE];
@@ -143,6 +150,7 @@ node_unhash(struct node *n)
 }
 
 static void node_maybe_free(struct node *n);
+static void nfh_detach(struct node *n);
 
 /* Drop the alias *ap of n. node_lock held. */
 static void
@@ -176,6 +184,7 @@ node_maybe_free(struct node *n)
 	n->nlookup = 1; /* not again, from below */
 	while (n->names != NULL)
 		alias_drop(n, &n->names);
+	nfh_detach(n);
 	free(n);
 }
 
@@ -616,8 +625,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 	 * six runs each, interleaved). The host kernel caps it (4 MiB on
 	 * Linux 6.x). */
 	conn->max_readahead = READAHEAD_MAX;
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+	/* Opens without a round trip where the host can (see nfh_get); an
+	 * O_TRUNC is then a SETATTR, never part of an OPEN. */
+	no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !cfg.opens;
+	if ((conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) && !no_open)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	else /* libfuse asks for it by default */
+		conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Over io_uring, reads land in the ring's own buffers instead. */
 	splice_reads = 0;
 	if ((fuseops_rings_planned == NULL || !fuseops_rings_planned()) &&
@@ -690,10 +704,218 @@ node_fh(struct node *n)
 	struct fh *fh;
 
 	pthread_mutex_lock(&fh_lock);
-	for (fh = open_fhs; fh != NULL && fh->node != n; fh = fh->next)
+	/* Not a node's own unpinned one: that may be closed at any time. */
+	for (fh = open_fhs; fh != NULL && (fh->node != n || (fh->isnode && !fh->pinned)); fh = fh->next)
 		;
 	pthread_mutex_unlock(&fh_lock);
 	return fh;
+}
+
+/*
+ * Opens the host keeps to itself. Where the host kernel allows it
+ * (FUSE_CAP_NO_OPEN_SUPPORT), OPEN is answered ENOSYS and the host then
+ * opens files without asking: a round trip saved on every open, and one
+ * on every close. Reads and writes then come with no descriptor (fh 0),
+ * and go through the node's own, opened for reading and writing (reading
+ * only where writing is refused) on first use. Those stay open while
+ * they are used and among the NFH_MAX most recently used; one whose file
+ * loses a name while the host knows the node is pinned instead, until the
+ * host forgets the node, so that a file open in the host stays readable
+ * after it is unlinked or replaced, as an open file does.
+ *
+ * Permissions need no open: the host checks them (default_permissions)
+ * whenever anyone but root can reach the mount. The host keeps every open
+ * flag to itself too, so O_TRUNC comes as a SETATTR (no atomic O_TRUNC),
+ * O_SYNC as an FSYNC after each write, O_APPEND as the offset to write.
+ */
+static void nfh_put(struct fh *fh);
+static pthread_mutex_t nfh_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fh *lru_head, *lru_tail;
+static unsigned nfh_unpinned;
+
+static void
+lru_remove(struct fh *fh)
+{
+	if (fh->lprev != NULL)
+		fh->lprev->lnext = fh->lnext;
+	else
+		lru_head = fh->lnext;
+	if (fh->lnext != NULL)
+		fh->lnext->lprev = fh->lprev;
+	else
+		lru_tail = fh->lprev;
+	fh->lnext = fh->lprev = NULL;
+	nfh_unpinned--;
+}
+
+static void
+lru_push(struct fh *fh)
+{
+	fh->lprev = NULL;
+	fh->lnext = lru_head;
+	if (lru_head != NULL)
+		lru_head->lprev = fh;
+	else
+		lru_tail = fh;
+	lru_head = fh;
+	nfh_unpinned++;
+}
+
+/* The oldest unused unpinned descriptor past NFH_MAX, taken from its node
+ * to be closed; NULL if none. nfh_lock held. */
+static struct fh *
+lru_victim(void)
+{
+	struct fh *fh;
+
+	if (nfh_unpinned <= NFH_MAX)
+		return NULL;
+	for (fh = lru_tail; fh != NULL && fh->refs != 0; fh = fh->lprev)
+		;
+	if (fh != NULL) {
+		lru_remove(fh);
+		fh->node->nfh = NULL;
+		fh->node = NULL;
+	}
+	return fh;
+}
+
+/* Open path as n's own descriptor (pinned or not) and give it to n,
+ * unless n has one already. ns_lock held. */
+static int
+nfh_open(struct node *n, const char *path, int pin)
+{
+	struct fh *fh, *old;
+	int error;
+
+	error = fh_open(path, ANYK_O_RDWR, 0, 0, &fh);
+	if (error) {
+		int werr = error;
+
+		error = fh_open(path, ANYK_O_RDONLY, 0, 0, &fh);
+		if (error)
+			return error;
+		fh->werr = werr;
+	}
+	fh->isnode = 1;
+	pthread_mutex_lock(&nfh_lock);
+	old = n->nfh;
+	if (old == NULL) {
+		fh->node = n;
+		fh->pinned = pin;
+		n->nfh = fh;
+		if (!pin)
+			lru_push(fh);
+		fh = lru_victim();
+	}
+	pthread_mutex_unlock(&nfh_lock);
+	if (fh != NULL)
+		fh_close(fh); /* a racer's, or the oldest */
+	return 0;
+}
+
+/*
+ * The descriptor for a request on ino: the open file's when the host
+ * opened through OPEN or CREATE, else the node's own, held until nfh_put.
+ * forwrite: the request writes, and a descriptor that cannot gives the
+ * reason it could not be opened for writing.
+ */
+static int
+nfh_get(fuse_ino_t ino, struct fuse_file_info *fi, int forwrite, struct fh **fhp)
+{
+	char path[ANYK_PATH_MAX];
+	struct node *n = ino_node(ino);
+	struct fh *fh;
+	int error;
+
+	if (fi != NULL && fi->fh != 0) {
+		*fhp = fi_fh(fi);
+		return 0;
+	}
+	for (;;) {
+		pthread_mutex_lock(&nfh_lock);
+		fh = n->nfh;
+		if (fh != NULL) {
+			fh->refs++;
+			if (!fh->pinned && fh != lru_head) {
+				lru_remove(fh);
+				lru_push(fh);
+			}
+		}
+		pthread_mutex_unlock(&nfh_lock);
+		if (fh != NULL)
+			break;
+		pthread_rwlock_rdlock(&ns_lock);
+		error = node_path(n, NULL, path);
+		if (!error)
+			error = nfh_open(n, path, 0);
+		pthread_rwlock_unlock(&ns_lock);
+		if (error)
+			return error;
+	}
+	if (forwrite && fh->werr) {
+		error = fh->werr;
+		nfh_put(fh);
+		return error;
+	}
+	*fhp = fh;
+	return 0;
+}
+
+static void
+nfh_put(struct fh *fh)
+{
+	int close_it;
+
+	if (!fh->isnode)
+		return;
+	pthread_mutex_lock(&nfh_lock);
+	close_it = --fh->refs == 0 && fh->detached;
+	pthread_mutex_unlock(&nfh_lock);
+	if (close_it)
+		fh_close(fh);
+}
+
+/* n's file loses a name (path): keep it open while the host may hold it.
+ * ns_lock held exclusive. */
+static void
+nfh_pin(struct node *n, const char *path)
+{
+	int have;
+
+	pthread_mutex_lock(&nfh_lock);
+	have = n->nfh != NULL;
+	if (have && !n->nfh->pinned) {
+		lru_remove(n->nfh);
+		n->nfh->pinned = 1;
+	}
+	pthread_mutex_unlock(&nfh_lock);
+	/* Out of descriptors or memory: the host's open file may then see
+	 * ENOENT after the unlink, the unlink itself goes on. */
+	if (!have)
+		(void)nfh_open(n, path, 1);
+}
+
+/* n is freed: its descriptor is closed, once unused. node_lock held. */
+static void
+nfh_detach(struct node *n)
+{
+	struct fh *fh;
+	int close_it = 0;
+
+	pthread_mutex_lock(&nfh_lock);
+	fh = n->nfh;
+	if (fh != NULL) {
+		n->nfh = NULL;
+		if (!fh->pinned)
+			lru_remove(fh);
+		fh->node = NULL;
+		fh->detached = 1;
+		close_it = fh->refs == 0;
+	}
+	pthread_mutex_unlock(&nfh_lock);
+	if (close_it)
+		fh_close(fh);
 }
 
 /* Stat the node: through the open descriptor if there is one (the name
@@ -950,6 +1172,27 @@ name_removed(struct node *p, const char *name, const struct anyk_stat *st)
 	pthread_mutex_unlock(&node_lock);
 }
 
+/* The file st at path is about to lose that name: if the host may have it
+ * open without an OPEN, its node keeps a descriptor (see nfh_get). ns_lock
+ * held exclusive. */
+static void
+keep_open(const struct anyk_stat *st, const char *path)
+{
+	struct node *n;
+
+	if (!no_open || !ANYK_S_ISREG(st->st_mode))
+		return;
+	pthread_mutex_lock(&node_lock);
+	n = node_find(st->st_ino, ANYK_S_IFREG);
+	if (n != NULL)
+		n->nlookup++; /* held across the open */
+	pthread_mutex_unlock(&node_lock);
+	if (n == NULL)
+		return;
+	nfh_pin(n, path);
+	node_forget(n, 1);
+}
+
 static void
 do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
@@ -962,6 +1205,8 @@ do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 	error = node_path(p, name, path);
 	if (!error && anyk_sys_lstat(path, &st) != 0)
 		error = err_now();
+	if (!error)
+		keep_open(&st, path);
 	if (!error && anyk_sys_unlinkat(ANYK_AT_FDCWD, path, flags) != 0)
 		error = err_now();
 	if (!error)
@@ -1037,6 +1282,9 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		error = err_now();
 		goto out;
 	}
+	/* A replaced file stays readable where the host has it open. */
+	if (have_target && tst.st_ino != sst.st_ino && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
+		keep_open(&tst, to);
 	if (anyk_sys_renameat2(ANYK_AT_FDCWD, from, ANYK_AT_FDCWD, to, kflags) != 0) {
 		error = err_now();
 		goto out;
@@ -1106,6 +1354,10 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fh *fh = NULL;
 	int error;
 
+	if (no_open) {
+		fuse_reply_err(req, ENOSYS); /* see nfh_get */
+		return;
+	}
 	error = node_open(ino, open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL), &fh);
 	if (error) {
 		fuse_reply_err(req, error);
@@ -1415,6 +1667,7 @@ reader_main(void *arg)
 			do_fsync(j->req, j->fh, j->datasync);
 		else
 			do_read(j->req, j->fh, j->size, j->off, j->buf);
+		nfh_put(j->fh);
 		free(j);
 	}
 }
@@ -1435,13 +1688,20 @@ rq_push(struct rjob *j)
 static void
 op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fh *fh = fi_fh(fi);
-	char *room = fuseops_reply_room != NULL ? fuseops_reply_room(size) : NULL;
+	char *room;
 	struct rjob *j;
+	struct fh *fh;
+	int error = nfh_get(ino, fi, 0, &fh);
 
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
+	room = fuseops_reply_room != NULL ? fuseops_reply_room(size) : NULL;
 	/* A small read is over sooner than a hand-over would take. */
 	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
 		do_read(req, fh, size, off, room);
+		nfh_put(fh);
 		return;
 	}
 	j->req = req;
@@ -1457,12 +1717,16 @@ static void
 op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	 struct fuse_file_info *fi)
 {
-	struct fh *fh = fi_fh(fi);
 	struct anyk_proc *old;
 	anyk_ssize_t n;
 	size_t done = 0;
-	int error = 0;
+	struct fh *fh;
+	int error = nfh_get(ino, fi, 1, &fh);
 
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
 	old = anyk_proc_switch(fh->proc);
 	while (done < size) {
 		n = anyk_sys_pwrite(fh->fd, buf + done, size - done, off + (off_t)done);
@@ -1473,6 +1737,7 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 		done += (size_t)n;
 	}
 	anyk_proc_switch(old);
+	nfh_put(fh);
 	if (done == 0 && error)
 		fuse_reply_err(req, error);
 	else
@@ -1482,7 +1747,8 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 static void
 op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fh_close(fi_fh(fi));
+	if (fi->fh != 0) /* else opened without OPEN: nothing of its own */
+		fh_close(fi_fh(fi));
 	fuse_reply_err(req, 0);
 }
 
@@ -1502,11 +1768,17 @@ do_fsync(fuse_req_t req, struct fh *fh, int datasync)
 static void
 op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-	struct fh *fh = fi_fh(fi);
 	struct rjob *j;
+	struct fh *fh;
+	int error = nfh_get(ino, fi, 0, &fh);
 
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
 	if (nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
 		do_fsync(req, fh, datasync);
+		nfh_put(fh);
 		return;
 	}
 	j->req = req;
@@ -1809,7 +2081,7 @@ op_access(fuse_req_t req, fuse_ino_t ino, int mask)
 static void
 op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
-	struct fh *fh = fi_fh(fi);
+	struct fh *fh;
 	struct anyk_proc *old;
 	anyk_off_t r;
 	int w, error = 0;
@@ -1824,11 +2096,17 @@ op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
+	error = nfh_get(ino, fi, 0, &fh);
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
 	old = anyk_proc_switch(fh->proc);
 	r = anyk_sys_lseek(fh->fd, off, w);
 	if (r < 0)
 		error = err_now();
 	anyk_proc_switch(old);
+	nfh_put(fh);
 	if (error)
 		fuse_reply_err(req, error);
 	else
@@ -1839,8 +2117,8 @@ static void
 op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
 	     struct fuse_file_info *fi)
 {
-	struct fh *fh = fi_fh(fi);
 	struct anyk_proc *old;
+	struct fh *fh;
 	int error = 0, m = 0;
 
 	/* A mode anyk does not know gets EOPNOTSUPP, never ENOSYS, which
@@ -1860,10 +2138,16 @@ op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t lengt
 		m |= ANYK_FALLOC_FL_COLLAPSE_RANGE;
 	if (mode & FALLOC_FL_INSERT_RANGE)
 		m |= ANYK_FALLOC_FL_INSERT_RANGE;
+	error = nfh_get(ino, fi, 1, &fh);
+	if (error) {
+		fuse_reply_err(req, error);
+		return;
+	}
 	old = anyk_proc_switch(fh->proc);
 	if (anyk_sys_fallocate(fh->fd, m, offset, length) != 0)
 		error = err_now();
 	anyk_proc_switch(old);
+	nfh_put(fh);
 	fuse_reply_err(req, error);
 }
 
@@ -1971,6 +2255,8 @@ fuseops_fini(void)
 
 	while (open_fhs != NULL)
 		fh_close(open_fhs);
+	lru_head = lru_tail = NULL; /* they were among them */
+	nfh_unpinned = 0;
 	for (k = 1; k < nprocs; k++)
 		anyk_proc_release(procs[k]);
 	nprocs = 1;

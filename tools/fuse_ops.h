@@ -23,6 +23,7 @@ struct fuseops_config {
 	double timeout;       /* entry and attribute timeout, seconds */
 	int nosplice;         /* answer reads from memory, never from a pipe */
 	int hostperms;        /* the host checks permissions (default_permissions) */
+	int opens;            /* every open asks the server, even where it need not */
 };
 
 /* Before the session starts, with the kernel's root the file system's

@@ -26,22 +26,21 @@ ln "$src/a.txt" "$src/hard"
 head -c 24000000 /dev/urandom >"$tmp/big"
 
 img=$tmp/i.img
-# mk TYPE FEATURES [EXTRA...]: a fresh 64 MiB image of src (1 KiB blocks, so
-# 8 groups, unless EXTRA says otherwise); 1 if this mke2fs cannot make it.
+# mk NAME TYPE FEATURES [EXTRA...]: a fresh 64 MiB image of src (1 KiB
+# blocks, so 8 groups, unless EXTRA says otherwise); 1, said, if this
+# mke2fs cannot make it.
 mk() {
-	t=$1 f=$2
-	shift 2
+	t=$2 f=$3
+	shift 3
 	rm -f "$img"
-	mke2fs -q -F -t "$t" ${f:+-O "$f"} "$@" -d "$src" "$img" 64M >"$tmp/mkfs.out" 2>&1
+	mke2fs -q -F -t "$t" ${f:+-O "$f"} "$@" -d "$src" "$img" 64M >"$tmp/mkfs.out" 2>&1 && return 0
+	echo "# $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
+	return 1
 }
 
 writable() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
-	shift
-	if ! mk "$@"; then
-		echo "# $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
-		return
-	fi
+	mk "$@" || return
 	out=$tmp/out
 	rm -rf "$out"
 	if "$ANYK" cp -r -p "$src" "$img:/copy" >"$tmp/err" 2>&1 &&
@@ -67,11 +66,8 @@ writable() { # NAME TYPE FEATURES [EXTRA...]
 
 readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 	name=$1 why=$2
-	shift 2
-	if ! mk "$@"; then
-		echo "# $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
-		return
-	fi
+	shift
+	mk "$@" || return
 	cp "$img" "$tmp/before"
 	run_check "$name: read" sh -c "'$ANYK' cat '$img:/sub/b.bin' | cmp - '$src/sub/b.bin'"
 	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
@@ -84,11 +80,7 @@ readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 
 unknown() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
-	shift
-	if ! mk "$@"; then
-		echo "# $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
-		return
-	fi
+	mk "$@" || return
 	cp "$img" "$tmp/before"
 	"$ANYK" ls "$img:/" >"$tmp/err" 2>&1
 	rc=$?

@@ -88,8 +88,9 @@ struct fh {
 	char *buf;
 	size_t len, at;
 	int64_t pos;
-	/* A node's own descriptor (node->nfh; see nfh_get), under nfh_lock. */
-	int isnode, refs, pinned, detached;
+	/* A node's own descriptor (node->nfh; see nfh_get), under nfh_lock;
+	 * node NULL once its node is gone (closed by the last nfh_put). */
+	int isnode, refs, pinned;
 	int werr;               /* 0: open for writing; else why not */
 	struct fh *lnext, *lprev; /* the unpinned ones, the newest first */
 };
@@ -870,7 +871,7 @@ nfh_put(struct fh *fh)
 	if (!fh->isnode)
 		return;
 	pthread_mutex_lock(&nfh_lock);
-	close_it = --fh->refs == 0 && fh->detached;
+	close_it = --fh->refs == 0 && fh->node == NULL;
 	pthread_mutex_unlock(&nfh_lock);
 	if (close_it)
 		fh_close(fh);
@@ -910,7 +911,6 @@ nfh_detach(struct node *n)
 		if (!fh->pinned)
 			lru_remove(fh);
 		fh->node = NULL;
-		fh->detached = 1;
 		close_it = fh->refs == 0;
 	}
 	pthread_mutex_unlock(&nfh_lock);

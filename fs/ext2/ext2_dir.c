@@ -165,16 +165,13 @@ dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, con
 	      size_t namelen, uint32_t *inop)
 {
 	const uint8_t last = (uint8_t)name[namelen - 1];
-	const bool filetype = em->em_filetype, big = em->em_bsize >= 65536;
 	uint32_t pos = 0, reclen, nl;
 	const uint8_t *p;
 
 	while (end - pos >= EXT2_DIR_ENTRY_MIN) {
 		p = blk + pos;
-		reclen = le16dec(p + DE_REC_LEN);
-		if (big && (reclen == 65535 || reclen == 0))
-			reclen = 65536;
-		nl = filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
+		reclen = ext2_de_reclen(em, p);
+		nl = em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
 		if (reclen < EXT2_DIR_ENTRY_MIN || reclen > end - pos || DE_NAME + nl > reclen)
 			break;
 		/* Names of a directory often share a prefix ("file-0001"):

@@ -2,8 +2,8 @@
  * Changing ext2/ext3 block maps: allocating blocks (and the indirect
  * blocks on the way to them) for a hole, and freeing a range of logical
  * blocks, when a file shrinks or a hole is punched, including indirect
- * blocks that end up empty. New data blocks are taken as one contiguous run per pointer
- * block, so sequential writes stay contiguous.
+ * blocks that end up empty. New data blocks are taken as one contiguous
+ * run per pointer block, so sequential writes stay contiguous.
  */
 #include "fs/ext2/ext2.h"
 

@@ -1,9 +1,13 @@
 /*
  * The buffer cache (see vfs/bio.h for the contract).
  *
+ * The hash table's chains are many (one per 2 KiB of the cache's bound,
+ * so about one buffer each even at 1 KiB blocks) and its locks few: chain
+ * c is guarded by lock c % NBUCKET, the buffer's "bucket".
+ *
  * Who may touch what:
- *  - bucket lock: the hash chain, b_flags, B_BUSY hand-over, reference count
- *    decrements and 0 -> 1 increments of clean buffers;
+ *  - bucket lock: its hash chains, b_flags, B_BUSY hand-over, reference
+ *    count decrements and 0 -> 1 increments of clean buffers;
  *  - LRU lock: the list of clean buffers with no reference (the only ones
  *    eviction may free); lock order bucket > LRU, and the evictor, which
  *    starts from the LRU, only tries bucket locks;
@@ -29,7 +33,8 @@
 
 KMEM_TYPE(M_BUF, "bufcache");
 
-#define NBUCKET 256
+#define NBUCKET 256                /* locks; the chains are a multiple */
+#define CHAIN_BYTES 2048           /* cache bytes per hash chain */
 #define CLUSTER_MAX 32            /* buffers per clustered write */
 #define WB_INTERVAL_NS 1000000000ll
 #define WB_AGE_NS 5000000000ll    /* dirty longer than this: write back */
@@ -39,10 +44,14 @@ KMEM_TYPE(M_BUF, "bufcache");
 struct bucket {
 	kmutex_t lock;
 	kcondvar_t cv; /* a buffer in this bucket stopped being busy */
-	struct buf *head;
 };
 
 static struct bucket buckets[NBUCKET];
+/* The chains: nchain (a power of two, at least NBUCKET) heads, sized when
+ * the cache starts. */
+static struct buf *chains0[NBUCKET]; /* the table before (or without) growth */
+static struct buf **chains = chains0;
+static size_t nchain = NBUCKET;
 static kmutex_t lru_lock;
 static struct dlist lru = DLIST_INIT(lru);
 static kmutex_t dirty_lock;
@@ -88,10 +97,53 @@ dirty_cmp_nodes(const struct rb_node *a, const struct rb_node *b)
 	return dirty_cmp_key(a, &k);
 }
 
-static unsigned
+static uint32_t
 buf_hash(const struct bdev *bd, uint64_t off)
 {
-	return (unsigned)(hash_u64((uint64_t)(uintptr_t)bd ^ (off * 0x9e3779b97f4a7c15ull)) % NBUCKET);
+	return (uint32_t)hash_u64((uint64_t)(uintptr_t)bd ^ (off * 0x9e3779b97f4a7c15ull));
+}
+
+static struct bucket *
+bucket_of(const struct buf *bp)
+{
+	return &buckets[bp->b_hash % NBUCKET];
+}
+
+/* The head of hash h's chain; its bucket lock held. */
+static struct buf **
+chain_of(uint32_t h)
+{
+	return &chains[h & (nchain - 1)];
+}
+
+/* The chain count for a cache bound of limit bytes. */
+static size_t
+chains_for(uint64_t limit)
+{
+	size_t n = NBUCKET;
+
+	while ((uint64_t)n * CHAIN_BYTES < limit && n < ((size_t)1 << 24))
+		n <<= 1;
+	return n;
+}
+
+/* The table for the bound the cache starts with: made before any buffer
+ * exists, and kept until the cache ends (the bound changes afterwards only
+ * in tests). Without memory for it, the smallest table serves. */
+static void
+chains_init(uint64_t limit)
+{
+	size_t n = chains_for(limit);
+	struct buf **nc;
+
+	KASSERT(chains == chains0);
+	if (n <= NBUCKET)
+		return;
+	nc = kmem_zalloc(&M_BUF, n * sizeof(*nc));
+	if (nc == NULL)
+		return;
+	chains = nc;
+	nchain = n;
 }
 
 /* --- allocation and eviction -------------------------------------------------- */
@@ -117,7 +169,7 @@ buf_evict_one(void)
 	mutex_enter(&lru_lock);
 	dlist_foreach(it, &lru) {
 		bp = dlist_entry(it, struct buf, b_lru);
-		bk = &buckets[bp->b_bucket];
+		bk = bucket_of(bp);
 		if (mutex_tryenter(&bk->lock)) {
 			victim = bp;
 			break;
@@ -130,7 +182,7 @@ buf_evict_one(void)
 	KASSERT(atomic_load_relaxed(&victim->b_refcnt) == 0 && !(victim->b_flags & B_DIRTY));
 	dlist_remove(&victim->b_lru);
 	mutex_exit(&lru_lock);
-	for (pp = &bk->head; *pp != victim; pp = &(*pp)->b_hnext)
+	for (pp = chain_of(victim->b_hash); *pp != victim; pp = &(*pp)->b_hnext)
 		KASSERT(*pp != NULL);
 	*pp = victim->b_hnext;
 	mutex_exit(&bk->lock);
@@ -269,15 +321,17 @@ buf_get(struct bdev *bd, uint64_t blkno, size_t size, bool nowait, struct buf **
 	struct bucket *bk;
 	struct buf *bp, *nbp = NULL, **pp;
 	uint64_t off;
+	uint32_t h;
 	int error;
 
 	error = buf_check(bd, blkno, size, &off);
 	if (error)
 		return error;
-	bk = &buckets[buf_hash(bd, off)];
+	h = buf_hash(bd, off);
+	bk = &buckets[h % NBUCKET];
 	mutex_enter(&bk->lock);
 again:
-	for (pp = &bk->head; (bp = *pp) != NULL; pp = &bp->b_hnext) {
+	for (pp = chain_of(h); (bp = *pp) != NULL; pp = &bp->b_hnext) {
 		if (bp->b_bdev != bd || bp->b_off != off)
 			continue;
 		if (nowait) {
@@ -317,12 +371,13 @@ again:
 		nbp = buf_alloc(bd, blkno, off, size);
 		if (nbp == NULL)
 			return ENOMEM;
-		nbp->b_bucket = (unsigned)(bk - buckets);
+		nbp->b_hash = h;
 		mutex_enter(&bk->lock);
 		goto again; /* someone may have made it meanwhile */
 	}
-	nbp->b_hnext = bk->head;
-	bk->head = nbp;
+	pp = chain_of(h);
+	nbp->b_hnext = *pp;
+	*pp = nbp;
 	mutex_exit(&bk->lock);
 	*bpp = nbp;
 	nbp = NULL;
@@ -336,7 +391,7 @@ out:
 void
 brelse(struct buf *bp)
 {
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 
 	mutex_enter(&bk->lock);
 	KASSERT(bp->b_flags & B_BUSY);
@@ -349,7 +404,7 @@ brelse(struct buf *bp)
 static int
 buf_fill(struct buf *bp)
 {
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 	int error;
 
 	bp->b_checked = 0;
@@ -397,7 +452,7 @@ static void
 buf_readahead_done(struct bio *bio)
 {
 	struct buf *bp = bio->bio_arg;
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 
 	mutex_enter(&bk->lock);
 	bp->b_checked = 0;
@@ -517,7 +572,7 @@ buf_clean_locked(struct buf *bp)
 void
 bdwrite(struct buf *bp)
 {
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 
 	mutex_enter(&bk->lock);
 	KASSERT(bp->b_flags & B_BUSY);
@@ -532,7 +587,7 @@ bdwrite(struct buf *bp)
 int
 bwrite(struct buf *bp)
 {
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 	int error;
 
 	error = bdev_write(bp->b_bdev, bp->b_off, bp->b_data, bp->b_size);
@@ -564,7 +619,7 @@ bpin(struct buf *bp)
 void
 bunpin(struct buf *bp)
 {
-	struct bucket *bk = &buckets[bp->b_bucket];
+	struct bucket *bk = bucket_of(bp);
 
 	mutex_enter(&bk->lock);
 	KASSERT(atomic_load_relaxed(&bp->b_pinned) > 0);
@@ -627,7 +682,7 @@ buf_flush(struct bdev *bd, int64_t cutoff, bool nowait, uint64_t budget)
 		nbusy = 0;
 		for (i = 0; i < ncl; i++) {
 			bp = cl[i];
-			bk = &buckets[bp->b_bucket];
+			bk = bucket_of(bp);
 			mutex_enter(&bk->lock);
 			if (i == 0 && !nowait) {
 				while (bp->b_flags & B_BUSY)
@@ -645,7 +700,7 @@ buf_flush(struct bdev *bd, int64_t cutoff, bool nowait, uint64_t budget)
 		/* Drop references on those left out. */
 		for (k = nbusy; k < ncl; k++) {
 			bp = cl[k];
-			bk = &buckets[bp->b_bucket];
+			bk = bucket_of(bp);
 			mutex_enter(&bk->lock);
 			buf_rele_locked(bp);
 			mutex_exit(&bk->lock);
@@ -679,7 +734,7 @@ buf_flush(struct bdev *bd, int64_t cutoff, bool nowait, uint64_t budget)
 		}
 		for (i = 0; i < nbusy; i++) {
 			bp = cl[i];
-			bk = &buckets[bp->b_bucket];
+			bk = bucket_of(bp);
 			mutex_enter(&bk->lock);
 			if (werr) {
 				bp->b_flags |= B_ERROR;
@@ -707,48 +762,54 @@ bsync(struct bdev *bd)
 	return error;
 }
 
+/* binval on one chain; its bucket lock held. */
+static void
+binval_chain(struct bdev *bd, struct buf **pp)
+{
+	struct buf *bp;
+
+	while ((bp = *pp) != NULL) {
+		if (bp->b_bdev != bd) {
+			pp = &bp->b_hnext;
+			continue;
+		}
+		/* Under the dirty lock, so that the flusher cannot take a
+		 * reference between the check and the free. */
+		mutex_enter(&dirty_lock);
+		if (atomic_load_relaxed(&bp->b_refcnt) != 0) {
+			mutex_exit(&dirty_lock);
+			klog(LOG_WARN, "bufcache: %s: block at %llu still held at invalidation", bd->bd_name,
+			     (unsigned long long)bp->b_off);
+			pp = &bp->b_hnext;
+			continue;
+		}
+		if (bp->b_flags & B_DIRTY) {
+			rb_remove(&dirty_tree, &bp->b_dnode);
+			atomic_add(&bc_ndirty, -(uint64_t)1);
+			atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
+			if (dirty_floor > bc_dirtybytes)
+				dirty_floor = bc_dirtybytes;
+			bp->b_flags &= ~B_DIRTY;
+		}
+		mutex_exit(&dirty_lock);
+		*pp = bp->b_hnext;
+		mutex_enter(&lru_lock);
+		dlist_remove(&bp->b_lru);
+		mutex_exit(&lru_lock);
+		buf_free(bp);
+	}
+}
+
 void
 binval(struct bdev *bd)
 {
-	struct buf *bp, **pp;
-	struct bucket *bk;
-	int i;
+	size_t i, c;
 
 	for (i = 0; i < NBUCKET; i++) {
-		bk = &buckets[i];
-		mutex_enter(&bk->lock);
-		pp = &bk->head;
-		while ((bp = *pp) != NULL) {
-			if (bp->b_bdev != bd) {
-				pp = &bp->b_hnext;
-				continue;
-			}
-			/* Under the dirty lock, so that the flusher cannot take
-			 * a reference between the check and the free. */
-			mutex_enter(&dirty_lock);
-			if (atomic_load_relaxed(&bp->b_refcnt) != 0) {
-				mutex_exit(&dirty_lock);
-				klog(LOG_WARN, "bufcache: %s: block at %llu still held at invalidation",
-				     bd->bd_name, (unsigned long long)bp->b_off);
-				pp = &bp->b_hnext;
-				continue;
-			}
-			if (bp->b_flags & B_DIRTY) {
-				rb_remove(&dirty_tree, &bp->b_dnode);
-				atomic_add(&bc_ndirty, -(uint64_t)1);
-				atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
-				if (dirty_floor > bc_dirtybytes)
-					dirty_floor = bc_dirtybytes;
-				bp->b_flags &= ~B_DIRTY;
-			}
-			mutex_exit(&dirty_lock);
-			*pp = bp->b_hnext;
-			mutex_enter(&lru_lock);
-			dlist_remove(&bp->b_lru);
-			mutex_exit(&lru_lock);
-			buf_free(bp);
-		}
-		mutex_exit(&bk->lock);
+		mutex_enter(&buckets[i].lock);
+		for (c = i; c < nchain; c += NBUCKET)
+			binval_chain(bd, &chains[c]);
+		mutex_exit(&buckets[i].lock);
 	}
 }
 
@@ -806,6 +867,7 @@ bufcache_stats(struct bufcache_stats *st)
 	st->nbufs = atomic_load_relaxed(&bc_nbufs);
 	st->ndirty = atomic_load_relaxed(&bc_ndirty);
 	st->limit = atomic_load_relaxed(&bc_limit);
+	st->chains = nchain;
 }
 
 void
@@ -835,7 +897,7 @@ static void
 bufcache_fini(void)
 {
 	struct buf *bp;
-	int i;
+	size_t i, c;
 
 	callout_halt(&wb_callout);
 	work_cancel(&wb_work);
@@ -844,16 +906,23 @@ bufcache_fini(void)
 	/* Whatever is left belongs to devices nobody will use again. */
 	for (i = 0; i < NBUCKET; i++) {
 		mutex_enter(&buckets[i].lock);
-		while ((bp = buckets[i].head) != NULL) {
-			buckets[i].head = bp->b_hnext;
-			buf_clean_locked(bp);
-			mutex_enter(&lru_lock);
-			dlist_remove(&bp->b_lru);
-			mutex_exit(&lru_lock);
-			buf_free(bp);
+		for (c = i; c < nchain; c += NBUCKET) {
+			while ((bp = chains[c]) != NULL) {
+				chains[c] = bp->b_hnext;
+				buf_clean_locked(bp);
+				mutex_enter(&lru_lock);
+				dlist_remove(&bp->b_lru);
+				mutex_exit(&lru_lock);
+				buf_free(bp);
+			}
 		}
 		mutex_exit(&buckets[i].lock);
 	}
+	/* Empty now, and nobody looks until the next start. */
+	if (chains != chains0)
+		kmem_free(&M_BUF, chains, nchain * sizeof(*chains));
+	chains = chains0;
+	nchain = NBUCKET;
 	mutex_enter(&dirty_lock);
 	wb_armed = false;
 	wb_urgent = false;
@@ -884,6 +953,7 @@ bufcache_init(void)
 	if (limit < 4 * BUF_MAXSIZE)
 		limit = 4 * BUF_MAXSIZE;
 	atomic_store_relaxed(&bc_limit, limit);
+	chains_init(limit);
 	callout_init(&wb_callout, wb_callout_fn, NULL);
 	work_init(&wb_work, wb_work_fn);
 	work_init(&wb_urgent_work, wb_urgent_fn);

@@ -61,7 +61,7 @@ struct buf {
 	uint64_t b_off;       /* b_blkno * b_size */
 	uint32_t b_refcnt;    /* atomic */
 	uint32_t b_pinned;    /* journal pins, atomic */
-	unsigned b_bucket;
+	uint32_t b_hash;      /* of (b_bdev, b_off): its chain and bucket */
 	int64_t b_dirtytime;
 	struct buf *b_hnext;
 	struct dlist b_lru;
@@ -101,6 +101,7 @@ void bufcache_purge(struct bdev *bd);
 struct bufcache_stats {
 	uint64_t hits, misses, evictions, writes, writeclusters;
 	uint64_t bytes, nbufs, ndirty, limit;
+	uint64_t chains; /* hash chains, sized by the bound at start */
 };
 void bufcache_stats(struct bufcache_stats *st);
 /* Change the memory bound (tests). */

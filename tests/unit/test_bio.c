@@ -2,7 +2,8 @@
  * The buffer cache over a memory disk: hits and misses, delayed writes that
  * reach the disk only at bsync, in block order and clustered, pinned buffers
  * that write-back skips, eviction under the memory bound, read-ahead, read
- * errors, and several threads sharing buffers.
+ * errors, several threads sharing buffers, and a hash table sized by the
+ * bound.
  */
 #include "../harness.h"
 
@@ -208,6 +209,19 @@ test_threads(void)
 	bufcache_setlimit(16 << 20);
 }
 
+/* The hash table is sized for the bound the cache started with: a chain
+ * per 2 KiB of it, so about one buffer a chain. */
+static void
+test_chains(void)
+{
+	struct bufcache_stats st;
+
+	bufcache_stats(&st);
+	T_OK(st.chains >= st.limit / 2048 && (st.chains & (st.chains - 1)) == 0,
+	     "%llu hash chains for a bound of %llu bytes", (unsigned long long)st.chains,
+	     (unsigned long long)st.limit);
+}
+
 int
 main(void)
 {
@@ -222,6 +236,7 @@ main(void)
 	test_pin();
 	test_evict();
 	test_readahead();
+	test_chains();
 	test_threads();
 	membd_free(&m, bd);
 	anyk_fini();

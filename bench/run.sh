@@ -2,8 +2,9 @@
 # Run every benchmark and record its output, with the machine and the commit
 # it was measured on, in bench/results/<name>.txt. A benchmark is a program
 # built from bench/<name>.c or a script bench/<name>.sh (run with B and
-# BENCH_ARGS); a program with a script of the same name is that script's
-# helper and is not run on its own. BENCH_ARGS=--quick for shorter runs,
+# BENCH_ARGS); a program with a script of the same name, or named after a
+# script and "_" (fuse_null for fuse.sh), is that script's helper and is not
+# run on its own. BENCH_ARGS=--quick for shorter runs,
 # recorded outside the tree (not to be committed as results);
 # BENCH_ONLY="ext2 fuse" runs only those.
 set -u
@@ -15,7 +16,7 @@ for b in "$B"/bench/* bench/*.sh; do
 	[ -x "$b" ] || [ "${b%.sh}" != "$b" ] || continue
 	name=$(basename "$b" .sh)
 	[ "$b" = bench/run.sh ] && continue
-	case $b in *.sh) ;; *) [ -e bench/$name.sh ] && continue ;; esac
+	case $b in *.sh) ;; *) { [ -e bench/$name.sh ] || [ -e "bench/${name%%_*}.sh" ]; } && continue ;; esac
 	case " ${BENCH_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
 	out=$R/$name.txt
 	{

@@ -18,9 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fuse.h>
-#include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +40,7 @@ int cmd_umount(int argc, char **argv);
 #define MNT_DEV "/dev/sd0"
 #define MNT_DIR "/mnt/fuse"
 #define UMOUNT_WAIT_MS 60000
-#define SPIN_US 50 /* default spin=: see serve_loop */
+#define SPIN_US 50 /* default spin=: see prio_serve */
 
 static const struct tool_cmd mount_cmd = {
 	"mount", "[-f] [-d] [-o OPTIONS] IMAGE[@PART] DIR", "", NULL
@@ -56,7 +53,7 @@ struct mount_args {
 	char dir[PATH_MAX];
 	unsigned part;      /* 0: the whole image */
 	int foreground, debug, rdonly;
-	unsigned spin_us;   /* see serve_loop */
+	unsigned spin_us;   /* see prio_serve */
 	int uring;          /* FURING_*: see fuse_uring.h */
 	int hostperms;      /* the host kernel checks permissions: see serve */
 	struct fuseops_config fc;
@@ -352,84 +349,6 @@ raise_readahead(const char *dir, unsigned kib)
 	fclose(f);
 }
 
-/* Microseconds since an arbitrary start, for the spin budget. */
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/*
- * The request loop. A FUSE round trip costs two wake-ups: the host kernel
- * wakes this server for the request and the caller for the answer. On a
- * machine whose idle processors sleep deeply (virtual machines above all)
- * waking a sleeping processor costs tens of microseconds, several times
- * the work of a metadata request. So after each request the server keeps
- * asking for the next one without sleeping, for up to spin_us, before it
- * blocks in poll(): a caller that makes one call after another (create,
- * stat, unlink in a loop) finds the server awake. An idle mount spends
- * nothing: the spinning stops spin_us after the last request.
- */
-static int
-serve_loop(struct fuse_session *se, unsigned spin_us)
-{
-	struct fuse_buf fbuf = { .mem = NULL };
-	struct pollfd pfd;
-	uint64_t until = 0;
-	int fd, res = 0, fl;
-
-	fd = fuse_session_fd(se);
-	fl = fcntl(fd, F_GETFL);
-	if (spin_us == 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return fuse_session_loop(se);
-	while (!fuse_session_exited(se)) {
-		res = fuse_session_receive_buf(se, &fbuf);
-		if (res == -EAGAIN) {
-			if (until != 0 && now_us() < until) {
-				/* Let whatever else is runnable here go
-				 * first: on a busy machine the spin only
-				 * fills time nobody else wanted. */
-				sched_yield();
-				continue;
-			}
-			until = 0;
-			pfd.fd = fd;
-			pfd.events = POLLIN;
-			pfd.revents = 0;
-			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-				res = -errno;
-				break;
-			}
-			continue;
-		}
-		if (res == -EINTR)
-			continue;
-		if (res <= 0)
-			break;
-		/* Over /dev/fuse the requests of a caller on any processor
-		 * come here: move to the caller's (fuse_prio.h). */
-		if (!furing_active() && (size_t)res >= sizeof(struct fuse_in_header))
-			prio_follow(((const struct fuse_in_header *)fbuf.mem)->pid);
-		fuse_session_process_buf(se, &fbuf);
-		prio_busy();
-		/* Bound beside its caller, the thread is woken on the same
-		 * processor, which costs little: no spin. Otherwise spin;
-		 * with the io_uring transport serving, FORGETs still come
-		 * this way, one after each unlink: nobody waits for them,
-		 * but waking this thread for each would cost the caller
-		 * as much as the unlink. */
-		until = prio_following() ? 0 : now_us() + spin_us;
-	}
-	free(fbuf.mem);
-	if (res > 0 || res == -EAGAIN || res == -EINTR)
-		res = 0;
-	fuse_session_reset(se);
-	return res;
-}
-
 /* The FUSE session on a.dir; report (a byte to the parent) once it is
  * mounted. Returns when it is unmounted or a signal stops it. */
 static int
@@ -505,7 +424,7 @@ serve(struct mount_args *a, int report)
 	 * thread that reads /dev/fuse (fuse_prio.h). */
 	prio_debug(a->debug);
 	prio_start((unsigned)sysconf(_SC_NPROCESSORS_CONF) + 2);
-	r = serve_loop(se, a->spin_us);
+	r = prio_serve(se, a->spin_us, furing_active);
 	fuseops_drain(); /* queued reads answer through se, or a ring */
 	furing_stop();
 	prio_stop();

@@ -48,5 +48,12 @@ int prio_following(void);
 /* Say on stderr when the /dev/fuse thread starts to follow. */
 void prio_debug(int on);
 
+struct fuse_session;
+/* Serve se from this thread until it is unmounted: the request loop of
+ * "anyk mount" over /dev/fuse, spinning spin_us after each request (0: no
+ * spin) and following the callers' processors while ring_active (may be
+ * NULL) says no io_uring transport serves. 0, or a negative errno. */
+int prio_serve(struct fuse_session *se, unsigned spin_us, int (*ring_active)(void));
+
 #endif /* ANYK_HAVE_FUSE */
 #endif /* ANYK_TOOLS_FUSE_PRIO_H */

@@ -12,6 +12,7 @@
 B=${B:-build}
 ANYK=${ANYK:-$B/bin/anyk}
 HELPER=${HELPER:-$B/bench/ext2}
+FLOOR=${FLOOR:-$B/bench/fuse_null}
 QUICK=0
 for _a in "$@"; do
 	[ "$_a" = --quick ] && QUICK=1
@@ -98,7 +99,8 @@ uring_switch() {
 }
 
 # mount_as KIND IMAGE DIR: kernel (loop), fuse2fs, anykfuse (anyk mount over
-# /dev/fuse) or anykuring (anyk mount over io_uring: uring_switch on); FUSE servers
+# /dev/fuse), anykuring (anyk mount over io_uring: uring_switch on) or floor
+# (bench/fuse_null: no file system, IMAGE unused); FUSE servers
 # run in the foreground under /usr/bin/time so their peak RSS is known after
 # they exit ($WORK/rss.DIRNAME).
 mount_as() {
@@ -120,6 +122,10 @@ mount_as() {
 		/usr/bin/time -f %M -o "$rss" "$ANYK" mount -f -o $opt "$img" "$dir" >"$WORK/$kind.err" 2>&1 &
 		MOUNTS="$dir:$! $MOUNTS"
 		wait_mounted "$dir" ;;
+	floor)
+		"$FLOOR" "$dir" >"$WORK/floor.err" 2>&1 &
+		MOUNTS="$dir:$! $MOUNTS"
+		wait_mounted "$dir" ;;
 	esac
 }
 
@@ -134,7 +140,7 @@ unmount_as() {
 	done
 	case $kind in
 	kernel) umount "$dir" ;;
-	fuse2fs) umount "$dir" ;;
+	fuse2fs|floor) umount "$dir" ;;
 	anykfuse|anykuring) "$ANYK" umount "$dir" >/dev/null 2>&1 || umount "$dir" ;;
 	esac
 	if [ "$pid" != - ]; then

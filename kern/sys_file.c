@@ -667,8 +667,6 @@ ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len
 		error = ENODEV;
 	else if (off > INT64_MAX - len)
 		error = EFBIG;
-	else if (mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE))
-		error = EOPNOTSUPP; /* shifting a file's blocks is not done */
 	if (error)
 		goto out;
 	cred = curcred_hold();

@@ -356,9 +356,12 @@ int ext2_ext_insert(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk,
 int ext2_ext_alloc_run(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t want, bool unwritten,
 		       uint64_t *blkp, uint64_t *gotp);
 int ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to);
+int ext2_ext_collapse(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to);
+int ext2_ext_open_gap(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t n);
 bool ext2_ext_beyond(struct ext2_inode *ip, uint64_t lblk);
 bool ext2_ext_extent_of(struct ext2_inode *ip, uint64_t lblk, struct ext2_ext *out);
 int ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len);
+int ext2_shift_range(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len);
 int ext2_zero_part(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint32_t from, uint32_t to);
 int ext2_ext_mark_written(struct ext2_mount *em, struct ext2_inode *ip, uint32_t lblk, uint32_t len);
 int ext2_ext_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from);

@@ -377,6 +377,53 @@ ext2_ext_punch(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint
 	return error;
 }
 
+/* Close the gap [from, to), which maps nothing any more (punched): every
+ * extent after it moves down by to - from, and the two that come to touch
+ * merge where they can. */
+int
+ext2_ext_collapse(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t to)
+{
+	uint32_t i = find(ip, from), n = (uint32_t)(to - from);
+
+	if (from >= to)
+		return 0;
+	if (i < ip->i_next && ip->i_ext[i].e_lblk < to)
+		return ext2_corrupt(em, "inode %u: collapsing blocks still mapped", ip->i_ino);
+	for (uint32_t j = i; j < ip->i_next; j++)
+		ip->i_ext[j].e_lblk -= n;
+	if (i > 0 && i < ip->i_next)
+		merge_around(ip, i);
+	ip->i_extdirty = true;
+	return 0;
+}
+
+/* Open a gap of n blocks at from: the extent across from is split there,
+ * and it and every extent after it move up by n. EFBIG, with nothing
+ * changed, if one would pass the 2^32nd block. */
+int
+ext2_ext_open_gap(struct ext2_mount *em, struct ext2_inode *ip, uint64_t from, uint64_t n)
+{
+	uint32_t i;
+	int error;
+
+	(void)em;
+	if (n == 0 || ip->i_next == 0)
+		return 0;
+	if ((uint64_t)ip->i_ext[ip->i_next - 1].e_lblk + ip->i_ext[ip->i_next - 1].e_len + n > (uint64_t)1 << 32)
+		return EFBIG;
+	i = find(ip, from);
+	if (i < ip->i_next && ip->i_ext[i].e_lblk < from) {
+		error = split_at(ip, i, from);
+		if (error)
+			return error;
+		i++;
+	}
+	for (uint32_t j = i; j < ip->i_next; j++)
+		ip->i_ext[j].e_lblk += (uint32_t)n;
+	ip->i_extdirty = true;
+	return 0;
+}
+
 /* Nodes per level for n extents; returns the depth. */
 static int
 shape(const struct ext2_mount *em, uint32_t n, uint32_t counts[EXT4_EXT_MAX_DEPTH], uint32_t *totalp)

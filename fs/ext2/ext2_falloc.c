@@ -7,9 +7,15 @@
  * unmaps and frees the whole blocks between; zeroing a range does the same
  * and then preallocates the whole range again.
  *
+ * Collapsing a range takes its blocks out of the file and moves what
+ * follows down over them; inserting one moves everything from the range on
+ * up and leaves a hole. Both work on whole blocks, inside the file, and
+ * move extents without touching their data.
+ *
  * Files mapped by indirect blocks (ext2, ext3) can have holes punched, as
- * on Linux; preallocating and zeroing give EOPNOTSUPP, as Linux gives for
- * them: they have no way to say "allocated but unwritten".
+ * on Linux; preallocating, zeroing, collapsing and inserting give
+ * EOPNOTSUPP, as Linux gives for them: they have no way to say "allocated
+ * but unwritten", nor to move blocks without rewriting the map.
  */
 #include "fs/ext2/ext2.h"
 
@@ -102,4 +108,45 @@ store:
 	if (!error)
 		error = ext2_inode_write(em, ip);
 	return error;
+}
+
+/* COLLAPSE_RANGE or INSERT_RANGE (mode) of [off, off + len) on an
+ * extent-mapped file, the range whole blocks inside the file (j_fallocate
+ * checks). A collapsed range maps nothing any more (j_fallocate punched it
+ * first): the extents after it move down and the size shrinks by len. An
+ * inserted range splits the extent across off and moves it and those after
+ * it up, and the size grows by len. */
+int
+ext2_shift_range(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t off, uint64_t len)
+{
+	uint64_t from = off >> em->em_sb.s_bshift, n = len >> em->em_sb.s_bshift;
+	uint32_t reserve;
+	int error, e2;
+
+	if (em->em_rdonly)
+		return EROFS;
+	error = ext2_ext_load(em, ip);
+	if (error)
+		return error;
+	if (mode & ANYK_FALLOC_FL_COLLAPSE_RANGE) {
+		error = ext2_ext_collapse(em, ip, from, from + n);
+		if (!error)
+			ip->i_size -= len;
+	} else {
+		/* The split may make the tree a node bigger: room first, so
+		 * that nothing has moved when there is none. */
+		reserve = ext2_ext_reserve(em, ip);
+		if (reserve > 0 && ext2_free_blocks(em) < reserve)
+			return ENOSPC;
+		error = ext2_ext_open_gap(em, ip, from, n);
+		if (!error) {
+			ip->i_size += len;
+			if (ip->i_size > INT32_MAX && !(em->em_sb.s_rocompat & RO_COMPAT_LARGE_FILE))
+				ext2_feature_set(em, 0, RO_COMPAT_LARGE_FILE);
+		}
+	}
+	if (error)
+		return error;
+	e2 = ext2_ext_store(em, ip);
+	return e2 ? e2 : ext2_inode_write(em, ip);
 }

@@ -895,13 +895,57 @@ j_write(struct vnode *vp, struct uio *uio, int ioflag)
 	return error;
 }
 
+
+#define FALLOC_CHUNK ((anyk_off_t)1 << 30) /* bytes of a fallocate per transaction */
+
+/*
+ * COLLAPSE_RANGE and INSERT_RANGE, checked as Linux checks them: whole
+ * blocks, a collapse ending before the end of file, an insert starting
+ * before it. A collapse first punches the range out, a gibibyte per
+ * transaction, then moves the extents in one more: a crash between leaves
+ * the range a hole, the file otherwise whole.
+ */
+static int
+j_shift_range(struct ext2_mount *em, struct ext2_inode *ip, int mode, anyk_off_t off, anyk_off_t len)
+{
+	anyk_off_t end = off + len, pos = off, stop;
+	struct ext2_jhandle *h;
+	int error = 0;
+
+	if (((uint64_t)off | (uint64_t)len) & (em->em_bsize - 1))
+		return EINVAL;
+	if (mode & ANYK_FALLOC_FL_COLLAPSE_RANGE) {
+		if ((uint64_t)end >= ip->i_size)
+			return EINVAL;
+		while (pos < end && !error) {
+			stop = MIN(end, pos + FALLOC_CHUNK);
+			error = ext2_jop_begin(em, EXT2_JOP_FILE, (uint64_t)(stop - pos), &h);
+			if (!error)
+				error = ext2_jop_end(h, ext2_fallocate(em, ip, ANYK_FALLOC_FL_PUNCH_HOLE |
+								   ANYK_FALLOC_FL_KEEP_SIZE, (uint64_t)pos,
+								   (uint64_t)(stop - pos)));
+			pos = stop;
+		}
+		if (error)
+			return error;
+	} else {
+		if ((uint64_t)off >= ip->i_size)
+			return EINVAL;
+		if (ip->i_size + (uint64_t)len > ext2_maxfilesize(em, ip))
+			return EFBIG;
+	}
+	/* The whole tree is written again: as many blocks as a truncation. */
+	error = ext2_jop_begin(em, EXT2_JOP_FILE, ip->i_size, &h);
+	if (error)
+		return error;
+	return ext2_jop_end(h, ext2_shift_range(em, ip, mode, (uint64_t)off, (uint64_t)len));
+}
+
 /*
  * fallocate, one journal transaction per gibibyte of the range (aligned
  * on gibibytes, so that only the range's own ends fall inside a block);
  * every piece but the last keeps the size, the last sets it.
  */
-#define FALLOC_CHUNK ((anyk_off_t)1 << 30)
-
 static int
 j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 {
@@ -914,6 +958,8 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	/* A block map can lose blocks, but has no unwritten ones to add. */
 	if (!(ip->i_flags & EXT4_EXTENTS_FL) && !(mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 		return EOPNOTSUPP;
+	if (mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE))
+		return j_shift_range(em, ip, mode, off, len);
 	while (pos < end && !error) {
 		stop = MIN(end, (pos / FALLOC_CHUNK + 1) * FALLOC_CHUNK);
 		m = stop < end ? mode | ANYK_FALLOC_FL_KEEP_SIZE : mode;

@@ -149,9 +149,9 @@ typedef int32_t anyk_pid_t;
 /* fallocate() modes (Linux's values). */
 #define ANYK_FALLOC_FL_KEEP_SIZE 0x01      /* allocate, but leave the size */
 #define ANYK_FALLOC_FL_PUNCH_HOLE 0x02     /* free the range (with KEEP_SIZE) */
-#define ANYK_FALLOC_FL_COLLAPSE_RANGE 0x08 /* not supported: EOPNOTSUPP */
+#define ANYK_FALLOC_FL_COLLAPSE_RANGE 0x08 /* take the range out, what follows moves down */
 #define ANYK_FALLOC_FL_ZERO_RANGE 0x10     /* the range reads as zeros, allocated */
-#define ANYK_FALLOC_FL_INSERT_RANGE 0x20   /* not supported: EOPNOTSUPP */
+#define ANYK_FALLOC_FL_INSERT_RANGE 0x20   /* a hole at the range, what was there moves up */
 
 /* renameat2() flags (Linux's values). */
 #define ANYK_RENAME_NOREPLACE 0x1 /* EEXIST rather than replace the target */

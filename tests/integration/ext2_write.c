@@ -3,7 +3,8 @@
  * image with mke2fs, mount it read-write through the public API and run a
  * seeded random workload (create, write at random offsets, append, extend,
  * truncate, fallocate (punching holes; on ext4 also preallocating, with
- * and without keeping the size), rename and renameat2's exchange, noreplace and whiteout, link,
+ * and without keeping the size, and collapsing and inserting ranges where
+ * the host's file system can too), rename and renameat2's exchange, noreplace and whiteout, link,
  * unlink, mkdir, rmdir, symlink, chmod, chown)
  * that is mirrored step by step in a host directory, every result and
  * error compared. Then unmount, require "e2fsck -fn" to find nothing,
@@ -120,22 +121,19 @@ out:
 }
 
 /* The modes every host file system has; without extents (ext2, ext3) only
- * punching holes. */
-static bool extents;
+ * punching holes. Collapsing and inserting ranges too where the model's
+ * file system does them (shifts: probed) and the image has extents. */
+static bool extents, shifts;
+static unsigned nshifted; /* ranges collapsed or inserted on both sides */
 
+/* fallocate(mode, off, len) on rel, both sides. */
 static void
-op_falloc(void)
+falloc_both(int mode, off_t off, off_t len)
 {
-	static const int modes[] = { 0, ANYK_FALLOC_FL_KEEP_SIZE,
-				     ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE };
 	char rel[200], h[700], a[700];
-	int mode = modes[rnd() % 3], hfd, afd, he, ae;
-	off_t off = (off_t)(rnd() % 4 == 0 ? rnd() % (3 << 20) : rnd() % 70000);
-	off_t len = (off_t)(rnd() % 4 == 0 ? rnd() % (1 << 20) : rnd() % 30000) + 1;
+	int hfd, afd, he, ae;
 	long hr, ar;
 
-	if (!extents)
-		mode = modes[2];
 	pick(rel, sizeof(rel));
 	paths(rel, h, a);
 	hfd = open(h, O_WRONLY);
@@ -148,12 +146,66 @@ op_falloc(void)
 		he = errno;
 		ar = anyk_sys_fallocate(afd, mode, off, len);
 		ae = errno;
-		same("fallocate", rel, hr, he, ar, ae);
+		same(mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE) ? "fallocate shift" :
+		     "fallocate", rel, hr, he, ar, ae);
+		if ((mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE)) && hr == 0 && ar == 0)
+			nshifted++;
 	}
 	if (hfd >= 0)
 		close(hfd);
 	if (afd >= 0)
 		anyk_sys_close(afd);
+}
+
+static void
+op_falloc(void)
+{
+	static const int modes[] = { 0, ANYK_FALLOC_FL_KEEP_SIZE,
+				     ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE };
+	int mode = modes[rnd() % 3];
+	off_t off = (off_t)(rnd() % 4 == 0 ? rnd() % (3 << 20) : rnd() % 70000);
+	off_t len = (off_t)(rnd() % 4 == 0 ? rnd() % (1 << 20) : rnd() % 30000) + 1;
+
+	if (!extents)
+		mode = modes[2];
+	falloc_both(mode, off, len);
+}
+
+/* Whole 4 KiB pieces (whole blocks at 1 KiB and 4 KiB); now and then 512
+ * bytes off, whole blocks for neither. */
+static void
+op_shift(void)
+{
+	int mode = rnd() % 2 ? ANYK_FALLOC_FL_COLLAPSE_RANGE : ANYK_FALLOC_FL_INSERT_RANGE;
+	off_t off = (off_t)(rnd() % 4 == 0 ? rnd() % 768 : rnd() % 12) * 4096;
+	off_t len = (off_t)(rnd() % 4 == 0 ? rnd() % 256 + 1 : rnd() % 6 + 1) * 4096;
+
+	if (rnd() % 10 == 0)
+		off += 512;
+	if (!shifts)
+		return;
+	falloc_both(mode, off, len);
+}
+
+/* Does the model's file system collapse and insert 4 KiB ranges? */
+static bool
+host_shifts(void)
+{
+	char path[400];
+	static char z[3 * 4096];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/.shift-probe", model);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	if (fd < 0)
+		return false;
+	ok = write(fd, z, sizeof(z)) == (ssize_t)sizeof(z) &&
+	     fallocate(fd, ANYK_FALLOC_FL_COLLAPSE_RANGE, 4096, 4096) == 0 &&
+	     fallocate(fd, ANYK_FALLOC_FL_INSERT_RANGE, 0, 4096) == 0;
+	close(fd);
+	unlink(path);
+	return ok;
 }
 
 static void
@@ -269,6 +321,8 @@ workload(int n)
 			op_truncate();
 		else if (r < 44)
 			op_falloc();
+		else if (r < 47)
+			op_shift();
 		else if (r < 54)
 			op_two(0);
 		else if (r < 59)
@@ -517,6 +571,9 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s", model, model);
 	t_run(cmd);
+	shifts = extents && host_shifts();
+	if (extents && !shifts)
+		printf("# %s: the host's %s does not collapse or insert ranges: not compared\n", what, model);
 	T_OK(anyk_disk_attach("/dev/sd0", img, 0) == 0, "%s: attach", what);
 	if (anyk_sys_mount("/dev/sd0", "/mnt", type, 0, NULL) != 0) {
 		T_OK(0, "%s: read-write mount (errno %d)", what, errno);
@@ -542,10 +599,13 @@ test_workload(const char *type, const char *opts, int nops_want, uint64_t seed)
 	}
 	rng = seed;
 	nops = nerr_same = 0;
+	nshifted = 0;
 	t0 = now_s();
 	workload(nops_want);
 	T_OK(mismatches == before, "%s: %llu operations (%llu failing alike) match the host in %.1fs", what,
 	     (unsigned long long)nops, (unsigned long long)nerr_same, now_s() - t0);
+	if (shifts)
+		T_OK(nshifted >= 20, "%s: %u ranges collapsed or inserted alike", what, nshifted);
 	compare_tree(&anyk_view, "/mnt", "", 0);
 	T_OK(mismatches == before, "%s: tree matches while mounted", what);
 

@@ -43,6 +43,7 @@ struct ext2_sb {
 	uint32_t s_bsize;
 	unsigned s_bshift;
 	uint32_t s_blocks_per_group;
+	unsigned s_cluster_shift; /* bigalloc: log2 of blocks per cluster, else 0 */
 	uint32_t s_inodes_per_group;
 	uint32_t s_ngroups;
 	uint32_t s_inode_size;
@@ -139,6 +140,9 @@ struct ext2_inode {
 	uint8_t i_block[EXT2_I_BLOCK_SIZE];
 	uint8_t *i_raw; /* the whole on-disk inode (in-inode xattrs) */
 	uint32_t i_rawsize;
+	/* Inline data (EXT4_INLINE_DATA_FL): where system.data's value, the
+	 * data past i_block, lies in the on-disk inode, and its length. */
+	uint32_t i_inline_off, i_inline_len;
 	uint32_t i_dtime; /* orphan list: the next orphan's number */
 	bool i_orphan;    /* on the orphan list (ext2_orphan.c) */
 	struct ext2_inode *i_orphan_next;
@@ -167,6 +171,8 @@ int ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, 
 		  char *why, size_t whylen);
 /* Where group descriptor g lives: block number and byte offset in it. */
 uint64_t ext2_gd_location(const struct ext2_sb *sb, uint32_t group, uint32_t *offp);
+uint64_t ext2_gdt_start(const struct ext2_sb *sb);
+uint32_t ext2_boot_block(const struct ext2_sb *sb);
 bool ext2_group_has_super(const struct ext2_sb *sb, uint32_t group);
 
 /* ext2_csum.c */
@@ -294,11 +300,38 @@ int ext2_seek_data(struct ext2_mount *em, struct ext2_inode *ip, int whence, any
 /* ext2_symlink.c */
 int ext2_readlink(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio);
 
+/* ext2_inline.c: files, directories and symlinks whose data is in the
+ * inode (i_block, then system.data's value). Decoding finds the value and
+ * checks the size against it; the rest only reads. */
+int ext2_inline_decode(const struct ext2_sb *sb, const uint8_t *raw, struct ext2_inode *ip, char *why,
+		       size_t whylen);
+static inline bool
+ext2_is_inline(const struct ext2_inode *ip)
+{
+	return (ip->i_flags & EXT4_INLINE_DATA_FL) != 0;
+}
+/* Bytes of inline data: i_block and the value. */
+static inline uint64_t
+ext2_inline_size(const struct ext2_inode *ip)
+{
+	return EXT2_I_BLOCK_SIZE + (uint64_t)ip->i_inline_len;
+}
+/* Bytes [off, off + n) of the inline data to uio; EUCLEAN past its end. */
+int ext2_inline_move(struct ext2_mount *em, struct ext2_inode *ip, uint64_t off, size_t n, struct uio *uio);
+/* The inline data past i_block (a directory's further entries); NULL if
+ * the inode has no raw copy to hold it. */
+uint8_t *ext2_inline_value(const struct ext2_inode *ip);
+
 /* ext2_xattr.c */
 int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,
 		  size_t *sizep);
 int ext2_listxattr(struct ext2_mount *em, struct ext2_inode *ip, char *buf, size_t *sizep);
 int ext2_xattr_ns_split(const char *name, uint8_t *indexp, const char **suffixp);
+/* The attribute index/name in the extra space of a raw inode of rawsize
+ * bytes: its value's offset in raw and its length; ENODATA if there is
+ * none, EUCLEAN for a malformed entry. Pure, for inode decoding. */
+int ext2_xattr_ibody_find(const uint8_t *raw, uint32_t rawsize, uint16_t extra_isize, uint8_t index,
+			  const char *name, size_t namelen, uint32_t *offp, uint32_t *lenp);
 typedef int (*ext2_xattr_fn)(void *ctx, uint8_t index, const char *name, uint32_t namelen, const uint8_t *value,
 			     uint32_t size);
 int ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn fn, void *ctx);

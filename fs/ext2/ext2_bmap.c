@@ -107,6 +107,9 @@ ext2_bmap(struct ext2_mount *em, struct ext2_inode *ip, uint64_t lblk, uint64_t 
 {
 	if (maxrun == 0)
 		maxrun = 1;
+	/* i_block holds data, not block numbers (ext2_inline.c). */
+	if (ext2_is_inline(ip))
+		return ext2_corrupt(em, "inode %u: inline data has no block map", ip->i_ino);
 	/* A file being written has its extents in memory, ahead of the tree. */
 	if (ip->i_extloaded)
 		return ext2_ext_lookup(ip, lblk, maxrun, map);

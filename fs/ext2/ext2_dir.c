@@ -9,12 +9,20 @@
  * Every entry is checked before use: record length at least 12, a multiple
  * of four and inside the block, the name inside the record, the inode
  * number inside the file system.
+ *
+ * A directory with inline data (ext2_inline.c) has no blocks: its entries
+ * are in i_block after the parent's inode number and go on in system.data's
+ * value, each area walked and checked like a block. "." and ".." are not
+ * stored there, so readdir makes them up (cookies 0 and 1) and lookup takes
+ * ".." from the parent's number.
  */
 #include "fs/ext2/ext2.h"
 
 struct dirent_it {
 	const uint8_t *blk;
 	uint32_t pos, end;
+	uint32_t base; /* inline data: the area's position in the directory */
+	bool inl;
 };
 
 struct ext2_dirent {
@@ -78,6 +86,8 @@ dirblock_open(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const
 	it->blk = blk;
 	it->pos = 0;
 	it->end = dirblock_end(em, dp, lblk, blk);
+	it->base = 0;
+	it->inl = false;
 	if (bp->b_checked == dirblock_mark(dp, lblk) || is_dx_block(em, dp, lblk, blk) || !em->em_csum)
 		return 0;
 	if (it->end == em->em_bsize)
@@ -101,7 +111,7 @@ dirent_next(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct 
 	if (it->end - it->pos < EXT2_DIR_ENTRY_MIN)
 		goto bad;
 	p = it->blk + it->pos;
-	de->d_pos = it->pos;
+	de->d_pos = it->base + it->pos;
 	de->d_ino = le32dec(p + DE_INODE);
 	de->d_reclen = ext2_de_reclen(em, p);
 	if (em->em_filetype) {
@@ -119,6 +129,9 @@ dirent_next(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct 
 	it->pos += de->d_reclen;
 	return 0;
 bad:
+	if (it->inl)
+		return ext2_corrupt(em, "directory inode %u inline data: bad entry at byte %u", dp->i_ino,
+				    it->base + it->pos);
 	return ext2_corrupt(em, "directory inode %u block %llu: bad entry at offset %u", dp->i_ino,
 			    (unsigned long long)lblk, it->pos);
 }
@@ -240,6 +253,57 @@ linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 	return ENOENT;
 }
 
+/* Area 0 of an inline directory is i_block past the parent's number, area
+ * 1 system.data's value; positions run on from i_block into the value. */
+static int
+inline_area_open(struct ext2_mount *em, struct ext2_inode *dp, int area, struct dirent_it *it)
+{
+	it->inl = true;
+	if (area == 0) {
+		it->blk = dp->i_block;
+		it->pos = EXT2_INLINE_PARENT_SIZE;
+		it->end = EXT2_I_BLOCK_SIZE;
+		it->base = 0;
+		return 0;
+	}
+	it->blk = ext2_inline_value(dp);
+	if (it->blk == NULL)
+		return ext2_corrupt(em, "directory inode %u: its inline data is missing", dp->i_ino);
+	it->pos = 0;
+	it->end = dp->i_inline_len;
+	it->base = EXT2_I_BLOCK_SIZE;
+	return 0;
+}
+
+static int
+inline_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+{
+	struct dirent_it it;
+	struct ext2_dirent de;
+	int error;
+
+	if (namelen == 1 && name[0] == '.') {
+		*inop = dp->i_ino;
+		return 0;
+	}
+	if (namelen == 2 && name[0] == '.' && name[1] == '.') {
+		*inop = le32dec(dp->i_block);
+		return 0;
+	}
+	for (int area = 0; area < 2; area++) {
+		error = inline_area_open(em, dp, area, &it);
+		while (error == 0 && (error = dirent_next(em, dp, 0, &it, &de)) == 0) {
+			if (de.d_ino != 0 && de.d_namelen == namelen && memcmp(de.d_name, name, namelen) == 0) {
+				*inop = de.d_ino;
+				return 0;
+			}
+		}
+		if (error != ENOENT)
+			return error;
+	}
+	return ENOENT;
+}
+
 int
 ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
 {
@@ -247,8 +311,10 @@ ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 	bool dotdot = namelen == 2 && name[0] == '.' && name[1] == '.';
 	int error = EAGAIN;
 
-	/* "." and ".." sit in the index root, ahead of the index. */
-	if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
+	if (ext2_is_inline(dp)) {
+		error = inline_lookup(em, dp, name, namelen, inop);
+	} else if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
+		/* "." and ".." sit in the index root, ahead of the index. */
 		error = ext2_htree_lookup(em, dp, name, namelen, inop);
 		/* On EAGAIN ext2_htree_lookup said why; the entries are
 		 * still there. */
@@ -275,6 +341,32 @@ ft_to_dtype(uint8_t ft)
 	return ft < ARRAY_SIZE(map) ? map[ft] : ANYK_DT_UNKNOWN;
 }
 
+static int
+inline_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill, void *ctx)
+{
+	struct dirent_it it;
+	struct ext2_dirent de;
+	int error;
+
+	if (cookie <= 0 && fill(ctx, ".", 1, dp->i_ino, ANYK_DT_DIR, 1) != 0)
+		return 0;
+	if (cookie <= 1 && fill(ctx, "..", 2, le32dec(dp->i_block), ANYK_DT_DIR, EXT2_INLINE_PARENT_SIZE) != 0)
+		return 0;
+	for (int area = 0; area < 2; area++) {
+		error = inline_area_open(em, dp, area, &it);
+		while (error == 0 && (error = dirent_next(em, dp, 0, &it, &de)) == 0) {
+			if (de.d_ino == 0 || de.d_pos < cookie)
+				continue;
+			if (fill(ctx, de.d_name, de.d_namelen, de.d_ino, ft_to_dtype(de.d_type),
+				 (int64_t)de.d_pos + de.d_reclen) != 0)
+				return 0;
+		}
+		if (error != ENOENT)
+			return error;
+	}
+	return 0;
+}
+
 int
 ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill, void *ctx)
 {
@@ -287,6 +379,8 @@ ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, r
 
 	if (cookie < 0)
 		return EINVAL;
+	if (ext2_is_inline(dp))
+		return inline_readdir(em, dp, cookie, fill, ctx);
 	start = (uint64_t)cookie;
 	for (uint64_t lblk = start >> bshift; lblk < nblocks; lblk++) {
 		error = ext2_dir_readblock(em, dp, lblk, &bp);

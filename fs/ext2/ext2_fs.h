@@ -120,6 +120,14 @@
 	(INCOMPAT_FILETYPE | INCOMPAT_RECOVER | INCOMPAT_META_BG |            \
 	 INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_MMP | INCOMPAT_FLEX_BG | \
 	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR)
+/* What the read path understands and the write path does not: such images
+ * mount read-only only (inline_data: ext2_inline.c). */
+#define INCOMPAT_READONLY (INCOMPAT_INLINE_DATA)
+/* Likewise among the read-only compatible features (bigalloc: its clusters
+ * matter only to allocation; reading maps blocks as without it). */
+#define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)
+/* The largest bigalloc cluster read: 2^16 blocks. */
+#define EXT2_CLUSTER_SHIFT_MAX 16
 
 #define RO_COMPAT_SPARSE_SUPER 0x0001
 #define RO_COMPAT_LARGE_FILE 0x0002
@@ -229,6 +237,11 @@
 #define EXT2_DIND_BLOCK 13
 #define EXT2_TIND_BLOCK 14
 #define EXT2_I_BLOCK_SIZE 60
+/* Inline data: an inline directory's i_block starts with its parent's
+ * inode number; the data past i_block is the value of the in-inode
+ * attribute system.data. */
+#define EXT2_INLINE_PARENT_SIZE 4
+#define EXT2_INLINE_XATTR_NAME "data"
 
 #define EXT2_SECRM_FL 0x00000001
 #define EXT2_IMMUTABLE_FL 0x00000010

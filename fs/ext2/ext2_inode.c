@@ -1,8 +1,9 @@
 /*
  * Inodes: finding one in its group's inode table, checking it (checksum,
- * type, link count, extra size, file size, block map header) and decoding
- * it into struct ext2_inode. The whole on-disk inode is kept as well, for
- * the extended attributes that live in its extra space.
+ * type, link count, extra size, file size, block map header, or inline
+ * data: ext2_inline.c) and decoding it into struct ext2_inode. The whole
+ * on-disk inode is kept as well, for the extended attributes that live in
+ * its extra space and the inline data kept there.
  */
 #include "fs/ext2/ext2.h"
 
@@ -110,10 +111,9 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 		decode_time(raw, I_CRTIME, I_CRTIME_EXTRA, used, &ip->i_crtime);
 	}
 
-	if (ip->i_flags & EXT4_INLINE_DATA_FL) {
-		WHY("inline data is not supported");
-		return EUCLEAN;
-	}
+	/* Data in the inode: none of the block map checks below apply. */
+	if (ext2_is_inline(ip))
+		return ext2_inline_decode(sb, raw, ip, why, whylen);
 	/* No file may be larger than what its block map can address. */
 	if (ip->i_flags & EXT4_EXTENTS_FL) {
 		maxlblk = (uint64_t)1 << 32;

@@ -6,6 +6,7 @@
  * Holes and unwritten extents are zero-filled in place. Only the pieces of
  * a run that do not start or end on a device sector go through a one-sector
  * bounce buffer; a run's last part sector comes in the same device read.
+ * Inline files (ext2_inline.c) are copied out of the inode.
  */
 #include "fs/ext2/ext2.h"
 
@@ -201,6 +202,17 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 	return error;
 }
 
+/* Data in the inode (ext2_inline.c): no blocks to map. */
+static int
+read_inline(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
+{
+	uint64_t off = (uint64_t)uio->uio_offset;
+
+	if (uio->uio_resid == 0 || off >= ip->i_size)
+		return 0;
+	return ext2_inline_move(em, ip, off, (size_t)MIN((uint64_t)uio->uio_resid, ip->i_size - off), uio);
+}
+
 int
 ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 {
@@ -212,6 +224,8 @@ ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 
 	if (uio->uio_offset < 0)
 		return EINVAL;
+	if (ext2_is_inline(ip))
+		return read_inline(em, ip, uio);
 	while (uio->uio_resid > 0 && (uint64_t)uio->uio_offset < ip->i_size) {
 		uint64_t off = (uint64_t)uio->uio_offset;
 		uint64_t len = MIN((uint64_t)uio->uio_resid, ip->i_size - off);
@@ -246,6 +260,11 @@ ext2_seek_data(struct ext2_mount *em, struct ext2_inode *ip, int whence, anyk_of
 	off = (uint64_t)*offp;
 	if (off >= ip->i_size)
 		return ENXIO;
+	/* Inline data is all data, no holes. */
+	if (ext2_is_inline(ip)) {
+		*offp = (anyk_off_t)(whence == ANYK_SEEK_DATA ? off : ip->i_size);
+		return 0;
+	}
 	end = howmany(ip->i_size, (uint64_t)em->em_bsize);
 	for (lblk = off >> bshift; lblk < end; lblk += map.m_len) {
 		error = ext2_bmap(em, ip, lblk, end - lblk, &map);

@@ -62,7 +62,7 @@ ext2_group_overhead(const struct ext2_mount *em, uint32_t group)
 	const struct ext2_sb *sb = &em->em_sb;
 	uint32_t dpb = em->em_bsize / sb->s_desc_size, r = group % dpb;
 	bool super = ext2_group_has_super(sb, group), meta = (sb->s_incompat & INCOMPAT_META_BG) != 0;
-	uint32_t n = super ? 1 + em->em_rsv_gdt : 0;
+	uint32_t n = super ? 1 + em->em_rsv_gdt + (group == 0 ? ext2_boot_block(sb) : 0) : 0;
 
 	/* meta_bg: a metagroup's descriptor block is in its first, second
 	 * and last group, after the superblock copy if there is one. */

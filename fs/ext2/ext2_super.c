@@ -15,7 +15,7 @@
 int
 ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen)
 {
-	uint32_t logbs, bpg, ipg, ipb;
+	uint32_t logbs, logc, bpg, cpg, ipg, ipb;
 	uint64_t ngroups, devblocks;
 
 	memset(sb, 0, sizeof(*sb));
@@ -43,13 +43,6 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 			WHY("superblock checksum mismatch");
 			return EUCLEAN;
 		}
-	}
-	/* Space counted in clusters of several blocks changes the layout of
-	 * every group: nothing past this point would make sense of it. */
-	if (sb->s_rocompat & RO_COMPAT_BIGALLOC) {
-		WHY("unsupported feature bigalloc (clusters of %u blocks)",
-		    1u << MIN(le32dec(raw + SB_LOG_CLUSTER_SIZE) - le32dec(raw + SB_LOG_BLOCK_SIZE), 31u));
-		return EINVAL;
 	}
 	logbs = le32dec(raw + SB_LOG_BLOCK_SIZE);
 	if (logbs > 6) {
@@ -87,7 +80,11 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 		    (unsigned long long)sb->s_blocks_count, (unsigned long long)devblocks);
 		return EINVAL;
 	}
-	if (sb->s_first_data_block != (sb->s_bsize == 1024 ? 1u : 0u) ||
+	/* Block 0 holds the boot sector and, at 1 KiB blocks, nothing else: the
+	 * first group starts at block 1, but with bigalloc at block 0 (in the
+	 * first cluster). */
+	if (sb->s_first_data_block !=
+		(sb->s_bsize == 1024 && !(sb->s_rocompat & RO_COMPAT_BIGALLOC) ? 1u : 0u) ||
 	    sb->s_first_data_block >= sb->s_blocks_count) {
 		WHY("first data block %u wrong for block size %u", sb->s_first_data_block, sb->s_bsize);
 		return EINVAL;
@@ -105,7 +102,23 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 		return EINVAL;
 	}
 	ipb = sb->s_bsize / sb->s_inode_size;
-	if (bpg == 0 || bpg > 8 * sb->s_bsize || ipg < ipb || ipg > 8 * sb->s_bsize || ipg % ipb != 0) {
+	/* bigalloc: space is counted in clusters of 2^n blocks, and a group's
+	 * bitmap has a bit per cluster. Everything else is still in blocks. */
+	cpg = bpg;
+	if (sb->s_rocompat & RO_COMPAT_BIGALLOC) {
+		logc = le32dec(raw + SB_LOG_CLUSTER_SIZE);
+		cpg = le32dec(raw + SB_CLUSTERS_PER_GROUP);
+		if (logc < logbs || logc - logbs > EXT2_CLUSTER_SHIFT_MAX) {
+			WHY("bigalloc cluster size 1024 << %u invalid for %u-byte blocks", logc, sb->s_bsize);
+			return EINVAL;
+		}
+		sb->s_cluster_shift = logc - logbs;
+		if (cpg == 0 || ((uint64_t)cpg << sb->s_cluster_shift) != bpg) {
+			WHY("bigalloc: %u clusters per group do not make %u blocks per group", cpg, bpg);
+			return EINVAL;
+		}
+	}
+	if (bpg == 0 || cpg > 8 * sb->s_bsize || ipg < ipb || ipg > 8 * sb->s_bsize || ipg % ipb != 0) {
 		WHY("blocks per group %u / inodes per group %u invalid", bpg, ipg);
 		return EINVAL;
 	}
@@ -183,11 +196,27 @@ ext2_gd_location(const struct ext2_sb *sb, uint32_t group, uint32_t *offp)
 
 	*offp = (group % dpb) * sb->s_desc_size;
 	if (!(sb->s_incompat & INCOMPAT_META_BG) || metagroup < sb->s_first_meta_bg)
-		return (uint64_t)sb->s_first_data_block + 1 + metagroup;
+		return ext2_gdt_start(sb) + metagroup;
 	/* meta_bg: each run of dpb groups keeps its descriptors in its first
 	 * group, after that group's superblock copy if it has one. */
 	first = (uint64_t)sb->s_first_data_block + (uint64_t)metagroup * dpb * sb->s_blocks_per_group;
-	return first + (ext2_group_has_super(sb, metagroup * dpb) ? 1 : 0);
+	return first + (ext2_group_has_super(sb, metagroup * dpb) ? 1 : 0) + (metagroup == 0 ? ext2_boot_block(sb) : 0);
+}
+
+/* 1 if group 0 starts with a block before the superblock's (bigalloc at
+ * 1 KiB blocks: group 0 starts at block 0, the superblock is block 1). */
+uint32_t
+ext2_boot_block(const struct ext2_sb *sb)
+{
+	return sb->s_bsize == 1024 && sb->s_first_data_block == 0 ? 1 : 0;
+}
+
+/* The first block of the primary descriptor table: the one after the block
+ * holding the superblock (byte 1024). */
+uint64_t
+ext2_gdt_start(const struct ext2_sb *sb)
+{
+	return (EXT2_SB_OFFSET >> sb->s_bshift) + 1;
 }
 
 int
@@ -250,7 +279,7 @@ ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, stru
 	gdblk = ext2_gd_location(sb, group, &off);
 	gdn = 1;
 	if (!(sb->s_incompat & INCOMPAT_META_BG)) {
-		gdblk = (uint64_t)sb->s_first_data_block + 1;
+		gdblk = ext2_gdt_start(sb);
 		gdn = ((uint64_t)sb->s_ngroups * sb->s_desc_size + sb->s_bsize - 1) / sb->s_bsize;
 	}
 	if (OVERLAPS(g->g_block_bitmap, 1, g->g_inode_bitmap, 1) ||

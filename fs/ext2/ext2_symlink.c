@@ -1,7 +1,9 @@
 /*
  * Symbolic links: a target shorter than 60 bytes lives in the inode's block
  * map area itself ("fast" link); a longer one in the file's first block,
- * found through the block map or extent tree like any file data.
+ * found through the block map or extent tree like any file data. With
+ * inline_data, a target of up to 60 bytes plus what system.data holds is
+ * in the inode (ext2_inline.c).
  */
 #include "fs/ext2/ext2.h"
 
@@ -23,6 +25,12 @@ ext2_readlink(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 	size_t len;
 	int error;
 
+	if (ext2_is_inline(ip)) {
+		if (ip->i_size == 0 || ip->i_size >= ANYK_PATH_MAX)
+			return ext2_corrupt(em, "symlink inode %u: size %llu invalid", ip->i_ino,
+					    (unsigned long long)ip->i_size);
+		return ext2_inline_move(em, ip, 0, MIN((size_t)ip->i_size, uio->uio_resid), uio);
+	}
 	if (is_fast_symlink(em, ip))
 		return uiomove(ip->i_block, MIN((size_t)ip->i_size, uio->uio_resid), uio);
 	if (ip->i_size == 0 || ip->i_size >= ANYK_PATH_MAX || ip->i_size > em->em_bsize)

@@ -88,13 +88,26 @@ check_features(struct ext2_mount *em, bool rdonly)
 	char names[160];
 	uint32_t bad;
 
-	bad = sb->s_incompat & ~INCOMPAT_SUPPORTED;
+	bad = sb->s_incompat & ~(INCOMPAT_SUPPORTED | INCOMPAT_READONLY);
 	if (bad) {
 		feature_list(bad, incompat_names, ARRAY_SIZE(incompat_names), names, sizeof(names));
 		klog(LOG_ERR, "ext2 %s: unsupported incompatible features: %s", em->em_name, names);
 		return EINVAL;
 	}
-	bad = sb->s_rocompat & ~RO_COMPAT_SUPPORTED;
+	/* Read in full, never written: nothing to say on a read-only mount. */
+	bad = sb->s_incompat & INCOMPAT_READONLY;
+	if (bad && !rdonly) {
+		feature_list(bad, incompat_names, ARRAY_SIZE(incompat_names), names, sizeof(names));
+		klog(LOG_ERR, "ext2 %s: features %s allow only read-only mounts", em->em_name, names);
+		return EROFS;
+	}
+	bad = sb->s_rocompat & RO_COMPAT_READ_ONLY;
+	if (bad && !rdonly) {
+		feature_list(bad, rocompat_names, ARRAY_SIZE(rocompat_names), names, sizeof(names));
+		klog(LOG_ERR, "ext2 %s: features %s allow only read-only mounts", em->em_name, names);
+		return EROFS;
+	}
+	bad = sb->s_rocompat & ~(RO_COMPAT_SUPPORTED | RO_COMPAT_READ_ONLY);
 	if (bad) {
 		feature_list(bad, rocompat_names, ARRAY_SIZE(rocompat_names), names, sizeof(names));
 		if (!rdonly) {
@@ -321,9 +334,10 @@ ext2_statvfs(struct mount *mp, struct anyk_statvfs *st)
 	const struct ext2_sb *sb = &em->em_sb;
 	uint64_t bfree = 0, ifree = 0;
 
-	/* The group counts are kept current where the superblock's may lag. */
+	/* The group counts are kept current where the superblock's may lag;
+	 * with bigalloc they count clusters. */
 	for (uint32_t g = 0; g < sb->s_ngroups; g++) {
-		bfree += em->em_groups[g].g_free_blocks;
+		bfree += (uint64_t)em->em_groups[g].g_free_blocks << sb->s_cluster_shift;
 		ifree += em->em_groups[g].g_free_inodes;
 	}
 	bfree = MIN(bfree, sb->s_blocks_count);

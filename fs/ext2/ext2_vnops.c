@@ -67,6 +67,12 @@ ext2_getattr(struct vnode *vp, struct vattr *va)
 	va->va_ino = ip->i_ino;
 	va->va_size = (anyk_off_t)ip->i_size;
 	va->va_bytes = ip->i_blocks512 << 9;
+	/* Inline data takes no block, but a regular file counts its bytes,
+	 * rounded up to sectors, as Linux counts them: a file of data and no
+	 * blocks would look all holes to tools that judge sparseness by
+	 * st_blocks. Directories and symlinks count only their blocks. */
+	if (ext2_is_inline(ip) && ANYK_S_ISREG(ip->i_mode))
+		va->va_bytes += roundup2(ip->i_size, (uint64_t)512);
 	va->va_blksize = em->em_bsize;
 	va->va_rdev = ip->i_rdev;
 	va->va_flags = 0;

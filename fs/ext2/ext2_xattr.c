@@ -7,7 +7,9 @@
  * stored in ext4's compact format and converted to the VFS's on the way out.
  *
  * Every entry and value is checked to lie inside its region before use;
- * the external block's checksum is verified with metadata_csum.
+ * the external block's checksum is verified with metadata_csum. Inode
+ * decoding finds system.data (inline data) here too, before the inode has
+ * a mount to log to (ext2_xattr_ibody_find).
  */
 #include "fs/ext2/ext2.h"
 
@@ -73,27 +75,27 @@ ns_split(const char *name, uint8_t *indexp, const char **suffixp)
 	return ENOTSUP;
 }
 
-/* 0 and the entry at *posp (advanced), ENOENT at the end, or EUCLEAN. */
+/* 0 and the entry at *posp (advanced), ENOENT at the end, or EUCLEAN
+ * (not logged: inode decoding has no mount to log to). */
 static int
-region_next(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_region *r, size_t *posp,
-	    struct xattr_ent *e)
+region_parse(const struct xattr_region *r, size_t *posp, struct xattr_ent *e)
 {
 	size_t pos = *posp, entsize;
 	const uint8_t *p;
 	uint32_t offs;
 
 	if (r->entlen < 4 || pos > r->entlen - 4)
-		goto bad;
+		return EUCLEAN;
 	p = r->ents + pos;
 	if (le32dec(p) == 0)
 		return ENOENT;
 	if (r->entlen - pos < XE_HEAD_SIZE)
-		goto bad;
+		return EUCLEAN;
 	e->namelen = p[XE_NAME_LEN];
 	e->index = p[XE_NAME_INDEX];
 	entsize = (XE_HEAD_SIZE + (size_t)e->namelen + 3) & ~(size_t)3;
 	if (entsize > r->entlen - pos)
-		goto bad;
+		return EUCLEAN;
 	e->name = (const char *)p + XE_NAME;
 	e->size = le32dec(p + XE_VALUE_SIZE);
 	e->ea_inode = le32dec(p + XE_VALUE_INUM) != 0;
@@ -101,31 +103,73 @@ region_next(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_reg
 	e->value = NULL;
 	if (!e->ea_inode) {
 		if (offs > r->vlen || e->size > r->vlen - offs)
-			goto bad;
+			return EUCLEAN;
 		e->value = r->vbase + offs;
 	}
 	*posp = pos + entsize;
 	return 0;
-bad:
-	return ext2_corrupt(em, "inode %u: bad extended attribute entry in the %s at %zu", ip->i_ino, r->where,
-			    pos);
+}
+
+/* region_parse, with a log line for a bad entry. */
+static int
+region_next(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_region *r, size_t *posp,
+	    struct xattr_ent *e)
+{
+	int error = region_parse(r, posp, e);
+
+	if (error == EUCLEAN)
+		return ext2_corrupt(em, "inode %u: bad extended attribute entry in the %s at %zu", ip->i_ino,
+				    r->where, *posp);
+	return error;
+}
+
+/* The attribute space after the extra fields of a raw inode of rawsize
+ * bytes, if it starts with the magic number. */
+static bool
+raw_region(const uint8_t *raw, size_t rawsize, uint16_t extra_isize, struct xattr_region *r)
+{
+	size_t start = EXT2_GOOD_OLD_INODE_SIZE + (size_t)extra_isize;
+
+	if (rawsize <= EXT2_GOOD_OLD_INODE_SIZE || start + 4 > rawsize)
+		return false;
+	if (le32dec(raw + start) != EXT2_XATTR_MAGIC)
+		return false;
+	r->ents = raw + start + 4;
+	r->entlen = rawsize - start - 4;
+	r->vbase = r->ents;
+	r->vlen = r->entlen;
+	r->where = "inode";
+	return true;
 }
 
 static bool
 inode_region(struct ext2_inode *ip, struct xattr_region *r)
 {
-	size_t start = EXT2_GOOD_OLD_INODE_SIZE + (size_t)ip->i_extra_isize;
+	return raw_region(ip->i_raw, ip->i_rawsize, ip->i_extra_isize, r);
+}
 
-	if (ip->i_rawsize <= EXT2_GOOD_OLD_INODE_SIZE || start + 4 > ip->i_rawsize)
-		return false;
-	if (le32dec(ip->i_raw + start) != EXT2_XATTR_MAGIC)
-		return false;
-	r->ents = ip->i_raw + start + 4;
-	r->entlen = ip->i_rawsize - start - 4;
-	r->vbase = r->ents;
-	r->vlen = r->entlen;
-	r->where = "inode";
-	return true;
+int
+ext2_xattr_ibody_find(const uint8_t *raw, uint32_t rawsize, uint16_t extra_isize, uint8_t index,
+		      const char *name, size_t namelen, uint32_t *offp, uint32_t *lenp)
+{
+	struct xattr_region r;
+	struct xattr_ent e;
+	size_t pos = 0;
+	int error;
+
+	if (!raw_region(raw, rawsize, extra_isize, &r))
+		return ENODATA;
+	while ((error = region_parse(&r, &pos, &e)) == 0) {
+		if (e.index != index || e.namelen != namelen || memcmp(e.name, name, namelen) != 0)
+			continue;
+		/* A value in another inode (ea_inode) is not supported. */
+		if (e.ea_inode)
+			return EUCLEAN;
+		*offp = (uint32_t)(e.value - raw);
+		*lenp = e.size;
+		return 0;
+	}
+	return error == ENOENT ? ENODATA : error;
 }
 
 /* Read and check the external block; *bpp NULL if there is none. */
@@ -282,6 +326,12 @@ region_list(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_reg
 	int error;
 
 	while ((error = region_next(em, ip, r, &pos, &e)) == 0) {
+		/* The system namespace is not listed, as Linux does not list
+		 * it: none of its names can be read (the system calls answer
+		 * ENOTSUP), and the one ext4 writes, system.data, is the
+		 * inline part of the file's data (ext2_inline.c). */
+		if (e.index == XATTR_INDEX_SYSTEM)
+			continue;
 		prefix = ns_prefix(e.index);
 		if (prefix == NULL)
 			continue;

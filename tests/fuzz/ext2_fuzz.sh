@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build and run the ext2/3/4 libFuzzer harness for FUZZ_SECONDS (default 60)
-# from the committed seed corpus. Prints "ok - ..." with executions, speed
+# from the committed seed corpus and the seeds ext2_seeds.sh makes (an
+# inline_data and a bigalloc image). Prints "ok - ..." with executions, speed
 # and coverage, "not ok - ..." with the path of the input that crashed or
 # hung, or "skip - ..." when clang or its libFuzzer runtime is missing.
 # The committed corpus is only read; new inputs go to a scratch copy.
@@ -35,6 +36,7 @@ echo "ok - ext2 fuzzer built with $FUZZ_CC"
 rm -rf "$OUT/corpus" "$OUT/artifacts"
 mkdir -p "$OUT/corpus" "$OUT/artifacts"
 cp "$ROOT"/tests/fuzz/corpus/ext2/* "$OUT/corpus/"
+sh "$ROOT/tests/fuzz/ext2_seeds.sh" "$OUT/corpus"
 # Leak checks after every input cost most of the speed; FUZZ_LEAKS=1 turns
 # them on (make check SAN=1 checks leaks on the hostile images anyway).
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=${FUZZ_LEAKS:-0}" \

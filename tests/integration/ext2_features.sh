@@ -7,9 +7,11 @@
 # directories, write a file that spans block groups, require e2fsck to find
 # nothing and the tree to come back out unchanged. For the features anyk
 # only reads (quota, project, verity, mmp), reading works and a write is
-# refused with the reason; for those it does not know (inline_data,
-# ea_inode, casefold, encrypt, bigalloc), every command is refused with the
-# feature named. A refused image is left byte for byte as it was.
+# refused with the reason. bigalloc and inline_data, read in full and never
+# written, are read as Linux reads them (readonly_tree; inline_data below).
+# For the features anyk does not know (ea_inode, casefold, encrypt), every
+# command is refused with the feature named. A refused image is left byte
+# for byte as it was.
 T_NAME=ext2_features
 . "$(dirname "$0")/../lib.sh"
 need_tools mke2fs e2fsck cmp
@@ -70,10 +72,45 @@ readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 	mk "$@" || return
 	cp "$img" "$tmp/before"
 	run_check "$name: read" sh -c "'$ANYK' cat '$img:/sub/b.bin' | cmp - '$src/sub/b.bin'"
+	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
 	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
 	rc=$?
 	check "$name: a write is refused (exit 1) with the reason" \
 		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q "$why" "$tmp/err"' \
+		"rc=$rc $(cat "$tmp/err")"
+	check "$name: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+}
+
+# A feature anyk reads in full but does not write (bigalloc): the tree, with
+# a 24 MB file across groups, comes out as it went in, as Linux reads it
+# too (as root); anyk check finds nothing; a write is refused naming the
+# feature and leaves the image as it was.
+readonly_tree() { # NAME TYPE FEATURES [EXTRA...]
+	name=$1
+	cp "$tmp/big" "$src/big"
+	if ! mk "$@"; then
+		rm -f "$src/big"
+		return
+	fi
+	cp "$img" "$tmp/before"
+	rm -rf "$tmp/out"
+	"$ANYK" cp -r -p "$img:/" "$tmp/out" >"$tmp/err" 2>&1 && diff -r -x lost+found "$src" "$tmp/out" >>"$tmp/err" 2>&1
+	rc=$?
+	check "$name: the tree comes out as it went in" '[ $rc = 0 ]' "$(cat "$tmp/err")"
+	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
+	if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/kmnt" && mount -o loop,ro "$img" "$tmp/kmnt" 2>/dev/null; then
+		diff -r -x lost+found "$tmp/kmnt" "$tmp/out" >"$tmp/err" 2>&1
+		rc=$?
+		umount "$tmp/kmnt"
+		check "$name: Linux reads the same tree off a loop mount" '[ $rc = 0 ]' "$(cat "$tmp/err")"
+	else
+		echo "skip - $name: Linux loop mount (needs root and loop devices)"
+	fi
+	rm -f "$src/big"
+	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
+	rc=$?
+	check "$name: a write is refused (exit 1), the feature named" \
+		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q "${name%%,*}" "$tmp/err"' \
 		"rc=$rc $(cat "$tmp/err")"
 	check "$name: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
 }
@@ -115,9 +152,170 @@ readonly_only quota quota ext4 quota -b 1024
 readonly_only project project ext4 project,quota -b 1024 -I 256
 readonly_only verity verity ext4 verity -b 4096
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
-unknown inline_data ext4 inline_data -b 1024
 unknown ea_inode ext4 ea_inode -b 1024
 unknown casefold ext4 casefold -b 4096
 unknown encrypt ext4 encrypt -b 4096
-unknown bigalloc ext4 bigalloc -b 4096 -C 16384
+readonly_tree bigalloc ext4 bigalloc -b 1024 -C 2048
+readonly_tree "bigalloc, 16-block clusters" ext4 bigalloc -b 1024 -C 16384
+readonly_tree "bigalloc, 4 KiB blocks" ext4 bigalloc -b 4096 -C 65536
+readonly_tree "bigalloc, no journal" ext4 bigalloc,^has_journal -b 4096 -C 16384
+
+# --- inline_data ---------------------------------------------------------------
+# Small files, directories and symlinks kept in their inodes: 60 bytes in
+# i_block, the rest in the in-inode attribute system.data. The tree: files
+# of 0 to 150 bytes, a larger one, small and empty directories (inline), one
+# with many entries (in blocks), short and long symlinks, hard links,
+# xattrs, modes; one directory also gets an entry in its system.data value,
+# which only Linux writes (debugfs puts it there here). Read-only, the tree
+# comes back out as it went in (anyk cp -r -p, anyk tar), anyk find, ls and
+# stat see it, and Linux reads the same off a loop mount (as root); anyk
+# check finds nothing; every kind of write is refused naming the feature,
+# and the image stays as it was.
+isrc=$tmp/isrc
+mkdir -p "$isrc/small/deeper" "$isrc/empty" "$isrc/many"
+for n in 0 1 59 60 61 100 150; do head -c $n /dev/urandom >"$isrc/f$n"; done
+head -c 9000 /dev/urandom >"$isrc/big"
+echo x >"$isrc/small/x"
+echo y >"$isrc/small/deeper/y"
+i=0
+while [ $i -lt 80 ]; do
+	: >"$isrc/many/entry-number-$i"
+	i=$((i + 1))
+done
+ln -s f1 "$isrc/short"
+ln -s "$(printf './%.0s' $(seq 40))f100" "$isrc/long82"
+ln -s "$(printf './%.0s' $(seq 98))f150" "$isrc/long200"
+ln "$isrc/f61" "$isrc/small/hard61"
+chmod 600 "$isrc/f59"
+chmod 750 "$isrc/small"
+ixattr=no
+command -v setfattr >/dev/null 2>&1 && command -v getfattr >/dev/null 2>&1 &&
+	setfattr -n user.color -v blue "$isrc/f100" 2>/dev/null &&
+	setfattr -n user.tag -v t "$isrc/small" && ixattr=yes
+
+# One line per entry under DIR but lost+found: type, mode, links, size and
+# checksum of files, link targets, user.* attributes.
+manifest() { # DIR
+	(cd "$1" && find . -path ./lost+found -prune -o -print | LC_ALL=C sort | while IFS= read -r p; do
+		if [ -L "$p" ]; then
+			echo "$p link $(readlink "$p")"
+		elif [ -d "$p" ]; then
+			echo "$p dir $(stat -c %a "$p")"
+		else
+			echo "$p file $(stat -c '%a %h %s' "$p") $(cksum <"$p")"
+		fi
+		[ $ixattr = no ] || getfattr -h -d -m '^user\.' "$p" 2>/dev/null | grep '=' | sed "s|^|$p |"
+	done)
+}
+
+# The four bytes of N, little-endian, as printf escapes.
+le32() { printf '\\%03o' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+
+# Give /small an entry "v" (a link to /f1) in its system.data value, as
+# Linux does once i_block is full; the host tree gets the same link.
+inline_value_entry() {
+	ino=$(debugfs -R 'stat /f1' "$img" 2>/dev/null | sed -n 's/^Inode: *\([0-9]*\).*/\1/p')
+	[ -n "$ino" ] || return 1
+	# inode, record length 12, name length 1, regular file, "v", padding
+	printf "$(le32 "$ino")\\014\\000\\001\\001v\\000\\000\\000" >"$tmp/dirval"
+	printf 'ea_set -f %s /small system.data\nsif /small size 72\nsif /f1 links_count 2\n' "$tmp/dirval" |
+		debugfs -w -f - "$img" >/dev/null 2>&1 || return 1
+	ln "$isrc/f1" "$isrc/small/v"
+}
+
+inline_kernel() { # NAME: the same tree through a Linux loop mount
+	if [ "$(id -u)" != 0 ]; then
+		echo "skip - $1: Linux loop mount (needs root)"
+		return
+	fi
+	mkdir -p "$tmp/kmnt"
+	if ! mount -o loop,ro "$img" "$tmp/kmnt" 2>"$tmp/merr"; then
+		echo "skip - $1: Linux loop mount ($(head -1 "$tmp/merr"))"
+		return
+	fi
+	manifest "$tmp/kmnt" >"$tmp/kernel.m"
+	# st_blocks: inline bytes count as sectors, as Linux counts them.
+	: >"$tmp/kblocks"
+	: >"$tmp/ablocks"
+	for f in f0 f1 f59 f60 f61 f100 f150 big small empty short long82; do
+		echo "$f $(stat -c %b "$tmp/kmnt/$f")" >>"$tmp/kblocks"
+		echo "$f $("$ANYK" stat "$img:/$f" | sed -n 's/.*Blocks: *\([0-9]*\).*/\1/p')" >>"$tmp/ablocks"
+	done
+	umount "$tmp/kmnt"
+	check "$1: Linux reads the same tree off a loop mount" 'cmp -s "$tmp/src.m" "$tmp/kernel.m"' \
+		"$(diff "$tmp/src.m" "$tmp/kernel.m")"
+	check "$1: st_blocks as Linux gives it" 'cmp -s "$tmp/kblocks" "$tmp/ablocks"' \
+		"$(diff "$tmp/kblocks" "$tmp/ablocks")"
+}
+
+inline_writes() { # NAME: every kind of write refused, the image unchanged
+	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
+	rc=$?
+	check "$1: a write is refused (exit 1), inline_data named" \
+		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q inline_data "$tmp/err"' \
+		"rc=$rc $(cat "$tmp/err")"
+	refused=0 tried=0
+	for w in "cp $isrc/f1 $img:/f1" "cp $isrc/big $img:/new" "rm $img:/f100" "rm -r $img:/small" \
+		"rmdir $img:/empty" "mv $img:/f60 $img:/g60" "ln -s x $img:/sl" "ln $img:/f0 $img:/h0" \
+		"chmod 700 $img:/f1" "chown 1:1 $img:/f1" "touch $img:/f1" "touch $img:/new" \
+		"tar -x -f $tmp/t.tar $img:/small"; do
+		tried=$((tried + 1))
+		# shellcheck disable=SC2086
+		"$ANYK" $w >/dev/null 2>&1 || refused=$((refused + 1))
+	done
+	check "$1: every kind of write is refused ($refused of $tried)" '[ $refused = $tried ]'
+	check "$1: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+}
+
+inline_data() { # NAME BLOCKSIZE
+	name=$1
+	rm -f "$img" "$isrc/small/v"
+	ssize=60
+	if ! mke2fs -q -F -t ext4 -O inline_data -b "$2" -I 256 -d "$isrc" "$img" 16M >"$tmp/mkfs.out" 2>&1; then
+		echo "skip - $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
+		return
+	fi
+	if command -v debugfs >/dev/null 2>&1; then
+		if inline_value_entry; then ssize=72; else fail "$name: an entry put in /small's system.data"; fi
+		n=0
+		for f in /f0 /f60 /f100 /small /small/deeper /empty /long82; do
+			fl=$(debugfs -R "stat $f" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+			[ $((${fl:-0} & 0x10000000)) = 0 ] || n=$((n + 1))
+		done
+		check "$name: small files, directories and links are inline (7 of 7)" '[ $n = 7 ]' "$n"
+	fi
+	run_check "$name: e2fsck -fn clean" e2fsck -fn "$img"
+	cp "$img" "$tmp/before"
+	manifest "$isrc" >"$tmp/src.m"
+
+	rm -rf "$tmp/out"
+	"$ANYK" cp -r -p "$img:/" "$tmp/out" >"$tmp/err" 2>&1
+	rc=$?
+	manifest "$tmp/out" >"$tmp/out.m"
+	check "$name: anyk cp -r -p brings the tree out as it went in" \
+		'[ $rc = 0 ] && cmp -s "$tmp/src.m" "$tmp/out.m"' "rc=$rc $(cat "$tmp/err"; diff "$tmp/src.m" "$tmp/out.m")"
+	rm -rf "$tmp/tar" && mkdir "$tmp/tar"
+	"$ANYK" tar -c -f "$tmp/t.tar" "$img:/" >"$tmp/err" 2>&1 &&
+		tar -x -p --xattrs --xattrs-include='user.*' -f "$tmp/t.tar" -C "$tmp/tar" >>"$tmp/err" 2>&1
+	rc=$?
+	manifest "$tmp/tar" >"$tmp/tar.m"
+	check "$name: anyk tar -c archives the same tree" \
+		'[ $rc = 0 ] && cmp -s "$tmp/src.m" "$tmp/tar.m"' "rc=$rc $(cat "$tmp/err"; diff "$tmp/src.m" "$tmp/tar.m")"
+	"$ANYK" find "$img:/" >"$tmp/find" 2>&1
+	rc=$?
+	(cd "$isrc" && find . | sed 's|^\.||; s|^$|/|') | LC_ALL=C sort >"$tmp/find.want"
+	grep -v '^/lost+found' "$tmp/find" | LC_ALL=C sort >"$tmp/find.got"
+	check "$name: anyk find lists every name" '[ $rc = 0 ] && cmp -s "$tmp/find.want" "$tmp/find.got"' \
+		"rc=$rc $(diff "$tmp/find.want" "$tmp/find.got")"
+	"$ANYK" ls -lR "$img:/" >"$tmp/ls" 2>&1 && "$ANYK" stat "$img:/small" "$img:/f100" >>"$tmp/ls" 2>&1
+	rc=$?
+	check "$name: anyk ls -lR and stat" '[ $rc = 0 ] && grep -q "long82 -> \./\./" "$tmp/ls" &&
+		grep -q "Size: $ssize " "$tmp/ls" && grep -q "Size: 100 " "$tmp/ls"' "rc=$rc $(cat "$tmp/ls")"
+	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
+	inline_writes "$name"
+	inline_kernel "$name"
+}
+
+inline_data inline_data 1024
+inline_data "inline_data, 4 KiB blocks" 4096
 exit $failed

@@ -1,14 +1,15 @@
 /*
  * Hostile ext2/ext3/ext4 images: build valid seed images with mke2fs -d
  * (ext2, ext3, ext4, with and without metadata_csum, 1 KiB and 4 KiB
- * blocks; a tree with a plain file, a sparse file, a fragmented file whose
- * extent tree has depth 1, a file reaching double-indirect blocks, an
- * indexed directory, fast and slow symlinks, xattrs in the inode and in a
- * block), find their structures with debugfs and dumpe2fs, and derive well
+ * blocks, one with inline_data; a tree with a plain file, a sparse file,
+ * a fragmented file whose extent tree has depth 1, a file reaching
+ * double-indirect blocks, an indexed directory, fast and slow symlinks,
+ * xattrs in the inode and in a block), find their structures with debugfs and dumpe2fs, and derive well
  * over a thousand images by changing one chosen field at a time
  * (superblock, group descriptors, bitmaps, inodes, extent trees, block
  * maps, directory entries, hash-tree nodes, xattrs, journal, checksums,
- * directory loops, block pointers aimed at other groups' metadata). Most
+ * directory loops, block pointers aimed at other groups' metadata, inline
+ * data: sizes, system.data entries, inline directory entries). Most
  * seeds have one block group; four have several (flex_bg, per-group
  * metadata with a journal spanning groups, no sparse_super, meta_bg), so
  * that pointers can name the bitmaps, inode tables, backup superblocks and
@@ -45,12 +46,12 @@
 
 enum cat {
 	C_SUPER, C_GDESC, C_BITMAP, C_INODE, C_EXTENT, C_BMAP, C_DIRENT, C_HTREE, C_XATTR, C_JOURNAL,
-	C_CSUM, C_LOOP, C_GMETA, C_NCAT
+	C_CSUM, C_LOOP, C_GMETA, C_INLINE, C_NCAT
 };
 static const char *const cat_name[C_NCAT] = {
 	"superblock", "group descriptors", "bitmaps", "inodes", "extent trees", "block maps",
 	"directory entries", "htree nodes", "xattrs", "journal", "checksums", "directory loops",
-	"pointers at other groups' metadata",
+	"pointers at other groups' metadata", "inline data",
 };
 
 #define MAXW 4
@@ -119,6 +120,7 @@ struct seed {
 	const char *name, *mkfs;
 	size_t size;
 	bool multi; /* several groups: fewer mutations of the generic kinds */
+	bool inline_data; /* small files, directories and links in their inodes */
 	uint8_t *img;
 	/* Found with debugfs/dumpe2fs; byte offsets into the image, 0 = none. */
 	uint32_t bsize, isize, blocks, inodes, fdb, desc_size;
@@ -126,6 +128,7 @@ struct seed {
 	uint64_t gd, bbm, ibm, itable;
 	uint64_t ino_root, ino_file, ino_sparse, ino_frag, ino_bigfile, ino_big, ino_dir, ino_sub, ino_short,
 		ino_long, ino_journal, ino_lf;
+	uint64_t ino_tiny, ino_ilink; /* inline_data: a 100-byte file, an 80-byte link */
 	uint32_t n_dir, n_sub, n_file; /* inode numbers */
 	uint64_t blk_root, blk_dir, blk_sub, blk_big0, blk_big1, blk_long, blk_xattr, blk_extidx, blk_ind,
 		blk_dind, blk_jsb, blk_jsb1;
@@ -372,6 +375,64 @@ find_meta(struct seed *s)
 }
 
 static bool
+put_top(const char *name, const void *data, size_t n)
+{
+	char path[600];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", top, name);
+	f = fopen(path, "wb");
+	if (f == NULL)
+		return false;
+	ok = fwrite(data, 1, n, f) == n;
+	return fclose(f) == 0 && ok;
+}
+
+/*
+ * What mke2fs -d leaves out of the inline_data seed: a 100-byte file (60
+ * bytes in i_block, 40 in system.data), an 80-byte symlink kept the same
+ * way, and an entry of /dir in its system.data value ("f2", a second link
+ * to /file), which only Linux writes: debugfs sets the value, the size and
+ * the link count. e2fsck must find the result clean.
+ */
+static bool
+inline_extras(const struct seed *s)
+{
+	static uint8_t data[100];
+	uint8_t ent[12] = { 0 };
+	char tgt[81], cmd[3000];
+	long long ino = dbg(s, "stat /file", "Inode: ");
+
+	if (ino <= 0)
+		return false;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	for (int i = 0; i < 4; i++)
+		ent[i] = (uint8_t)(ino >> (8 * i));
+	ent[4] = 12;  /* record length */
+	ent[6] = 2;   /* name length */
+	ent[7] = 1;   /* regular file */
+	ent[8] = 'f';
+	ent[9] = '2';
+	memset(tgt, 'q', 80);
+	tgt[80] = '\0';
+	if (!put_top("tiny", data, sizeof(data)) || !put_top("dirval", ent, sizeof(ent)))
+		return false;
+	snprintf(cmd, sizeof(cmd),
+		 "debugfs -w -f - %s/%s.img >/dev/null 2>&1 <<'EOF'\n"
+		 "write %s/tiny tiny\n"
+		 "symlink islink %s\n"
+		 "ea_set -f %s/dirval /dir system.data\n"
+		 "sif /dir size 72\n"
+		 "sif /file links_count 2\n"
+		 "EOF\n"
+		 "e2fsck -fn %s/%s.img >/dev/null 2>&1",
+		 top, s->name, top, tgt, top, top, s->name);
+	return t_run(cmd) == 0;
+}
+
+static bool
 build_seed(struct seed *s)
 {
 	char img[400], cmd[3000];
@@ -390,7 +451,7 @@ build_seed(struct seed *s)
 		 "EOF\n"
 		 "e2fsck -fyD %s >/dev/null 2>&1; test $? -le 1",
 		 s->mkfs, tree, img, s->size / 1024, img, tree, img);
-	if (t_run(cmd) != 0)
+	if (t_run(cmd) != 0 || (s->inline_data && !inline_extras(s)))
 		return false;
 	s->img = malloc(s->size);
 	fd = open(img, O_RDONLY);
@@ -428,6 +489,12 @@ build_seed(struct seed *s)
 	s->ino_long = ino_off(s, "/long");
 	s->ino_journal = s->journal ? ino_off(s, "<8>") : 0;
 	s->ino_lf = ino_off(s, "/lost+found");
+	if (s->inline_data) {
+		s->ino_tiny = ino_off(s, "/tiny");
+		s->ino_ilink = ino_off(s, "/islink");
+		if (!s->ino_tiny || !s->ino_ilink || !s->ino_dir || !(le(s->img + s->ino_dir + 0x20, 4) & 0x10000000))
+			return false;
+	}
 	s->n_dir = (uint32_t)dbg(s, "stat /dir", "Inode: ");
 	s->n_sub = (uint32_t)dbg(s, "stat /dir/sub", "Inode: ");
 	s->n_file = (uint32_t)dbg(s, "stat /file", "Inode: ");
@@ -745,6 +812,8 @@ gen_dirent_block(const struct seed *s, uint64_t b, int cat)
 {
 	uint32_t off = 0;
 
+	if (b == 0)
+		return; /* an inline directory: gen_inline */
 	for (int i = 0; i < 3 && off + 8 <= s->bsize; i++) {
 		uint64_t e = b + off;
 		uint32_t rl = le(s->img + e + 4, 2), nl = s->img[e + 6];
@@ -778,8 +847,9 @@ gen_dirent(const struct seed *s)
 	gen_dirent_block(s, s->blk_sub, C_DIRENT);
 	if (s->blk_big1)
 		gen_dirent_block(s, s->blk_big1, C_DIRENT);
-	/* The whole block zeroed past the first entry. */
-	for (uint32_t off = 16; off < 64; off += 4)
+	/* The whole block zeroed past the first entry (an inline /dir has
+	 * no block: gen_inline). */
+	for (uint32_t off = 16; off < 64 && s->blk_dir; off += 4)
 		add1(C_DIRENT, s->blk_dir + off, 4, 0);
 }
 
@@ -979,6 +1049,9 @@ gen_loop(const struct seed *s)
 {
 	uint64_t sub = s->blk_sub, dir = s->blk_dir, root = s->blk_root;
 
+	/* Inline directories have no blocks (gen_inline aims at them). */
+	if (sub == 0 || dir == 0)
+		return;
 	/* dir/sub's ".." at itself, at the root; "." at its parent. */
 	add1(C_LOOP, sub + 12, 4, s->n_sub);
 	add1(C_LOOP, sub + 12, 4, 2);
@@ -1039,6 +1112,105 @@ gen_gmeta(const struct seed *s)
 			add1(C_GMETA, s->ino_bigfile + 0x28 + 4 * 12, 4, b);
 		}
 		add1(C_GMETA, s->ino_file + 0x68, 4, b);
+	}
+}
+
+/* The system.data entry in the inode body of the inode at ino: its offset
+ * in the image (0 if there is none) and its value's length. */
+static uint64_t
+data_entry(const struct seed *s, uint64_t ino, uint32_t *vlen)
+{
+	uint32_t extra = le(s->img + ino + 0x80, 2);
+	uint64_t e = ino + 128 + extra + 4, end = ino + s->isize;
+
+	if (s->isize <= 128 || le(s->img + ino + 128 + extra, 4) != 0xEA020000u)
+		return 0;
+	while (e + 20 <= end && le(s->img + e, 4) != 0) {
+		uint32_t nl = s->img[e];
+
+		if (nl == 4 && s->img[e + 1] == 7 && memcmp(s->img + e + 16, "data", 4) == 0) {
+			*vlen = le(s->img + e + 8, 4);
+			return e;
+		}
+		e += (16 + nl + 3) & ~3u;
+	}
+	return 0;
+}
+
+/* An inline inode: its size, flags and type, and its system.data entry
+ * (value length and offset, name, index, the attribute space's magic and
+ * the extra size that places it). */
+static void
+gen_inline_inode(const struct seed *s, uint64_t ino)
+{
+	uint32_t vlen = 0, flags = le(s->img + ino + 0x20, 4), extra = le(s->img + ino + 0x80, 2);
+	uint64_t e = data_entry(s, ino, &vlen);
+	uint32_t sizes[] = { 60 + vlen + 1, 60 + vlen + 4, 0xFFFFFFFFu, 4096, 0, 59, 61 };
+	uint32_t vsizes[] = { vlen + 1, vlen + 4, 0xFFFF, s->isize, 0xFFFFFFFFu, 0, 2 };
+	uint32_t voffs[] = { 0xFFFF, s->isize, s->isize - 128 - extra - 4, 2 };
+
+	if (ino == 0 || e == 0)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(sizes); i++)
+		add1(C_INLINE, ino + 0x4, 4, sizes[i]);
+	add1(C_INLINE, ino + 0x6C, 4, 1);
+	add1(C_INLINE, ino + 0x20, 4, flags | 0x80000);
+	add1(C_INLINE, ino + 0x20, 4, flags | 0x1000);
+	add1(C_INLINE, ino + 0x20, 4, flags & ~0x10000000u);
+	add1(C_INLINE, ino + 0x0, 2, 020644);
+	add1(C_INLINE, ino + 0x0, 2, 010644);
+	for (size_t i = 0; i < ARRAY_LEN(vsizes); i++)
+		add1(C_INLINE, e + 8, 4, vsizes[i]);
+	for (size_t i = 0; i < ARRAY_LEN(voffs); i++)
+		add1(C_INLINE, e + 2, 2, voffs[i]);
+	add1(C_INLINE, e + 4, 4, 5);
+	add1(C_INLINE, e + 1, 1, 1);
+	add1(C_INLINE, e + 0, 1, 3);
+	add1(C_INLINE, e + 0, 1, 0xFF);
+	add1(C_INLINE, ino + 128 + extra, 4, 0);
+	add1(C_INLINE, ino + 0x80, 2, extra + 4);
+	add1(C_INLINE, ino + 0x80, 2, s->isize - 128 - 4);
+}
+
+/* Entries of an inline directory at ent (end: where their area ends):
+ * record lengths running past the area, names past their records, inode
+ * numbers out of range. */
+static void
+gen_inline_dirent(const struct seed *s, uint64_t ent, uint32_t room)
+{
+	uint32_t rl = le(s->img + ent + 4, 2);
+	uint32_t rls[] = { 0, 4, 13, room + 4, room + 12, 0xFFFF, rl > 12 ? rl - 4 : 8 };
+
+	for (size_t i = 0; i < ARRAY_LEN(rls); i++)
+		add1(C_INLINE, ent + 4, 2, rls[i]);
+	add1(C_INLINE, ent + 6, 1, 0xFF);
+	add1(C_INLINE, ent + 6, 1, rl > 8 ? rl - 7 : 1);
+	add1(C_INLINE, ent + 0, 4, s->inodes + 1);
+	add1(C_INLINE, ent + 0, 4, 0xFFFFFFFFu);
+}
+
+static void
+gen_inline(const struct seed *s)
+{
+	uint64_t inl[] = { s->ino_tiny, s->ino_dir, s->ino_sub, s->ino_ilink };
+	uint32_t vlen = 0, extra;
+	uint64_t e;
+
+	if (!s->inline_data)
+		return;
+	for (size_t i = 0; i < ARRAY_LEN(inl); i++)
+		gen_inline_inode(s, inl[i]);
+	/* /dir: its parent, then the entries in i_block and in the value. */
+	add1(C_INLINE, s->ino_dir + 0x28, 4, 0);
+	add1(C_INLINE, s->ino_dir + 0x28, 4, 0xFFFFFFFFu);
+	add1(C_INLINE, s->ino_dir + 0x28, 4, s->inodes + 1);
+	add1(C_INLINE, s->ino_dir + 0x28, 4, s->n_dir);
+	add1(C_INLINE, s->ino_sub + 0x28, 4, s->n_sub);
+	gen_inline_dirent(s, s->ino_dir + 0x28 + 4, 56);
+	e = data_entry(s, s->ino_dir, &vlen);
+	if (e != 0 && vlen >= 12) {
+		extra = le(s->img + s->ino_dir + 0x80, 2);
+		gen_inline_dirent(s, s->ino_dir + 128 + extra + 4 + le(s->img + e + 2, 2), vlen);
 	}
 }
 
@@ -1341,7 +1513,7 @@ thin(size_t from, size_t cap, bool multi)
 		/* Block-map pointers are few and all kept: among them are the
 		 * ones naming group metadata, which once made the write path
 		 * overwrite descriptors and hang. */
-		size_t ccap = c == C_GMETA || (c == C_BMAP && !multi) ? SIZE_MAX / 2 : cap;
+		size_t ccap = c == C_GMETA || c == C_INLINE || (c == C_BMAP && !multi) ? SIZE_MAX / 2 : cap;
 
 		/* The multi-group seeds are here for the group metadata; the
 		 * other kinds get a quarter of the share there, the block maps
@@ -1467,6 +1639,13 @@ main(int argc, char **argv)
 		  .size = 4 << 20, .multi = true },
 		{ .name = "ext4-metabg-1k", .mkfs = "-t ext4 -b 1024 -I 256 -g 256 -O meta_bg,^resize_inode",
 		  .size = 8 << 20, .multi = true },
+		/* Inline data: small files, directories and links in their
+		 * inodes (inline_extras adds what mke2fs leaves out). */
+		{ .name = "ext4-inline-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O inline_data,^metadata_csum",
+		  .size = 4 << 20, .inline_data = true },
+		/* bigalloc: clusters of 4 blocks, group 0 from block 0. */
+		{ .name = "ext4-bigalloc-1k", .mkfs = "-t ext4 -b 1024 -I 256 -C 4096 -O bigalloc,^metadata_csum",
+		  .size = 4 << 20 },
 	};
 	char cmd[400];
 	bool rw = getenv("ANYK_HOSTILE_RO") == NULL, strict = getenv("ANYK_HOSTILE_LAX") == NULL;
@@ -1517,6 +1696,7 @@ main(int argc, char **argv)
 		gen_csum(s);
 		gen_loop(s);
 		gen_gmeta(s);
+		gen_inline(s);
 		thin(from, cap, s->multi);
 		printf("# %s: %u groups, %d metadata blocks beyond group 0\n", s->name, s->groups, s->nmeta);
 	}

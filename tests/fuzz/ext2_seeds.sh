@@ -1,0 +1,45 @@
+#!/bin/sh
+# Seeds for the ext2 fuzzer that are made, not committed: sh ext2_seeds.sh DIR
+# writes them into DIR (ext2_fuzz.sh calls it for its scratch corpus). Each
+# needs mke2fs, and is left out quietly when mke2fs cannot make it.
+#   inline-1k  inline_data in 256 KiB (the harness's image size): files of 0
+#              to 100 bytes, a larger one, inline directories (one with an
+#              entry in its system.data value, put there with debugfs as
+#              Linux would), a directory in blocks, short and long links,
+#              an xattr beside system.data.
+#   bigalloc-1k bigalloc, clusters of 4 blocks, in 256 KiB: a small tree.
+set -u
+out=${1:?usage: ext2_seeds.sh DIR}
+PATH=$PATH:/sbin:/usr/sbin
+command -v mke2fs >/dev/null 2>&1 || exit 0
+work=$(mktemp -d "${TMPDIR:-/tmp}/anyk-seeds.XXXXXX") || exit 0
+trap 'rm -rf "$work"' EXIT
+
+t=$work/tree
+mkdir -p "$t/d/e" "$t/many"
+for n in 0 1 60 61 100; do head -c $n /dev/zero | tr '\0' 'a' >"$t/f$n"; done
+head -c 3000 /dev/zero | tr '\0' 'b' >"$t/big"
+echo x >"$t/d/x"
+i=0
+while [ $i -lt 30 ]; do
+	: >"$t/many/name-$i"
+	i=$((i + 1))
+done
+ln -s f1 "$t/s"
+ln -s "$(printf './%.0s' $(seq 40))f100" "$t/long"
+img=$work/bigalloc-1k
+mke2fs -q -F -t ext4 -O bigalloc,^has_journal,^resize_inode -b 1024 -C 4096 -I 256 -N 64 -E root_owner=0:0 \
+	-d "$t/d" "$img" 256k >/dev/null 2>&1 && cp "$img" "$out/gen-bigalloc-1k"
+img=$work/inline-1k
+mke2fs -q -F -t ext4 -O inline_data,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \
+	-d "$t" "$img" 256k >/dev/null 2>&1 || exit 0
+if command -v debugfs >/dev/null 2>&1; then
+	ino=$(debugfs -R 'stat /f1' "$img" 2>/dev/null | sed -n 's/^Inode: *\([0-9]*\).*/\1/p')
+	if [ -n "$ino" ] && [ "$ino" -lt 256 ]; then
+		# inode, record length 12, name length 1, regular file, "v", padding
+		printf "\\$(printf %03o "$ino")\\000\\000\\000\\014\\000\\001\\001v\\000\\000\\000" >"$work/val"
+		printf 'ea_set -f %s /d system.data\nsif /d size 72\nsif /f1 links_count 2\nea_set /f100 user.k v\n' \
+			"$work/val" | debugfs -w -f - "$img" >/dev/null 2>&1
+	fi
+fi
+cp "$img" "$out/gen-inline-1k"

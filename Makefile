@@ -130,11 +130,12 @@ $(B)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) $(LDLIBS)
 
-# The FUSE floor (bench/fuse_null.c): libfuse3 and anyk mount's request loop,
-# without the anyk kernel.
-$(B)/bench/fuse_null: bench/fuse_null.c $(B)/obj/tools/fuse_prio.o
+# The FUSE floor (bench/fuse_null.c): libfuse3 and anyk mount's request loop
+# and io_uring transport, without the anyk kernel.
+FLOOR_OBJS := $(B)/obj/tools/fuse_prio.o $(B)/obj/tools/fuse_uring.o
+$(B)/bench/fuse_null: bench/fuse_null.c $(FLOOR_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HCFLAGS) $(FUSE_CFLAGS) -o $@ $< $(B)/obj/tools/fuse_prio.o $(FUSE_LIBS) $(LDLIBS)
+	$(CC) $(HCFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FLOOR_OBJS) $(FUSE_LIBS) $(LDLIBS)
 
 tests: all $(UNIT_BINS) $(POSIX_BINS) $(INTEG_BINS)
 

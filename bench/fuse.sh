@@ -11,8 +11,8 @@
 #   meta      100,000 files (100 directories x 1,000): create, stat, unlink
 #             (build/bench/ext2 host DIR ...)
 #   floor     the meta phases on bench/fuse_null, a FUSE server that does
-#             no work, with anyk mount's request loop: what the round trips
-#             alone cost here
+#             no work, with anyk mount's request loop, over /dev/fuse and
+#             io_uring: what the round trips alone cost here
 #
 # Run by bench/run.sh (make bench); --quick shrinks every workload ~10x.
 # Needs root (mounts, cache drops); what cannot be had is skipped with a note.
@@ -108,18 +108,27 @@ for c in $CONTENDERS; do
 done
 
 # The floor: a FUSE server that does no work (bench/fuse_null.c) with anyk
-# mount's request loop, on one mount, the caches dropped before each phase.
-# Kernel time / its time is the best ratio any FUSE server reaches here.
+# mount's request loop, over /dev/fuse and (where anyk mount was measured
+# over it) io_uring, on one mount each, the caches dropped before each phase.
+# Kernel time / its time is the best ratio a FUSE server reaches here over
+# that transport.
+FLOORS=floor
+case " $ANYKS " in *" anykuring "*) FLOORS="floor flooruring" ;; esac
 if [ -x "$FLOOR" ]; then
-	mount_as floor - "$WORK/floor" || exit 1
-	for p in create stat unlink; do
-		drop_caches
-		t0=$(now)
-		"$HELPER" host "$WORK/floor" $p $FILES >/dev/null || { note "floor $p failed"; continue; }
-		eval "T_floor_$p=$(elapsed "$t0" "$(now)")"
+	for c in $FLOORS; do
+		[ $c = flooruring ] && uring_switch on
+		mount_as $c - "$WORK/$c" || exit 1
+		for p in create stat unlink; do
+			drop_caches
+			t0=$(now)
+			"$HELPER" host "$WORK/$c" $p $FILES >/dev/null || { note "$c $p failed"; continue; }
+			eval "T_${c}_$p=$(elapsed "$t0" "$(now)")"
+		done
+		unmount_as $c "$WORK/$c"
+		[ $c = flooruring ] && uring_switch off
 	done
-	unmount_as floor "$WORK/floor"
 else
+	FLOORS=
 	note "no $FLOOR (make bench builds it): no FUSE floor measured"
 fi
 
@@ -141,12 +150,12 @@ echo "# queue per processor, Linux 6.14+), then put back;"
 echo "# fuse2fs: fuse2fs -f IMAGE DIR -o rw,fakeroot; kernel: mount -o loop. Caches"
 echo "# $CACHES. tar reads $entries entries, $size MiB (a copy of $TREE put into each"
 echo "# image by mke2fs -d). RSS: the server's peak over all phases."
-echo "# FUSE floor: bench/fuse_null on one mount for its three phases (caches dropped"
-echo "# before each; no unmount timed: it has nothing to write back)."
+echo "# FUSE floor: bench/fuse_null on one mount per transport for its three phases"
+echo "# (caches dropped before each; no unmount timed: it has nothing to write back)."
 printf '%s' "$NOTES"
 for p in tar seqwrite seqread create stat unlink meta; do
 	if [ $p = meta ]; then
-		for c in $CONTENDERS ${T_floor_unlink:+floor}; do
+		for c in $CONTENDERS $FLOORS; do
 			eval "T_${c}_meta=$(add "$(add "$(get T $c create)" "$(get T $c stat)")" "$(get T $c unlink)")"
 		done
 	fi
@@ -164,11 +173,16 @@ for p in tar seqwrite seqread create stat unlink meta; do
 		case $p in seq*) extra=" [anyk $(mibs $MIB "$a"), kernel $(mibs $MIB "${k:-0}"), fuse2fs $(mibs $MIB "${f:-0}")]" ;; esac
 		echo "fuse $what: anyk mount$how $a s | kernel loop ${k:-n/a} s | fuse2fs ${f:-n/a} s | vs fuse2fs $(ratio "$f" "$a") (target >= 2x) | vs kernel $(ratio "$k" "$a") (target >= 0.8x)$extra"
 	done
-	z=$(get T floor $p)
-	if [ -n "$z" ]; then
-		a=$(get T anykfuse $p)
-		echo "fuse $what: FUSE floor (no work, anyk mount's loop) $z s | kernel loop ${k:-n/a} s | vs kernel $(ratio "$k" "$z") (the best any FUSE server reaches here) | anyk mount over /dev/fuse takes $(ratio "$a" "$z") its time"
-	fi
+	for c in $FLOORS; do
+		z=$(get T $c $p)
+		[ -n "$z" ] || continue
+		if [ $c = floor ]; then
+			a=$(get T anykfuse $p) how="/dev/fuse"
+		else
+			a=$(get T anykuring $p) how="io_uring"
+		fi
+		echo "fuse $what: FUSE floor over $how (no work, anyk mount's loop) $z s | kernel loop ${k:-n/a} s | vs kernel $(ratio "$k" "$z") (the best a server reaches over $how here) | anyk mount over $how takes $(ratio "$a" "$z") its time"
+	done
 done
 rss="anyk mount $(peak anykfuse)"
 case " $ANYKS " in *" anykuring "*) rss="$rss | anyk mount, io_uring $(peak anykuring)" ;; esac

@@ -8,7 +8,9 @@
  *
  *   fuse_null DIR          mount on DIR, serve in the foreground until
  *                          unmounted, with anyk mount's request loop
- *   fuse_null --plain DIR  the same with libfuse's own loop instead
+ *   fuse_null --uring DIR  the same with anyk mount's io_uring transport
+ *                          too, when the host offers it
+ *   fuse_null --plain DIR  with libfuse's own loop instead
  *
  * It asks the host for what anyk mount asks for (opens without requests,
  * writes through, 1 s entry and attribute timeouts) and
@@ -18,7 +20,7 @@
  * is the file system's own work. Files hold no data.
  */
 #ifdef ANYK_HAVE_FUSE
-#define FUSE_USE_VERSION 312
+#define FUSE_USE_VERSION 34 /* as tools/fuse_ops.h */
 #include <errno.h>
 #include <fuse_lowlevel.h>
 #include <stdint.h>
@@ -30,6 +32,18 @@
 #include <unistd.h>
 
 #include "tools/fuse_prio.h"
+#include "tools/fuse_uring.h"
+
+/* What tools/fuse_uring.c asks of the file system's side (tools/fuse_ops.c
+ * in anyk mount): no request is handed to other threads, and answers go
+ * where libfuse builds them. */
+int
+fuseops_take_deferred(void)
+{
+	return 0;
+}
+void *(*fuseops_reply_room)(size_t size);
+int (*fuseops_rings_planned)(void);
 
 struct node {
 	uint64_t ino, parent;
@@ -365,10 +379,11 @@ main(int argc, char **argv)
 	char *fargv[] = { argv[0], (char *)"-o", (char *)"fsname=fuse_null,subtype=null", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, fargv);
 	struct fuse_session *se;
-	int plain = argc == 3 && !strcmp(argv[1], "--plain"), r;
+	int plain = argc == 3 && !strcmp(argv[1], "--plain"), uring = argc == 3 && !strcmp(argv[1], "--uring");
+	int opt = plain || uring, r;
 
-	if (argc != 2 + plain) {
-		fprintf(stderr, "usage: fuse_null [--plain] DIR (bench/fuse.sh runs it)\n");
+	if (argc != 2 + opt) {
+		fprintf(stderr, "usage: fuse_null [--plain|--uring] DIR (bench/fuse.sh runs it)\n");
 		return 2;
 	}
 	table = calloc(tsize, sizeof(*table));
@@ -377,15 +392,18 @@ main(int argc, char **argv)
 	se = fuse_session_new(&args, &ops, sizeof(ops), NULL);
 	if (se == NULL)
 		return 1;
-	if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, argv[1 + plain]) != 0) {
+	if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, argv[1 + opt]) != 0) {
 		fuse_session_destroy(se);
 		return 1;
 	}
 	if (plain) {
 		r = fuse_session_loop(se);
 	} else {
+		if (uring && furing_attach(se, fuse_session_fd(se), FURING_ALWAYS, 0) != 0)
+			fprintf(stderr, "fuse_null: no io_uring transport\n");
 		prio_start((unsigned)sysconf(_SC_NPROCESSORS_CONF) + 2);
-		r = prio_serve(se, 50, NULL);
+		r = prio_serve(se, 50, uring ? furing_active : NULL);
+		furing_stop();
 		prio_stop();
 	}
 	fuse_session_unmount(se);

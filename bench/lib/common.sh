@@ -99,8 +99,9 @@ uring_switch() {
 }
 
 # mount_as KIND IMAGE DIR: kernel (loop), fuse2fs, anykfuse (anyk mount over
-# /dev/fuse), anykuring (anyk mount over io_uring: uring_switch on) or floor
-# (bench/fuse_null: no file system, IMAGE unused); FUSE servers
+# /dev/fuse), anykuring (anyk mount over io_uring: uring_switch on), floor or
+# flooruring (bench/fuse_null over /dev/fuse or io_uring: no file system,
+# IMAGE unused); FUSE servers
 # run in the foreground under /usr/bin/time so their peak RSS is known after
 # they exit ($WORK/rss.DIRNAME).
 mount_as() {
@@ -122,8 +123,10 @@ mount_as() {
 		/usr/bin/time -f %M -o "$rss" "$ANYK" mount -f -o $opt "$img" "$dir" >"$WORK/$kind.err" 2>&1 &
 		MOUNTS="$dir:$! $MOUNTS"
 		wait_mounted "$dir" ;;
-	floor)
-		"$FLOOR" "$dir" >"$WORK/floor.err" 2>&1 &
+	floor|flooruring)
+		opt=
+		[ $kind = flooruring ] && opt=--uring
+		"$FLOOR" $opt "$dir" >"$WORK/$kind.err" 2>&1 &
 		MOUNTS="$dir:$! $MOUNTS"
 		wait_mounted "$dir" ;;
 	esac
@@ -140,7 +143,7 @@ unmount_as() {
 	done
 	case $kind in
 	kernel) umount "$dir" ;;
-	fuse2fs|floor) umount "$dir" ;;
+	fuse2fs|floor|flooruring) umount "$dir" ;;
 	anykfuse|anykuring) "$ANYK" umount "$dir" >/dev/null 2>&1 || umount "$dir" ;;
 	esac
 	if [ "$pid" != - ]; then

@@ -141,18 +141,25 @@ fill(const struct node *n, struct stat *st)
 	st->st_blksize = 4096;
 }
 
+/* The entry the host gets for n, which it then holds once more. */
+static void
+entry_of(struct node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->ino;
+	e->generation = 1;
+	e->attr_timeout = 1.0;
+	e->entry_timeout = 1.0;
+	fill(n, &e->attr);
+	n->nlookup++;
+}
+
 static void
 reply_entry(fuse_req_t req, struct node *n)
 {
 	struct fuse_entry_param e;
 
-	memset(&e, 0, sizeof(e));
-	e.ino = n->ino;
-	e.generation = 1;
-	e.attr_timeout = 1.0;
-	e.entry_timeout = 1.0;
-	fill(n, &e.attr);
-	n->nlookup++;
+	entry_of(n, &e);
 	fuse_reply_entry(req, &e);
 }
 
@@ -258,13 +265,7 @@ add(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fus
 	{
 		struct fuse_entry_param e;
 
-		memset(&e, 0, sizeof(e));
-		e.ino = n->ino;
-		e.generation = 1;
-		e.attr_timeout = 1.0;
-		e.entry_timeout = 1.0;
-		fill(n, &e.attr);
-		n->nlookup++;
+		entry_of(n, &e);
 		fi->fh = 0;
 		fuse_reply_create(req, &e, fi);
 	}

@@ -553,6 +553,18 @@ buf_dirty_locked(struct buf *bp)
 	mutex_exit(&dirty_lock);
 }
 
+/* Out of the dirty tree and counts, marked clean; dirty lock held. */
+static void
+buf_undirty_dlocked(struct buf *bp)
+{
+	rb_remove(&dirty_tree, &bp->b_dnode);
+	atomic_add(&bc_ndirty, -(uint64_t)1);
+	atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
+	if (dirty_floor > bc_dirtybytes)
+		dirty_floor = bc_dirtybytes;
+	bp->b_flags &= ~B_DIRTY;
+}
+
 /* Mark clean (bucket lock held). */
 static void
 buf_clean_locked(struct buf *bp)
@@ -560,12 +572,7 @@ buf_clean_locked(struct buf *bp)
 	if (!(bp->b_flags & B_DIRTY))
 		return;
 	mutex_enter(&dirty_lock);
-	rb_remove(&dirty_tree, &bp->b_dnode);
-	atomic_add(&bc_ndirty, -(uint64_t)1);
-	atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
-	if (dirty_floor > bc_dirtybytes)
-		dirty_floor = bc_dirtybytes;
-	bp->b_flags &= ~B_DIRTY;
+	buf_undirty_dlocked(bp);
 	mutex_exit(&dirty_lock);
 }
 
@@ -783,14 +790,8 @@ binval_chain(struct bdev *bd, struct buf **pp)
 			pp = &bp->b_hnext;
 			continue;
 		}
-		if (bp->b_flags & B_DIRTY) {
-			rb_remove(&dirty_tree, &bp->b_dnode);
-			atomic_add(&bc_ndirty, -(uint64_t)1);
-			atomic_add(&bc_dirtybytes, -(uint64_t)bp->b_size);
-			if (dirty_floor > bc_dirtybytes)
-				dirty_floor = bc_dirtybytes;
-			bp->b_flags &= ~B_DIRTY;
-		}
+		if (bp->b_flags & B_DIRTY)
+			buf_undirty_dlocked(bp);
 		mutex_exit(&dirty_lock);
 		*pp = bp->b_hnext;
 		mutex_enter(&lru_lock);

@@ -66,6 +66,18 @@ writable() { # NAME TYPE FEATURES [EXTRA...]
 	fi
 }
 
+# write_refused NAME WHY: a write to img fails (exit 1) saying it is read-only
+# and why, and img stays as $tmp/before.
+write_refused() {
+	why=$2
+	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
+	rc=$?
+	check "$1: a write is refused (exit 1) with the reason" \
+		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q "$why" "$tmp/err"' \
+		"rc=$rc $(cat "$tmp/err")"
+	check "$1: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+}
+
 readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 	name=$1 why=$2
 	shift
@@ -73,12 +85,7 @@ readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 	cp "$img" "$tmp/before"
 	run_check "$name: read" sh -c "'$ANYK' cat '$img:/sub/b.bin' | cmp - '$src/sub/b.bin'"
 	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
-	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
-	rc=$?
-	check "$name: a write is refused (exit 1) with the reason" \
-		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q "$why" "$tmp/err"' \
-		"rc=$rc $(cat "$tmp/err")"
-	check "$name: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+	write_refused "$name" "$why"
 }
 
 # A feature anyk reads in full but does not write (bigalloc): the tree, with
@@ -107,12 +114,7 @@ readonly_tree() { # NAME TYPE FEATURES [EXTRA...]
 		echo "skip - $name: Linux loop mount (needs root and loop devices)"
 	fi
 	rm -f "$src/big"
-	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
-	rc=$?
-	check "$name: a write is refused (exit 1), the feature named" \
-		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q "${name%%,*}" "$tmp/err"' \
-		"rc=$rc $(cat "$tmp/err")"
-	check "$name: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+	write_refused "$name" "${name%%,*}"
 }
 
 unknown() { # NAME TYPE FEATURES [EXTRA...]

@@ -8,7 +8,8 @@
 # nothing and the tree to come back out unchanged. For the features anyk
 # only reads (quota, project, verity, mmp), reading works and a write is
 # refused with the reason. bigalloc and inline_data, read in full and never
-# written, are read as Linux reads them (readonly_tree; inline_data below).
+# written, are read as Linux reads them, by the image commands and through
+# anyk mount (readonly_tree; inline_data below).
 # For the features anyk does not know (ea_inode, casefold, encrypt), every
 # command is refused with the feature named. A refused image is left byte
 # for byte as it was.
@@ -88,6 +89,30 @@ readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 	write_refused "$name" "$why"
 }
 
+# Through anyk mount (FUSE), which serves the image read-only: the same
+# tree, and writes refused. Skipped without /dev/fuse or libfuse3.
+fuse_tree() { # NAME COMPARE: COMPARE (a command on DIR) must succeed
+	if ! [ -c /dev/fuse ] || ! "$ANYK" help mount >/dev/null 2>&1; then
+		echo "skip - $1: through anyk mount (no FUSE here)"
+		return
+	fi
+	mkdir -p "$tmp/fmnt"
+	if ! "$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		check "$1: anyk mount serves it read-only" false "$(cat "$tmp/ferr")"
+		return
+	fi
+	$2 "$tmp/fmnt" >"$tmp/fdiff" 2>&1
+	rc=$?
+	touch "$tmp/fmnt/f1" 2>/dev/null
+	wrc=$?
+	"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+	check "$1: anyk mount serves the same tree read-only" '[ $rc = 0 ] && [ $wrc != 0 ]' \
+		"rc=$rc write rc=$wrc $(cat "$tmp/ferr" "$tmp/fdiff")"
+	check "$1: the image is unchanged after anyk mount" 'cmp -s "$img" "$tmp/before"'
+}
+same_manifest() { manifest "$1" | cmp -s "$tmp/src.m" -; }
+same_tree() { diff -r -x lost+found "$src" "$1"; }
+
 # A feature anyk reads in full but does not write (bigalloc): the tree, with
 # a 24 MB file across groups, comes out as it went in, as Linux reads it
 # too (as root); anyk check finds nothing; a write is refused naming the
@@ -113,6 +138,7 @@ readonly_tree() { # NAME TYPE FEATURES [EXTRA...]
 	else
 		echo "skip - $name: Linux loop mount (needs root and loop devices)"
 	fi
+	fuse_tree "$name" same_tree
 	rm -f "$src/big"
 	write_refused "$name" "${name%%,*}"
 }
@@ -316,6 +342,7 @@ inline_data() { # NAME BLOCKSIZE
 	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
 	inline_writes "$name"
 	inline_kernel "$name"
+	fuse_tree "$name" same_manifest
 }
 
 inline_data inline_data 1024

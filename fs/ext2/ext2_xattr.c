@@ -28,6 +28,7 @@ struct xattr_ent {
 	const uint8_t *value;
 	uint32_t size;
 	bool ea_inode;
+	uint32_t inum; /* ea_inode: the inode holding the value */
 };
 
 static const struct {
@@ -98,7 +99,8 @@ region_parse(const struct xattr_region *r, size_t *posp, struct xattr_ent *e)
 		return EUCLEAN;
 	e->name = (const char *)p + XE_NAME;
 	e->size = le32dec(p + XE_VALUE_SIZE);
-	e->ea_inode = le32dec(p + XE_VALUE_INUM) != 0;
+	e->inum = le32dec(p + XE_VALUE_INUM);
+	e->ea_inode = e->inum != 0;
 	offs = le16dec(p + XE_VALUE_OFFS);
 	e->value = NULL;
 	if (!e->ea_inode) {
@@ -252,6 +254,49 @@ acl_convert(struct ext2_mount *em, struct ext2_inode *ip, const uint8_t *v, size
 	return 0;
 }
 
+/*
+ * A value kept in an inode of its own (ea_inode): a regular file flagged
+ * as holding an attribute value, exactly the entry's size, read like file
+ * data into buf (*sizep bytes, 0 to ask the size). Only user, trusted and
+ * security values go there.
+ */
+static int
+ea_inode_get(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_ent *e, void *buf, size_t *sizep)
+{
+	struct ext2_inode *vip;
+	struct anyk_iovec iov;
+	struct uio uio;
+	int error;
+
+	if (!(em->em_sb.s_incompat & INCOMPAT_EA_INODE) || e->size > ANYK_XATTR_SIZE_MAX ||
+	    e->inum == ip->i_ino)
+		return ext2_corrupt(em, "inode %u: attribute value in inode %u (%u bytes) not allowed", ip->i_ino,
+				    e->inum, e->size);
+	if (*sizep == 0) {
+		*sizep = e->size;
+		return 0;
+	}
+	if (*sizep < e->size)
+		return ERANGE;
+	error = ext2_inode_load(em, e->inum, &vip);
+	if (error)
+		return error;
+	if (!ANYK_S_ISREG(vip->i_mode) || !(vip->i_flags & EXT4_EA_INODE_FL) || vip->i_size != e->size ||
+	    ext2_is_inline(vip)) {
+		error = ext2_corrupt(em, "inode %u: attribute value inode %u is not one of %u bytes", ip->i_ino,
+				     e->inum, e->size);
+	} else {
+		uio_init_kernel(&uio, &iov, buf, e->size, 0, UIO_READ);
+		error = ext2_read(em, vip, &uio);
+		if (!error && uio.uio_resid != 0)
+			error = ext2_corrupt(em, "inode %u: attribute value inode %u short", ip->i_ino, e->inum);
+	}
+	ext2_inode_free(vip);
+	if (!error)
+		*sizep = e->size;
+	return error;
+}
+
 static int
 region_get(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_region *r, uint8_t index,
 	   const char *suffix, void *buf, size_t *sizep)
@@ -263,8 +308,10 @@ region_get(struct ext2_mount *em, struct ext2_inode *ip, const struct xattr_regi
 	while ((error = region_next(em, ip, r, &pos, &e)) == 0) {
 		if (e.index != index || e.namelen != slen || memcmp(e.name, suffix, slen) != 0)
 			continue;
+		if (e.ea_inode && (index == XATTR_INDEX_POSIX_ACL_ACCESS || index == XATTR_INDEX_POSIX_ACL_DEFAULT))
+			return ext2_corrupt(em, "inode %u: ACL kept in inode %u", ip->i_ino, e.inum);
 		if (e.ea_inode)
-			return ENOTSUP;
+			return ea_inode_get(em, ip, &e, buf, sizep);
 		if (index == XATTR_INDEX_POSIX_ACL_ACCESS || index == XATTR_INDEX_POSIX_ACL_DEFAULT) {
 			error = acl_convert(em, ip, e.value, e.size, NULL, &outlen);
 			if (error)

@@ -10,7 +10,8 @@
 # refused with the reason. bigalloc and inline_data, read in full and never
 # written, are read as Linux reads them, by the image commands and through
 # anyk mount (readonly_tree; inline_data below).
-# For the features anyk does not know (ea_inode, casefold, encrypt), every
+# ea_inode likewise (ea_inode_tree). For the features anyk does not know
+# (casefold, encrypt), every
 # command is refused with the feature named. A refused image is left byte
 # for byte as it was.
 T_NAME=ext2_features
@@ -143,6 +144,46 @@ readonly_tree() { # NAME TYPE FEATURES [EXTRA...]
 	write_refused "$name" "${name%%,*}"
 }
 
+# ea_inode: an attribute value too large for the inode and a block (3,900
+# bytes at 1 KiB blocks) lives in an inode of its own. mke2fs -d puts it
+# there from the host tree; anyk reads it back (cp -p, and through anyk
+# mount) as the host and Linux have it; check passes; writes are refused.
+ea_value_same() { getfattr --only-values -n user.big "$1/f" 2>/dev/null | cmp -s - "$tmp/eaval"; }
+ea_inode_tree() {
+	name=ea_inode
+	esrc=$tmp/esrc
+	rm -rf "$esrc" && mkdir -p "$esrc"
+	echo hi >"$esrc/f"
+	head -c 3000 /dev/urandom | base64 -w0 | head -c 3900 >"$tmp/eaval"
+	if ! command -v setfattr >/dev/null 2>&1 || ! setfattr -n user.big -v "$(cat "$tmp/eaval")" "$esrc/f" 2>/dev/null; then
+		echo "skip - $name: no 3,900-byte user attribute on the host's $tmp"
+		return
+	fi
+	rm -f "$img"
+	if ! mke2fs -q -F -t ext4 -O ea_inode -b 1024 -I 256 -d "$esrc" "$img" 16M >"$tmp/mkfs.out" 2>&1; then
+		echo "skip - $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
+		return
+	fi
+	cp "$img" "$tmp/before"
+	fl=$(debugfs -R "stat <13>" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	check "$name: the value is in an inode of its own" '[ $((${fl:-0} & 0x200000)) != 0 ]' "flags ${fl:-none}"
+	rm -rf "$tmp/out"
+	"$ANYK" cp -r -p "$img:/" "$tmp/out" >"$tmp/err" 2>&1
+	rc=$?
+	check "$name: anyk cp -p brings the value out" '[ $rc = 0 ] && ea_value_same "$tmp/out"' "rc=$rc $(cat "$tmp/err")"
+	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
+	if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/kmnt" && mount -o loop,ro "$img" "$tmp/kmnt" 2>/dev/null; then
+		ea_value_same "$tmp/kmnt"
+		rc=$?
+		umount "$tmp/kmnt"
+		check "$name: Linux reads the same value off a loop mount" '[ $rc = 0 ]'
+	else
+		echo "skip - $name: Linux loop mount (needs root and loop devices)"
+	fi
+	fuse_tree "$name" ea_value_same
+	write_refused "$name" "$name"
+}
+
 unknown() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
 	mk "$@" || return
@@ -180,7 +221,7 @@ readonly_only quota quota ext4 quota -b 1024
 readonly_only project project ext4 project,quota -b 1024 -I 256
 readonly_only verity verity ext4 verity -b 4096
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
-unknown ea_inode ext4 ea_inode -b 1024
+ea_inode_tree
 unknown casefold ext4 casefold -b 4096
 unknown encrypt ext4 encrypt -b 4096
 readonly_tree bigalloc ext4 bigalloc -b 1024 -C 2048

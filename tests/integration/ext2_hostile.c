@@ -1643,6 +1643,10 @@ main(int argc, char **argv)
 		 * inodes (inline_extras adds what mke2fs leaves out). */
 		{ .name = "ext4-inline-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O inline_data,^metadata_csum",
 		  .size = 4 << 20, .inline_data = true },
+		/* ea_inode: values may live in inodes of their own (the
+		 * seed's fit a block; corrupted entries point at inodes). */
+		{ .name = "ext4-eainode-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O ea_inode,^metadata_csum",
+		  .size = 4 << 20 },
 		/* bigalloc: clusters of 4 blocks, group 0 from block 0. */
 		{ .name = "ext4-bigalloc-1k", .mkfs = "-t ext4 -b 1024 -I 256 -C 4096 -O bigalloc,^metadata_csum",
 		  .size = 4 << 20 },

@@ -121,6 +121,7 @@ struct seed {
 	size_t size;
 	bool multi; /* several groups: fewer mutations of the generic kinds */
 	bool inline_data; /* small files, directories and links in their inodes */
+	bool ea_inode;    /* /dir's user.huge in an inode of its own */
 	uint8_t *img;
 	/* Found with debugfs/dumpe2fs; byte offsets into the image, 0 = none. */
 	uint32_t bsize, isize, blocks, inodes, fdb, desc_size;
@@ -129,6 +130,7 @@ struct seed {
 	uint64_t ino_root, ino_file, ino_sparse, ino_frag, ino_bigfile, ino_big, ino_dir, ino_sub, ino_short,
 		ino_long, ino_journal, ino_lf;
 	uint64_t ino_tiny, ino_ilink; /* inline_data: a 100-byte file, an 80-byte link */
+	uint64_t ino_eaval;           /* ea_inode: the inode holding user.huge */
 	uint32_t n_dir, n_sub, n_file; /* inode numbers */
 	uint64_t blk_root, blk_dir, blk_sub, blk_big0, blk_big1, blk_long, blk_xattr, blk_extidx, blk_ind,
 		blk_dind, blk_jsb, blk_jsb1;
@@ -432,6 +434,27 @@ inline_extras(const struct seed *s)
 	return t_run(cmd) == 0;
 }
 
+/* ea_inode: a 1,500-byte value for /dir, which debugfs puts in an inode of
+ * its own (it keeps 1,024 bytes of it, as a 1 KiB block allows). */
+static bool
+ea_extras(const struct seed *s)
+{
+	static uint8_t data[1500];
+	char cmd[1200];
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13 + 5);
+	if (!put_top("hugeval", data, sizeof(data)))
+		return false;
+	/* debugfs leaves /dir's block count short (the value block of the
+	 * old set): e2fsck mends it, and must then find the image clean. */
+	snprintf(cmd, sizeof(cmd),
+		 "debugfs -w -R 'ea_set -f %s/hugeval /dir user.huge' %s/%s.img >/dev/null 2>&1 && "
+		 "{ e2fsck -fy %s/%s.img >/dev/null 2>&1; e2fsck -fn %s/%s.img >/dev/null 2>&1; }",
+		 top, top, s->name, top, s->name, top, s->name);
+	return t_run(cmd) == 0;
+}
+
 static bool
 build_seed(struct seed *s)
 {
@@ -451,7 +474,7 @@ build_seed(struct seed *s)
 		 "EOF\n"
 		 "e2fsck -fyD %s >/dev/null 2>&1; test $? -le 1",
 		 s->mkfs, tree, img, s->size / 1024, img, tree, img);
-	if (t_run(cmd) != 0 || (s->inline_data && !inline_extras(s)))
+	if (t_run(cmd) != 0 || (s->inline_data && !inline_extras(s)) || (s->ea_inode && !ea_extras(s)))
 		return false;
 	s->img = malloc(s->size);
 	fd = open(img, O_RDONLY);
@@ -493,6 +516,21 @@ build_seed(struct seed *s)
 		s->ino_tiny = ino_off(s, "/tiny");
 		s->ino_ilink = ino_off(s, "/islink");
 		if (!s->ino_tiny || !s->ino_ilink || !s->ino_dir || !(le(s->img + s->ino_dir + 0x20, 4) & 0x10000000))
+			return false;
+	}
+	if (s->ea_inode) {
+		/* The first inode past the tree's flagged as a value's. */
+		char req[32];
+
+		for (int n = 12; n < 200 && s->ino_eaval == 0; n++) {
+			uint64_t o;
+
+			snprintf(req, sizeof(req), "<%d>", n);
+			o = ino_off(s, req);
+			if (o != 0 && (le(s->img + o + 0x20, 4) & 0x200000))
+				s->ino_eaval = o;
+		}
+		if (s->ino_eaval == 0)
 			return false;
 	}
 	s->n_dir = (uint32_t)dbg(s, "stat /dir", "Inode: ");
@@ -1189,6 +1227,29 @@ gen_inline_dirent(const struct seed *s, uint64_t ent, uint32_t room)
 	add1(C_INLINE, ent + 0, 4, 0xFFFFFFFFu);
 }
 
+/* ea_inode: the inode holding /dir's user.huge, made wrong for it. */
+static void
+gen_eainode(const struct seed *s)
+{
+	uint64_t v = s->ino_eaval;
+	uint32_t flags, size;
+
+	if (v == 0)
+		return;
+	flags = le(s->img + v + 0x20, 4);
+	size = le(s->img + v + 0x4, 4);
+	add1(C_XATTR, v + 0x20, 4, flags & ~0x200000u);   /* not a value's */
+	add1(C_XATTR, v + 0x20, 4, flags | 0x10000000u);  /* inline data */
+	add1(C_XATTR, v + 0x0, 2, 040600);                /* a directory */
+	add1(C_XATTR, v + 0x0, 2, 0120777);               /* a symlink */
+	add1(C_XATTR, v + 0x4, 4, size - 1);
+	add1(C_XATTR, v + 0x4, 4, size + 1);
+	add1(C_XATTR, v + 0x4, 4, 0);
+	add1(C_XATTR, v + 0x4, 4, 0xFFFFFFFFu);
+	add1(C_XATTR, v + 0x28, 4, 0);                    /* the extent header */
+	add1(C_XATTR, v + 0x1A, 2, 0);                    /* no links */
+}
+
 static void
 gen_inline(const struct seed *s)
 {
@@ -1643,10 +1704,10 @@ main(int argc, char **argv)
 		 * inodes (inline_extras adds what mke2fs leaves out). */
 		{ .name = "ext4-inline-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O inline_data,^metadata_csum",
 		  .size = 4 << 20, .inline_data = true },
-		/* ea_inode: values may live in inodes of their own (the
-		 * seed's fit a block; corrupted entries point at inodes). */
+		/* ea_inode: /dir's user.huge in an inode of its own
+		 * (ea_extras), made wrong in ten ways (gen_eainode). */
 		{ .name = "ext4-eainode-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O ea_inode,^metadata_csum",
-		  .size = 4 << 20 },
+		  .size = 4 << 20, .ea_inode = true },
 		/* bigalloc: clusters of 4 blocks, group 0 from block 0. */
 		{ .name = "ext4-bigalloc-1k", .mkfs = "-t ext4 -b 1024 -I 256 -C 4096 -O bigalloc,^metadata_csum",
 		  .size = 4 << 20 },
@@ -1701,6 +1762,7 @@ main(int argc, char **argv)
 		gen_loop(s);
 		gen_gmeta(s);
 		gen_inline(s);
+		gen_eainode(s);
 		thin(from, cap, s->multi);
 		printf("# %s: %u groups, %d metadata blocks beyond group 0\n", s->name, s->groups, s->nmeta);
 	}

@@ -114,6 +114,8 @@ chunk_put(struct page_chunk *c, void *pg)
  * has no memory. The limit is checked first so that an expected miss is not
  * counted as an allocation failure.
  */
+static void chunk_release(struct page_chunk *c);
+
 static bool
 chunk_new(void)
 {
@@ -137,6 +139,14 @@ chunk_new(void)
 	c->pc_hint = 0;
 	c->pc_nfree = PAGE_CHUNK_PAGES;
 	mutex_enter(&page_lock);
+	if (!dlist_empty(&page_partial)) {
+		/* Another thread made one meanwhile: take its pages. A second
+		 * chunk nobody took a page from would never be freed into,
+		 * so never go back to the host. */
+		mutex_exit(&page_lock);
+		chunk_release(c);
+		return true;
+	}
 	if (rb_insert(&page_chunks, &c->pc_node) != NULL)
 		panic("page: host gave out chunk %p twice", (void *)c->pc_base);
 	dlist_insert_head(&page_partial, &c->pc_link);

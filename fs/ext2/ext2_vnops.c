@@ -904,34 +904,30 @@ j_write(struct vnode *vp, struct uio *uio, int ioflag)
 
 #define FALLOC_CHUNK ((anyk_off_t)1 << 30) /* bytes of a fallocate per transaction */
 
+static int j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len);
+
 /*
  * COLLAPSE_RANGE and INSERT_RANGE, checked as Linux checks them: whole
  * blocks, a collapse ending before the end of file, an insert starting
- * before it. A collapse first punches the range out, a gibibyte per
- * transaction, then moves the extents in one more: a crash between leaves
- * the range a hole, the file otherwise whole.
+ * before it. A collapse first punches the range out as j_fallocate punches
+ * holes (a gibibyte per transaction), then moves the extents in one more
+ * transaction: a crash between leaves the range a hole, the file otherwise
+ * whole.
  */
 static int
-j_shift_range(struct ext2_mount *em, struct ext2_inode *ip, int mode, anyk_off_t off, anyk_off_t len)
+j_shift_range(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 {
-	anyk_off_t end = off + len, pos = off, stop;
+	struct ext2_mount *em = VFSTOEXT2(vp->v_mount);
+	struct ext2_inode *ip = VTOI(vp);
 	struct ext2_jhandle *h;
-	int error = 0;
+	int error;
 
 	if (((uint64_t)off | (uint64_t)len) & (em->em_bsize - 1))
 		return EINVAL;
 	if (mode & ANYK_FALLOC_FL_COLLAPSE_RANGE) {
-		if ((uint64_t)end >= ip->i_size)
+		if ((uint64_t)(off + len) >= ip->i_size)
 			return EINVAL;
-		while (pos < end && !error) {
-			stop = MIN(end, pos + FALLOC_CHUNK);
-			error = ext2_jop_begin(em, EXT2_JOP_FILE, (uint64_t)(stop - pos), &h);
-			if (!error)
-				error = ext2_jop_end(h, ext2_fallocate(em, ip, ANYK_FALLOC_FL_PUNCH_HOLE |
-								   ANYK_FALLOC_FL_KEEP_SIZE, (uint64_t)pos,
-								   (uint64_t)(stop - pos)));
-			pos = stop;
-		}
+		error = j_fallocate(vp, ANYK_FALLOC_FL_PUNCH_HOLE | ANYK_FALLOC_FL_KEEP_SIZE, off, len);
 		if (error)
 			return error;
 	} else {
@@ -965,7 +961,7 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	if (!(ip->i_flags & EXT4_EXTENTS_FL) && !(mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 		return EOPNOTSUPP;
 	if (mode & (ANYK_FALLOC_FL_COLLAPSE_RANGE | ANYK_FALLOC_FL_INSERT_RANGE))
-		return j_shift_range(em, ip, mode, off, len);
+		return j_shift_range(vp, mode, off, len);
 	while (pos < end && !error) {
 		stop = MIN(end, (pos / FALLOC_CHUNK + 1) * FALLOC_CHUNK);
 		m = stop < end ? mode | ANYK_FALLOC_FL_KEEP_SIZE : mode;

@@ -440,7 +440,7 @@ static bool
 ea_extras(const struct seed *s)
 {
 	static uint8_t data[1500];
-	char cmd[1200];
+	char cmd[3000];
 
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 13 + 5);

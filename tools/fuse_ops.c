@@ -95,6 +95,23 @@ struct fh {
 	struct fh *lnext, *lprev; /* the unpinned ones, the newest first */
 };
 
+/*
+ * A name in a directory node, for a request that works on it. When the
+ * directory has a descriptor of its own (its nfh, opened on first use and
+ * kept among the NFH_MAX most recent) the name is resolved from there: one
+ * component walked instead of the whole path from the root. Without one
+ * (the root, or out of descriptors) the whole path is built from the
+ * node's names, under ns_lock, as everything else does. at_init is called
+ * before ns_lock is taken (opening the descriptor may take it shared).
+ */
+struct at {
+	struct node *p;
+	const char *name;
+	struct fh *dfh;                /* p's own descriptor, held; or NULL */
+	struct anyk_proc *old;         /* while in dfh's context */
+	char path[ANYK_PATH_MAX];      /* without dfh: the whole path */
+};
+
 static struct fuseops_config cfg;
 static int no_open; /* see nfh_get */
 static pthread_rwlock_t ns_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -403,24 +420,30 @@ entry_of(struct node *p, const char *name, const struct anyk_stat *st,
 	return 0;
 }
 
-/* Look name up in p (ns_lock held) and fill e for a reply; counts one
+static void at_init(struct at *a, struct node *p, const char *name);
+static void at_fini(struct at *a);
+static int at_lstat(struct at *a, struct anyk_stat *st);
+static struct node *at_dir(const struct at *a);
+static const char *at_name(const struct at *a);
+
+/* Look the name a up (ns_lock held) and fill e for a reply; counts one
  * lookup on success. */
 static int
-do_lookup(struct node *p, const char *name, struct fuse_entry_param *e)
+do_lookup(struct at *a, struct fuse_entry_param *e)
 {
-	char path[ANYK_PATH_MAX];
+	const char *name = at_name(a);
 	struct anyk_stat st;
 	int error;
 
 	memset(e, 0, sizeof(*e));
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return ENOENT; /* only asked for by NFS export, which is off */
-	error = node_path(p, name, path);
+	if (strlen(name) > ANYK_NAME_MAX)
+		return ENAMETOOLONG;
+	error = at_lstat(a, &st);
 	if (error)
 		return error;
-	if (anyk_sys_lstat(path, &st) != 0)
-		return err_now();
-	return entry_of(p, name, &st, e);
+	return entry_of(at_dir(a), name, &st, e);
 }
 
 static void
@@ -448,18 +471,47 @@ static anyk_mode_t umask_zero(void);
 static void umask_begin(anyk_mode_t m);
 static void umask_end(anyk_mode_t m);
 
-/* Open path with anyk flags in a context with room for a descriptor;
- * a create applies umask m (see umask_of). */
+/* Open path (relative to dirfd) in context p; the descriptor, or -1
+ * with the reason in *error. A create applies umask m (see umask_of). */
 static int
-fh_open(const char *path, int flags, anyk_mode_t mode, anyk_mode_t m, struct fh **fhp)
+open_in(struct anyk_proc *p, int dirfd, const char *path, int flags, anyk_mode_t mode,
+	anyk_mode_t m, int *error)
 {
-	struct anyk_proc *old, *p;
+	struct anyk_proc *old;
+	int fd;
+
+	old = anyk_proc_switch(p);
+	umask_begin(m);
+	fd = anyk_sys_openat(dirfd, path, flags | ANYK_O_CLOEXEC, mode);
+	*error = fd < 0 ? err_now() : 0;
+	umask_end(m);
+	anyk_proc_switch(old);
+	return fd;
+}
+
+/*
+ * Open path with anyk flags and make it an fh. With dfh (a directory's
+ * own descriptor, see struct at) path is a name in that directory, opened
+ * in dfh's context, and EMFILE there is returned to the caller, who has
+ * the whole path to try elsewhere. Without, path is whole and any context
+ * with room takes the descriptor. A create applies umask m.
+ */
+static int
+fh_open(struct fh *dfh, const char *path, int flags, anyk_mode_t mode, anyk_mode_t m,
+	struct fh **fhp)
+{
+	struct anyk_proc *p = NULL, *old;
 	struct fh *fh;
 	int i, start, fd = -1, error = EMFILE;
 
 	fh = calloc(1, sizeof(*fh));
 	if (fh == NULL)
 		return ENOMEM;
+	if (dfh != NULL) {
+		p = dfh->proc;
+		fd = open_in(p, dfh->fd, path, flags, mode, m, &error);
+		goto made;
+	}
 	pthread_mutex_lock(&proc_lock);
 	start = proc_hint;
 	pthread_mutex_unlock(&proc_lock);
@@ -481,18 +533,14 @@ fh_open(const char *path, int flags, anyk_mode_t mode, anyk_mode_t m, struct fh 
 		}
 		p = procs[(start + i) % nprocs];
 		pthread_mutex_unlock(&proc_lock);
-		old = anyk_proc_switch(p);
-		umask_begin(m);
-		fd = anyk_sys_open(path, flags | ANYK_O_CLOEXEC, mode);
-		error = fd < 0 ? err_now() : 0;
-		umask_end(m);
-		anyk_proc_switch(old);
+		fd = open_in(p, ANYK_AT_FDCWD, path, flags, mode, m, &error);
 		if (!error) {
 			pthread_mutex_lock(&proc_lock);
 			proc_hint = (start + i) % nprocs;
 			pthread_mutex_unlock(&proc_lock);
 		}
 	}
+made:
 	if (error) {
 		free(fh);
 		return error;
@@ -667,11 +715,14 @@ static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
+	struct at a;
 	int error;
 
+	at_init(&a, ino_node(parent), name);
 	pthread_rwlock_rdlock(&ns_lock);
-	error = do_lookup(ino_node(parent), name, &e);
+	error = do_lookup(&a, &e);
 	pthread_rwlock_unlock(&ns_lock);
+	at_fini(&a);
 	reply_entry_or_err(req, error, &e);
 }
 
@@ -781,19 +832,33 @@ lru_victim(void)
 	return fh;
 }
 
-/* Open path as n's own descriptor (pinned or not) and give it to n,
- * unless n has one already. ns_lock held. */
+static int at_open(struct at *a, int flags, anyk_mode_t mode, anyk_mode_t m, struct fh **fhp);
+
+/* Open the name a, or else the whole path, as an fh. ns_lock held. */
 static int
-nfh_open(struct node *n, const char *path, int pin)
+open_either(struct at *a, const char *path, int flags, struct fh **fhp)
+{
+	return a != NULL ? at_open(a, flags, 0, 0, fhp) : fh_open(NULL, path, flags, 0, 0, fhp);
+}
+
+/* Open the name a, or else the whole path, as n's own descriptor (pinned
+ * or not) and give it to n, unless n has one already. A directory's is
+ * opened for reading only. ns_lock held. */
+static int
+nfh_open(struct node *n, struct at *a, const char *path, int pin)
 {
 	struct fh *fh, *old;
 	int error;
 
-	error = fh_open(path, ANYK_O_RDWR, 0, 0, &fh);
-	if (error) {
+	if (n->type == ANYK_S_IFDIR) {
+		error = open_either(a, path, ANYK_O_RDONLY | ANYK_O_DIRECTORY, &fh);
+		if (error)
+			return error;
+		fh->werr = EISDIR;
+	} else if ((error = open_either(a, path, ANYK_O_RDWR, &fh)) != 0) {
 		int werr = error;
 
-		error = fh_open(path, ANYK_O_RDONLY, 0, 0, &fh);
+		error = open_either(a, path, ANYK_O_RDONLY, &fh);
 		if (error)
 			return error;
 		fh->werr = werr;
@@ -849,7 +914,7 @@ nfh_get(fuse_ino_t ino, struct fuse_file_info *fi, int forwrite, struct fh **fhp
 		pthread_rwlock_rdlock(&ns_lock);
 		error = node_path(n, NULL, path);
 		if (!error)
-			error = nfh_open(n, path, 0);
+			error = nfh_open(n, NULL, path, 0);
 		pthread_rwlock_unlock(&ns_lock);
 		if (error)
 			return error;
@@ -877,10 +942,25 @@ nfh_put(struct fh *fh)
 		fh_close(fh);
 }
 
-/* n's file loses a name (path): keep it open while the host may hold it.
+/* n's own descriptor if it has one now, held until nfh_put; NULL if not
+ * (none is opened). */
+static struct fh *
+nfh_peek(struct node *n)
+{
+	struct fh *fh;
+
+	pthread_mutex_lock(&nfh_lock);
+	fh = n->nfh;
+	if (fh != NULL)
+		fh->refs++;
+	pthread_mutex_unlock(&nfh_lock);
+	return fh;
+}
+
+/* n's file loses its name a: keep it open while the host may hold it.
  * ns_lock held exclusive. */
 static void
-nfh_pin(struct node *n, const char *path)
+nfh_pin(struct node *n, struct at *a)
 {
 	int have;
 
@@ -894,7 +974,7 @@ nfh_pin(struct node *n, const char *path)
 	/* Out of descriptors or memory: the host's open file may then see
 	 * ENOENT after the unlink, the unlink itself goes on. */
 	if (!have)
-		(void)nfh_open(n, path, 1);
+		(void)nfh_open(n, a, NULL, 1);
 }
 
 /* n is freed: its descriptor is closed, once unused. node_lock held. */
@@ -918,6 +998,102 @@ nfh_detach(struct node *n)
 		fh_close(fh);
 }
 
+static void
+at_init(struct at *a, struct node *p, const char *name)
+{
+	a->p = p;
+	a->name = name;
+	a->dfh = NULL;
+	if (p != &root && p->type == ANYK_S_IFDIR && nfh_get(node_ino(p), NULL, 0, &a->dfh) != 0)
+		a->dfh = NULL;
+}
+
+static void
+at_fini(struct at *a)
+{
+	if (a->dfh != NULL)
+		nfh_put(a->dfh);
+}
+
+/* A name resolved by the whole path only (no descriptor held). */
+static void
+at_bypath(struct at *a, struct node *p, const char *name)
+{
+	a->p = p;
+	a->name = name;
+	a->dfh = NULL;
+}
+
+static struct node *
+at_dir(const struct at *a)
+{
+	return a->p;
+}
+
+static const char *
+at_name(const struct at *a)
+{
+	return a->name;
+}
+
+/* Before the calls: the directory's context and descriptor, or the whole
+ * path (ENOENT once the directory's names are gone). ns_lock held. */
+static int
+at_enter(struct at *a, int *dirfd, const char **path)
+{
+	int error;
+
+	if (a->dfh != NULL) {
+		a->old = anyk_proc_switch(a->dfh->proc);
+		*dirfd = a->dfh->fd;
+		*path = a->name;
+		return 0;
+	}
+	error = node_path(a->p, a->name, a->path);
+	*dirfd = ANYK_AT_FDCWD;
+	*path = a->path;
+	return error;
+}
+
+static void
+at_leave(struct at *a)
+{
+	if (a->dfh != NULL)
+		anyk_proc_switch(a->old);
+}
+
+/* lstat of the name. ns_lock held. */
+static int
+at_lstat(struct at *a, struct anyk_stat *st)
+{
+	const char *path;
+	int dirfd, error;
+
+	error = at_enter(a, &dirfd, &path);
+	if (!error && anyk_sys_fstatat(dirfd, path, st, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+		error = err_now();
+	at_leave(a);
+	return error;
+}
+
+/* Open the name as an fh; a create applies umask m. ns_lock held. */
+static int
+at_open(struct at *a, int flags, anyk_mode_t mode, anyk_mode_t m, struct fh **fhp)
+{
+	int error;
+
+	if (a->dfh != NULL) {
+		error = fh_open(a->dfh, a->name, flags, mode, m, fhp);
+		if (error != EMFILE)
+			return error;
+		/* That context is full: by path, in one with room. */
+	}
+	error = node_path(a->p, a->name, a->path);
+	if (!error)
+		error = fh_open(NULL, a->path, flags, mode, m, fhp);
+	return error;
+}
+
 /* Stat the node: through the open descriptor if there is one (the name
  * may be gone), else by path, else through any descriptor open on it.
  * ns_lock held when fh is NULL. */
@@ -926,8 +1102,11 @@ stat_node(fuse_ino_t ino, struct fh *fh, struct anyk_stat *st)
 {
 	char path[ANYK_PATH_MAX];
 	struct anyk_proc *old;
+	struct fh *own = NULL;
 	int r, error;
 
+	if (fh == NULL && ino != 0 && (own = nfh_peek(ino_node(ino))) != NULL)
+		fh = own; /* no walk */
 	if (fh == NULL) {
 		error = node_path(ino_node(ino), NULL, path);
 		if (error != ENOENT || (fh = node_fh(ino_node(ino))) == NULL) {
@@ -940,6 +1119,8 @@ stat_node(fuse_ino_t ino, struct fh *fh, struct anyk_stat *st)
 	r = anyk_sys_fstat(fh->fd, st);
 	error = r != 0 ? err_now() : 0;
 	anyk_proc_switch(old);
+	if (own != NULL)
+		nfh_put(own);
 	return error;
 }
 
@@ -1062,20 +1243,27 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 }
 
 /*
- * After creating path in parent for the caller: the anyk kernel acted as
+ * After creating name in p for the caller (ns_lock held): the anyk kernel acted as
  * root, so the new object is handed to the caller's uid and, unless the
  * directory's set-group-ID bit chose the group, gid. The mode is put back
  * if the kernel's chown cleared set-id bits the caller asked for.
  */
 static int
-give_to_caller(fuse_req_t req, const char *parentpath, const char *path)
+give_to_caller(fuse_req_t req, struct node *p, const char *name)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char parentpath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
 	struct anyk_stat pst, st, nst;
 	anyk_gid_t gid = ctx->gid;
+	int error;
 
 	if (ctx->uid == 0 && ctx->gid == 0)
 		return 0;
+	error = node_path(p, NULL, parentpath);
+	if (!error)
+		error = node_path(p, name, path);
+	if (error)
+		return error;
 	if (anyk_sys_lstat(parentpath, &pst) != 0 || anyk_sys_lstat(path, &st) != 0)
 		return err_now();
 	if (pst.st_mode & ANYK_S_ISGID)
@@ -1095,36 +1283,36 @@ static void
 do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
 	mode_t mode, dev_t rdev, const char *target)
 {
-	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
 	struct fuse_entry_param e;
 	struct node *p = ino_node(parent);
 	anyk_mode_t m = umask_of(req);
-	int r, error;
+	const char *path;
+	struct at a;
+	int r, dirfd, error;
 
 	memset(&e, 0, sizeof(e));
+	at_init(&a, p, name);
 	pthread_rwlock_rdlock(&ns_lock);
-	error = node_path(p, NULL, ppath);
-	if (!error)
-		error = node_path(p, name, path);
-	if (error)
-		goto out;
-	umask_begin(m);
-	if (kind == MK_DIR)
-		r = anyk_sys_mkdir(path, mode & 07777);
-	else if (kind == MK_LNK)
-		r = anyk_sys_symlink(target, path);
-	else
-		r = anyk_sys_mknod(path, mode, ANYK_MAKEDEV(major(rdev), minor(rdev)));
-	umask_end(m);
-	if (r != 0) {
-		error = err_now();
-		goto out;
+	error = at_enter(&a, &dirfd, &path);
+	if (!error) {
+		umask_begin(m);
+		if (kind == MK_DIR)
+			r = anyk_sys_mkdirat(dirfd, path, mode & 07777);
+		else if (kind == MK_LNK)
+			r = anyk_sys_symlinkat(target, dirfd, path);
+		else
+			r = anyk_sys_mknodat(dirfd, path, mode,
+					     ANYK_MAKEDEV(major(rdev), minor(rdev)));
+		error = r != 0 ? err_now() : 0;
+		umask_end(m);
 	}
-	error = give_to_caller(req, ppath, path);
+	at_leave(&a);
 	if (!error)
-		error = do_lookup(p, name, &e);
-out:
+		error = give_to_caller(req, p, name);
+	if (!error)
+		error = do_lookup(&a, &e);
 	pthread_rwlock_unlock(&ns_lock);
+	at_fini(&a);
 	if (error)
 		fuse_reply_err(req, error);
 	else
@@ -1172,11 +1360,11 @@ name_removed(struct node *p, const char *name, const struct anyk_stat *st)
 	pthread_mutex_unlock(&node_lock);
 }
 
-/* The file st at path is about to lose that name: if the host may have it
- * open without an OPEN, its node keeps a descriptor (see nfh_get). ns_lock
+/* The file st is about to lose its name a: if the host may have it open
+ * without an OPEN, its node keeps a descriptor (see nfh_get). ns_lock
  * held exclusive. */
 static void
-keep_open(const struct anyk_stat *st, const char *path)
+keep_open(const struct anyk_stat *st, struct at *a)
 {
 	struct node *n;
 
@@ -1189,29 +1377,34 @@ keep_open(const struct anyk_stat *st, const char *path)
 	pthread_mutex_unlock(&node_lock);
 	if (n == NULL)
 		return;
-	nfh_pin(n, path);
+	nfh_pin(n, a);
 	node_forget(n, 1);
 }
 
 static void
 do_remove(fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
-	char path[ANYK_PATH_MAX];
 	struct node *p = ino_node(parent);
 	struct anyk_stat st;
-	int error;
+	const char *path;
+	struct at a;
+	int dirfd, error;
 
+	at_init(&a, p, name);
 	pthread_rwlock_wrlock(&ns_lock);
-	error = node_path(p, name, path);
-	if (!error && anyk_sys_lstat(path, &st) != 0)
-		error = err_now();
+	error = at_lstat(&a, &st);
 	if (!error)
-		keep_open(&st, path);
-	if (!error && anyk_sys_unlinkat(ANYK_AT_FDCWD, path, flags) != 0)
-		error = err_now();
+		keep_open(&st, &a);
+	if (!error) {
+		error = at_enter(&a, &dirfd, &path);
+		if (!error && anyk_sys_unlinkat(dirfd, path, flags) != 0)
+			error = err_now();
+		at_leave(&a);
+	}
 	if (!error)
 		name_removed(p, name, &st);
 	pthread_rwlock_unlock(&ns_lock);
+	at_fini(&a);
 	fuse_reply_err(req, error);
 }
 
@@ -1252,9 +1445,10 @@ static void
 op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 	  const char *newname, unsigned int flags)
 {
-	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX], ppath[ANYK_PATH_MAX];
+	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX];
 	struct node *p = ino_node(parent), *np = ino_node(newparent);
 	struct anyk_stat sst, tst;
+	struct at ta;
 	unsigned kflags = 0;
 	int error, have_target = 0;
 
@@ -1283,16 +1477,18 @@ op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpar
 		goto out;
 	}
 	/* A replaced file stays readable where the host has it open. */
-	if (have_target && tst.st_ino != sst.st_ino && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)))
-		keep_open(&tst, to);
+	if (have_target && tst.st_ino != sst.st_ino && !(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE))) {
+		at_bypath(&ta, np, newname);
+		keep_open(&tst, &ta);
+	}
 	if (anyk_sys_renameat2(ANYK_AT_FDCWD, from, ANYK_AT_FDCWD, to, kflags) != 0) {
 		error = err_now();
 		goto out;
 	}
 	/* The whiteout left behind is the caller's, as a new node is (if that
 	 * fails it stays root's: the rename has happened and stands). */
-	if ((flags & RENAME_WHITEOUT) && node_path(p, NULL, ppath) == 0)
-		(void)give_to_caller(req, ppath, from);
+	if (flags & RENAME_WHITEOUT)
+		(void)give_to_caller(req, p, name);
 	if (!have_target || tst.st_ino == sst.st_ino) {
 		name_moved(p, name, np, newname, &sst);
 	} else if (flags & RENAME_EXCHANGE) {
@@ -1313,9 +1509,11 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 {
 	char from[ANYK_PATH_MAX], to[ANYK_PATH_MAX];
 	struct fuse_entry_param e;
+	struct at a;
 	int error;
 
 	memset(&e, 0, sizeof(e));
+	at_bypath(&a, ino_node(newparent), newname);
 	pthread_rwlock_rdlock(&ns_lock);
 	error = node_path(ino_node(ino), NULL, from);
 	if (!error)
@@ -1323,7 +1521,7 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 	if (!error && anyk_sys_link(from, to) != 0)
 		error = err_now();
 	if (!error)
-		error = do_lookup(ino_node(newparent), newname, &e);
+		error = do_lookup(&a, &e);
 	pthread_rwlock_unlock(&ns_lock);
 	if (error)
 		fuse_reply_err(req, error);
@@ -1341,7 +1539,7 @@ node_open(fuse_ino_t ino, int flags, struct fh **fhp)
 	pthread_rwlock_rdlock(&ns_lock);
 	error = node_path(ino_node(ino), NULL, path);
 	if (!error)
-		error = fh_open(path, flags, 0, 0, fhp);
+		error = fh_open(NULL, path, flags, 0, 0, fhp);
 	pthread_rwlock_unlock(&ns_lock);
 	if (!error)
 		(*fhp)->node = ino_node(ino);
@@ -1375,29 +1573,26 @@ static void
 op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	  struct fuse_file_info *fi)
 {
-	char ppath[ANYK_PATH_MAX], path[ANYK_PATH_MAX];
 	struct fuse_entry_param e;
 	struct node *p = ino_node(parent);
 	struct anyk_stat st;
 	struct fh *fh = NULL;
+	struct at a;
 	int error;
 
 	memset(&e, 0, sizeof(e));
+	at_init(&a, p, name);
 	pthread_rwlock_rdlock(&ns_lock);
-	error = node_path(p, NULL, ppath);
+	error = at_open(&a, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777, umask_of(req), &fh);
 	if (!error)
-		error = node_path(p, name, path);
-	if (!error)
-		error = fh_open(path, open_flags(fi->flags) | ANYK_O_CREAT, mode & 07777,
-				umask_of(req), &fh);
-	if (!error)
-		error = give_to_caller(req, ppath, path);
+		error = give_to_caller(req, p, name);
 	/* By the new descriptor: the path need not be walked again. */
 	if (!error)
 		error = stat_node(0, fh, &st);
 	if (!error)
 		error = entry_of(p, name, &st, &e);
 	pthread_rwlock_unlock(&ns_lock);
+	at_fini(&a);
 	if (error) {
 		if (fh != NULL)
 			fh_close(fh);

@@ -65,10 +65,10 @@ extern volatile int kernel_running;
 
 /* --- log ------------------------------------------------------------------- */
 
-#define LOG_ERR 0
-#define LOG_WARN 1
-#define LOG_INFO 2
-#define LOG_DEBUG 3
+#define LOG_ERR ANYK_LOG_ERR
+#define LOG_WARN ANYK_LOG_WARN
+#define LOG_INFO ANYK_LOG_INFO
+#define LOG_DEBUG ANYK_LOG_DEBUG
 /* Append a line to the kernel log (dmesg), prefixed with the time since boot;
  * also to the host console when ANYK_VERBOSE >= level. A trailing newline is
  * added if missing. Never blocks for long, never allocates. */

@@ -2,6 +2,9 @@
  * The kernel log (dmesg): a fixed ring of text, each line stamped with the
  * time since boot, copied out by anyk_dmesg() and echoed to the host console
  * when it is important enough (errors always, the rest by ANYK_VERBOSE).
+ * In the ring every line starts with one byte for its level ('0' + level);
+ * the copies leave that byte out, and anyk_dmesg_level() keeps only the
+ * lines at or above a severity.
  *
  * The ring is static so that logging never allocates and works from the
  * first instruction of anyk_init(). Its mutex is made once and kept for the
@@ -94,9 +97,14 @@ klog(int level, const char *fmt, ...)
 	t = time_mono_ns() - atomic_load_relaxed(&log_boot_ns);
 	if (t < 0)
 		t = 0;
-	len = ksnprintf(line, sizeof(line), "[%5lld.%06lld] ",
+	if (level < ANYK_LOG_ERR)
+		level = ANYK_LOG_ERR;
+	if (level > ANYK_LOG_DEBUG)
+		level = ANYK_LOG_DEBUG;
+	line[0] = (char)('0' + level);
+	len = ksnprintf(line + 1, sizeof(line) - 1, "[%5lld.%06lld] ",
 	    (long long)(t / 1000000000), (long long)(t % 1000000000 / 1000));
-	n = len < 0 ? 0 : MIN((size_t)len, sizeof(line) - 1);
+	n = 1 + (len < 0 ? 0 : MIN((size_t)len, sizeof(line) - 2));
 	va_start(ap, fmt);
 	len = kvsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
@@ -104,7 +112,7 @@ klog(int level, const char *fmt, ...)
 		n += MIN((size_t)len, sizeof(line) - n - 1);
 	/* A truncated line still ends with its newline; it replaces the
 	 * last character of the text when there is no room for it. */
-	if (n == 0 || line[n - 1] != '\n') {
+	if (n == 1 || line[n - 1] != '\n') {
 		if (n == sizeof(line) - 1)
 			n--;
 		line[n++] = '\n';
@@ -113,19 +121,31 @@ klog(int level, const char *fmt, ...)
 	log_append(line, n);
 	log_lock_exit();
 	if (level <= atomic_load_relaxed(&log_verbose) || level == LOG_ERR)
-		anyk_hyp_console(line, n);
+		anyk_hyp_console(line + 1, n - 1);
+}
+
+/* The end of the line that starts at ring offset o (the offset of its
+ * newline), or end if the ring stops first. */
+static uint64_t
+line_end(uint64_t o, uint64_t end)
+{
+	while (o < end && log_ring[o % LOG_SIZE] != '\n')
+		o++;
+	return o;
 }
 
 /*
  * The held log is the ring's content; once the ring has wrapped its first
- * line is a fragment, which is skipped. When buf is too small the oldest
- * lines go first, and again the copy starts at a line boundary.
+ * line is a fragment, which is skipped. Lines above maxlevel are left out,
+ * and so is every line's level byte. When buf is too small the oldest lines
+ * go first, and again the copy starts at a line boundary. Returns the
+ * length of the whole selection.
  */
-ANYK_API size_t
-anyk_dmesg(char *buf, size_t len)
+static size_t
+dmesg_copy(char *buf, size_t len, int maxlevel)
 {
-	uint64_t start, end, from;
-	size_t total, n, pos, chunk, off;
+	uint64_t start, end, o, eol;
+	size_t total = 0, drop, n, out = 0, off, pos, chunk;
 
 	log_lock_enter();
 	end = log_written;
@@ -133,33 +153,51 @@ anyk_dmesg(char *buf, size_t len)
 	/* The ring overwrote the beginning of its oldest line (the byte
 	 * before it is gone, so there is no telling): skip that line. */
 	if (start > 0) {
-		while (start < end && log_ring[start % LOG_SIZE] != '\n')
-			start++;
+		start = line_end(start, end);
 		if (start < end)
 			start++;
 	}
-	total = (size_t)(end - start);
+	for (o = start; o < end; o = eol + 1) {
+		eol = line_end(o, end);
+		if (eol < end && log_ring[o % LOG_SIZE] - '0' <= maxlevel)
+			total += (size_t)(eol - o); /* the text and its newline */
+	}
 	if (buf == NULL || len == 0) {
 		log_lock_exit();
 		return total;
 	}
-	from = start;
-	if (total > len - 1) {
-		from = end - (len - 1);
-		while (from < end && log_ring[(from - 1) % LOG_SIZE] != '\n')
-			from++;
+	drop = total > len - 1 ? total - (len - 1) : 0;
+	for (o = start; o < end; o = eol + 1) {
+		eol = line_end(o, end);
+		if (eol >= end || log_ring[o % LOG_SIZE] - '0' > maxlevel)
+			continue;
+		n = (size_t)(eol - o);
+		if (drop > 0) {
+			drop = drop > n ? drop - n : 0;
+			continue;
+		}
+		for (off = 0; off < n; off += chunk) {
+			pos = (size_t)((o + 1 + off) % LOG_SIZE);
+			chunk = MIN(n - off, LOG_SIZE - pos);
+			memcpy(buf + out + off, log_ring + pos, chunk);
+		}
+		out += n;
 	}
-	n = (size_t)(end - from);
-	off = 0;
-	while (off < n) {
-		pos = (size_t)((from + off) % LOG_SIZE);
-		chunk = MIN(n - off, LOG_SIZE - pos);
-		memcpy(buf + off, log_ring + pos, chunk);
-		off += chunk;
-	}
-	buf[n] = '\0';
+	buf[out] = '\0';
 	log_lock_exit();
 	return total;
+}
+
+ANYK_API size_t
+anyk_dmesg(char *buf, size_t len)
+{
+	return dmesg_copy(buf, len, ANYK_LOG_DEBUG);
+}
+
+ANYK_API size_t
+anyk_dmesg_level(char *buf, size_t len, int maxlevel)
+{
+	return dmesg_copy(buf, len, maxlevel);
 }
 
 void

@@ -92,6 +92,8 @@ int parse_uint(const char *s, uint64_t max, uint64_t *out);
 int boot_kernel(void);
 /* The kernel log as a malloc'ed string, or NULL if out of memory. */
 char *read_dmesg(void);
+/* The same, only lines at maxlevel (ANYK_LOG_*) or more severe. */
+char *read_dmesg_level(int maxlevel);
 
 /* --- subcommands --------------------------------------------------------- */
 

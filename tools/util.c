@@ -335,7 +335,7 @@ boot_kernel(void)
 }
 
 char *
-read_dmesg(void)
+read_dmesg_level(int maxlevel)
 {
 	char probe[1];
 	size_t len;
@@ -343,11 +343,17 @@ read_dmesg(void)
 
 	/* The log may grow between the two calls; a little slack keeps the
 	 * newest lines, and the kernel drops the oldest if it still grew. */
-	len = anyk_dmesg(probe, sizeof(probe)) + 4096;
+	len = anyk_dmesg_level(probe, sizeof(probe), maxlevel) + 4096;
 	buf = malloc(len);
 	if (buf == NULL)
 		return NULL;
-	anyk_dmesg(buf, len);
+	anyk_dmesg_level(buf, len, maxlevel);
 	buf[len - 1] = '\0';
 	return buf;
+}
+
+char *
+read_dmesg(void)
+{
+	return read_dmesg_level(ANYK_LOG_DEBUG);
 }

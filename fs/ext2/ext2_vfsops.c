@@ -228,8 +228,12 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		error = EINVAL;
 		goto out;
 	}
-	if (!(em->em_sb.s_state & EXT2_STATE_VALID) || (em->em_sb.s_state & EXT2_STATE_ERRORS))
-		klog(LOG_WARN, "ext2 %s: not cleanly unmounted or has errors; run e2fsck", em->em_name);
+	/* Errors recorded by whoever wrote it are a complaint; an unclean
+	 * unmount alone is a note (the journal, if any, is replayed). */
+	if (em->em_sb.s_state & EXT2_STATE_ERRORS)
+		klog(LOG_WARN, "ext2 %s: marked as having errors; run e2fsck", em->em_name);
+	else if (!(em->em_sb.s_state & EXT2_STATE_VALID))
+		klog(LOG_INFO, "ext2 %s: not cleanly unmounted; run e2fsck", em->em_name);
 	mp->mnt_data = em;
 	error = load_groups(em);
 	if (error)

@@ -31,6 +31,13 @@ typedef int32_t anyk_pid_t;
 #define ANYK_SYMLOOP_MAX 40
 #define ANYK_NGROUPS_MAX 32
 #define ANYK_IOV_MAX 1024
+/* Kernel log levels, the most severe first: errors (corruption, I/O
+ * errors), warnings (something is wrong, or was ignored), notes, debugging. */
+#define ANYK_LOG_ERR 0
+#define ANYK_LOG_WARN 1
+#define ANYK_LOG_INFO 2
+#define ANYK_LOG_DEBUG 3
+
 #define ANYK_OPEN_MAX 1024 /* default descriptor table size of a process */
 
 /* Error numbers (positive). */

@@ -47,6 +47,9 @@ ANYK_API const char *anyk_version(void);
 /* Copy the kernel log into buf (NUL-terminated, oldest lines dropped first
  * if it does not fit). Returns the length of the whole log. */
 ANYK_API size_t anyk_dmesg(char *buf, size_t len);
+/* anyk_dmesg, with only the lines at level maxlevel (ANYK_LOG_*) or more
+ * severe. */
+ANYK_API size_t anyk_dmesg_level(char *buf, size_t len, int maxlevel);
 /* Fill up to n entries of per-subsystem memory accounting (the first is the
  * total); returns the number of subsystems. */
 ANYK_API int anyk_memstats(struct anyk_memstat_entry *out, int n);

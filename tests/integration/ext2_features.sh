@@ -388,4 +388,34 @@ inline_data() { # NAME BLOCKSIZE
 
 inline_data inline_data 1024
 inline_data "inline_data, 4 KiB blocks" 4096
+# The state the superblock records. An unclean unmount alone is a note (the
+# journal, if any, is replayed): check finds nothing. Errors recorded by
+# whoever wrote the image are a complaint: check names them and exits 1.
+# The level of the kernel's log line decides, not its wording.
+state_check() { # NAME STATE WANT_RC
+	name="check, $1"
+	mk "$name" ext4 "" || return
+	if ! debugfs -w -R "ssv state $2" "$img" >"$tmp/err" 2>&1; then
+		fail "$name: debugfs sets the state" "$(cat "$tmp/err")"
+		return
+	fi
+	"$ANYK" check "$img" >"$tmp/chk" 2>"$tmp/err"
+	rc=$?
+	if [ "$3" = 0 ]; then
+		check "$name: anyk check finds nothing" '[ $rc = 0 ] && [ ! -s "$tmp/err" ]' \
+			"rc=$rc $(cat "$tmp/chk" "$tmp/err")"
+	else
+		check "$name: anyk check names it and exits 1" \
+			'[ $rc = 1 ] && grep -q "having errors" "$tmp/err" && grep -q "PROBLEMS FOUND" "$tmp/chk"' \
+			"rc=$rc $(cat "$tmp/chk" "$tmp/err")"
+	fi
+}
+if command -v debugfs >/dev/null 2>&1; then
+	state_check "not cleanly unmounted" 0 0
+	state_check "errors recorded" 3 1
+	state_check "errors recorded, not cleanly unmounted" 2 1
+else
+	echo "# no debugfs: the superblock state checks are skipped"
+fi
+
 exit $failed

@@ -25,6 +25,17 @@ count_lines(const char *s)
 	return n;
 }
 
+/* Every line of s starts with '[' (its time stamp). */
+static int
+lines_stamped(const char *s)
+{
+	for (; *s; s = strchr(s, '\n') + 1) {
+		if (*s != '[' || strchr(s, '\n') == NULL)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 test_format(void)
 {
@@ -75,7 +86,8 @@ test_wrap(void)
 	for (i = 0; i < n; i++)
 		klog(LOG_INFO, "wrap line %05d ..................................................", i);
 	total = anyk_dmesg(big, sizeof(big));
-	T_OK(total <= RING && total > RING - 200, "a full ring holds about 64 KiB (%zu)", total);
+	/* Each line's level byte stays in the ring: 1 in 85 bytes. */
+	T_OK(total <= RING && total > RING - RING / 80 - 200, "a full ring holds about 64 KiB (%zu)", total);
 	T_EQ(strlen(big), total, "whole ring copied");
 	T_OK(big[0] == '[', "wrapped log starts at a line boundary");
 	snprintf(last, sizeof(last), "wrap line %05d ", n - 1);
@@ -98,9 +110,40 @@ test_long_line(void)
 	T_OK(strstr(big, "x\n[") != NULL, "the cut line still ends with a newline");
 }
 
+static void
+test_levels(void)
+{
+	char small[64];
+	size_t all, warn, err;
+
+	log_init(time_mono_ns());
+	klog(LOG_INFO, "a note");
+	klog(LOG_WARN, "a warning");
+	klog(LOG_ERR, "an error");
+	klog(LOG_DEBUG, "a detail");
+	all = anyk_dmesg(big, sizeof(big));
+	T_EQ(count_lines(big), 4, "every level in anyk_dmesg");
+	T_OK(lines_stamped(big), "every line starts with its time stamp, not its level");
+	warn = anyk_dmesg_level(big, sizeof(big), ANYK_LOG_WARN);
+	T_EQ(warn, strlen(big), "length of the selection");
+	T_EQ(count_lines(big), 2, "warnings and errors only");
+	T_OK(strstr(big, "] a warning\n") != NULL && strstr(big, "] an error\n") != NULL,
+	     "both severe lines kept: %s", big);
+	T_OK(strstr(big, "a note") == NULL && strstr(big, "a detail") == NULL, "notes left out");
+	err = anyk_dmesg_level(big, sizeof(big), ANYK_LOG_ERR);
+	T_EQ(count_lines(big), 1, "errors only");
+	T_OK(err < warn && warn < all, "selections shrink: %zu < %zu < %zu", err, warn, all);
+	T_EQ(anyk_dmesg_level(NULL, 0, ANYK_LOG_WARN), warn, "NULL buffer gives the selection's length");
+	T_EQ(anyk_dmesg_level(small, 30, ANYK_LOG_WARN), warn, "truncated selection: whole length");
+	T_OK(lines_stamped(small), "truncated selection starts at a line");
+	T_OK(strstr(small, "a warning") == NULL, "the oldest selected line goes first");
+	T_EQ(anyk_dmesg_level(big, sizeof(big), -1), 0, "below every level: nothing");
+}
+
 int
 main(void)
 {
+	test_levels();
 	test_format();
 	test_truncate();
 	test_wrap();

@@ -7,7 +7,8 @@
  * and unlinks done through the mount move or detach the nodes they touch.
  * Paths rather than an O_PATH descriptor per node, because the kernel's
  * descriptor tables stop at ANYK_OPEN_MAX and the host may keep many more
- * nodes alive. A node is found again by the kernel's inode number, so
+ * nodes alive; but a directory among the NFH_MAX most recently used keeps
+ * a descriptor, and names in it are resolved from there (struct at). A node is found again by the kernel's inode number, so
  * hard links share one node, as they share one inode.
  *
  * Open files and directories are anyk descriptors. When one process
@@ -423,15 +424,13 @@ entry_of(struct node *p, const char *name, const struct anyk_stat *st,
 static void at_init(struct at *a, struct node *p, const char *name);
 static void at_fini(struct at *a);
 static int at_lstat(struct at *a, struct anyk_stat *st);
-static struct node *at_dir(const struct at *a);
-static const char *at_name(const struct at *a);
 
 /* Look the name a up (ns_lock held) and fill e for a reply; counts one
  * lookup on success. */
 static int
 do_lookup(struct at *a, struct fuse_entry_param *e)
 {
-	const char *name = at_name(a);
+	const char *name = a->name;
 	struct anyk_stat st;
 	int error;
 
@@ -443,7 +442,7 @@ do_lookup(struct at *a, struct fuse_entry_param *e)
 	error = at_lstat(a, &st);
 	if (error)
 		return error;
-	return entry_of(at_dir(a), name, &st, e);
+	return entry_of(a->p, name, &st, e);
 }
 
 static void
@@ -1022,18 +1021,6 @@ at_bypath(struct at *a, struct node *p, const char *name)
 	a->p = p;
 	a->name = name;
 	a->dfh = NULL;
-}
-
-static struct node *
-at_dir(const struct at *a)
-{
-	return a->p;
-}
-
-static const char *
-at_name(const struct at *a)
-{
-	return a->name;
 }
 
 /* Before the calls: the directory's context and descriptor, or the whole

@@ -147,6 +147,10 @@ parse_opts(struct mount_args *a, char *list)
 			a->uring = FURING_ALWAYS;
 		} else if (strcmp(opt, "nouring") == 0) {
 			a->uring = FURING_NEVER;
+		} else if (strncmp(opt, "max_read=", 9) == 0) {
+			if (parse_uint(opt + 9, UINT32_MAX, &v) != 0 || v < 4096)
+				return err_usage(&mount_cmd, "bad option '%s'", opt);
+			a->fc.max_read = v < FUSEOPS_READ_MAX ? (unsigned)v : FUSEOPS_READ_MAX;
 		} else if (strcmp(opt, "nosplice") == 0) {
 			a->fc.nosplice = 1;
 		} else if (strcmp(opt, "opens") == 0) {
@@ -173,6 +177,7 @@ parse_args(struct mount_args *a, int argc, char **argv)
 
 	memset(a, 0, sizeof(*a));
 	a->fc.timeout = 1.0;
+	a->fc.max_read = FUSEOPS_READ_MAX;
 	a->spin_us = SPIN_US;
 	a->uring = FURING_AUTO;
 	for (i = 1; i < argc; i++) {
@@ -354,7 +359,7 @@ raise_readahead(const char *dir, unsigned kib)
 static int
 serve(struct mount_args *a, int report)
 {
-	char fsname[PATH_MAX + 16], *fargv[5];
+	char fsname[PATH_MAX + 16], maxread[32], *fargv[5];
 	struct fuse_args args;
 	struct fuse_session *se;
 	unsigned char ok = 0;
@@ -376,7 +381,8 @@ serve(struct mount_args *a, int report)
 	 * server reports. */
 	if (a->fc.hostperms && add_fuseopt(a, "default_permissions") != 0)
 		return err_msg(a->image, "too many options");
-	if (add_fuseopt(a, fsname) != 0 || add_fuseopt(a, "subtype=anyk") != 0)
+	snprintf(maxread, sizeof(maxread), "max_read=%u", a->fc.max_read);
+	if (add_fuseopt(a, fsname) != 0 || add_fuseopt(a, "subtype=anyk") != 0 || add_fuseopt(a, maxread) != 0)
 		return err_msg(a->image, "too many options");
 	fargv[fargc++] = (char *)"anyk";
 	fargv[fargc++] = (char *)"-o";
@@ -400,7 +406,7 @@ serve(struct mount_args *a, int report)
 		fuse_session_destroy(se);
 		return err_msg(a->dir, "cannot mount (is /dev/fuse there, fusermount3 installed?)");
 	}
-	raise_readahead(a->dir, 4 * FUSEOPS_IO_MAX / 1024);
+	raise_readahead(a->dir, 4 * a->fc.max_read / 1024);
 	if (furing_attach(se, fuse_session_fd(se), a->uring, a->debug) != 0 && a->debug)
 		fprintf(stderr, "anyk mount: no io_uring transport (libfuse refused a custom I/O)\n");
 	if (report >= 0) {

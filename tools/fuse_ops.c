@@ -52,8 +52,7 @@
 #define IO_MAX FUSEOPS_IO_MAX
 #define READERS 4                 /* threads for large reads */
 #define READ_INLINE (128u * 1024) /* reads up to this size stay inline */
-#define SPLICE_MAX (IO_MAX - 16384) /* largest request when reads splice */
-#define READAHEAD_MAX (4u << 20)     /* the host kernel's read-ahead window */
+#define READAHEAD_MAX (4u * FUSEOPS_READ_MAX) /* the host's read-ahead window */
 #define NFH_MAX 512               /* nodes' own descriptors kept, unpinned */
 
 struct node {
@@ -667,7 +666,7 @@ static void
 op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	/* The host kernel reads ahead this far in requests of at most
-	 * max_write: four of them in flight keep the reader threads, and the
+	 * max_read: four of them in flight keep the reader threads, and the
 	 * image's disk beneath them, busy (a window of one request left the
 	 * disk idle between requests: cold 1 GiB reads ~890 -> ~1240 MiB/s,
 	 * six runs each, interleaved). The host kernel caps it (4 MiB on
@@ -688,11 +687,13 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
 		splice_reads = 1;
 	}
-	/* The host kernel sizes read requests by max_write (libfuse asks
-	 * for max_write / page size pages). A spliced answer, its header and
-	 * libfuse's slack must fit a pipe of IO_MAX, the most an unprivileged
-	 * process may have (pipe-max-size): a few pages less. */
-	conn->max_write = splice_reads ? SPLICE_MAX : IO_MAX;
+	/* Reads come in requests of at most max_read, the mount option
+	 * cmd_mount.c gave (libfuse wants it repeated here; a spliced answer
+	 * must fit a pipe, see FUSEOPS_READ_MAX), writes of max_write: a
+	 * 1 MiB write(2) is then one request, not one of 1 MiB - 16 KiB and
+	 * one of 16 KiB. */
+	conn->max_read = cfg.max_read;
+	conn->max_write = IO_MAX;
 	/* Writes go through to the kernel at once: the host's page cache
 	 * then never holds data the image does not. */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;

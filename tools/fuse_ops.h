@@ -15,6 +15,11 @@
 
 /* The largest read or write request the server takes, bytes. */
 #define FUSEOPS_IO_MAX (1u << 20)
+/* The largest read request the host is asked for (mount option max_read):
+ * a spliced answer, its header and libfuse's slack must fit a pipe of
+ * FUSEOPS_IO_MAX, the most an unprivileged process may have
+ * (pipe-max-size), so a few pages less. Writes are not capped by it. */
+#define FUSEOPS_READ_MAX (FUSEOPS_IO_MAX - 16384)
 
 struct fuseops_config {
 	int set_uid, set_gid; /* report every file as owned by uid/gid */
@@ -24,6 +29,7 @@ struct fuseops_config {
 	int nosplice;         /* answer reads from memory, never from a pipe */
 	int hostperms;        /* the host checks permissions (default_permissions) */
 	int opens;            /* every open asks the server, even where it need not */
+	unsigned max_read;    /* the max_read mount option given to the host */
 };
 
 /* Before the session starts, with the kernel's root the file system's

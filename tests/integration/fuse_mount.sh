@@ -333,6 +333,57 @@ else
 	fail "mount the 1 KiB-block image"
 fi
 
+# --- request sizes ---------------------------------------------------------------
+# Read with -d, which logs every request: a 1 MiB write(2) reaches the
+# server as one request of 1 MiB (not one a little smaller and a small one
+# after it); a file written in an earlier mount is read back in requests
+# no larger than max_read, by default 16 KiB under 1 MiB, or what
+# -o max_read= asks. The data read must be the data written.
+zimg=$tmp/size.img
+mke2fs -q -F -t ext4 "$zimg" 64M >/dev/null 2>&1
+head -c 4194304 /dev/urandom >"$tmp/w4"
+if mount_img "$zimg" "$mnt"; then
+	cp "$tmp/w4" "$mnt/r4"
+	umount_img
+fi
+for mr in default 65536; do
+	opt=""
+	[ $mr != default ] && opt="-o max_read=$mr"
+	# shellcheck disable=SC2086
+	timeout -k 5 60 "$ANYK" mount -d -o nouring $opt "$zimg" "$mnt" 2>"$tmp/d.err" &
+	bgpid=$!
+	n=0
+	while ! mountpoint -q "$mnt" && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if ! mountpoint -q "$mnt"; then
+		fail "mount -d ($mr)" "$(tail -5 "$tmp/d.err")"
+		kill -TERM $bgpid 2>/dev/null
+		wait $bgpid
+		bgpid=""
+		continue
+	fi
+	dd if="$tmp/w4" of="$mnt/w$mr" bs=1M conv=fsync status=none
+	dd if="$mnt/r4" of="$tmp/r4.out" bs=1M status=none
+	run_check "read back what was written ($mr max_read)" cmp "$tmp/w4" "$tmp/r4.out"
+	run_check "written data intact ($mr max_read)" cmp "$tmp/w4" "$mnt/w$mr"
+	umount_img
+	wait $bgpid
+	bgpid=""
+	# WRITE requests: 80 bytes of headers and the data.
+	writes=$(grep -a 'opcode: WRITE' "$tmp/d.err" | sed -n 's/.*insize: \([0-9]*\).*/\1/p' | sort -n | uniq -c | tr -s ' ' | tr '\n' ';')
+	run_check "a 1 MiB write is one request ($mr max_read; seen: $writes)" test "$writes" = " 4 1048656;"
+	# READ answers: 16 bytes of header and the data.
+	big=$(grep -a 'success, outsize' "$tmp/d.err" | sed -n 's/.*outsize: \([0-9]*\).*/\1/p' | sort -n | tail -1)
+	want=$((1048576 - 16384))
+	[ $mr != default ] && want=$mr
+	run_check "the largest read answer is max_read ($mr; seen ${big:-none})" test "${big:-0}" = $((want + 16))
+done
+"$ANYK" mount -o max_read=100 "$zimg" "$mnt" 2>/dev/null
+run_check "max_read below a page is a usage error" test $? = 2
+run_check "e2fsck -fn clean after the request-size mounts" e2fsck -fn "$zimg"
+
 # --- files the host opens by itself ------------------------------------------------
 # Opens reach the server only with -o opens; else reads and writes come
 # without a descriptor and the server uses the node's own. An open file

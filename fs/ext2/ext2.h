@@ -321,6 +321,15 @@ int ext2_inline_move(struct ext2_mount *em, struct ext2_inode *ip, uint64_t off,
 /* The inline data past i_block (a directory's further entries); NULL if
  * the inode has no raw copy to hold it. */
 uint8_t *ext2_inline_value(const struct ext2_inode *ip);
+/* Before anything changes an inline inode's data, entries or attributes:
+ * move its data to a block of its own (a directory's entries into a new
+ * directory block) and drop the flag and system.data, as if it had never
+ * been inline. 0 at once for an inode that is not inline. */
+int ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip);
+/* The entries of an inline directory past "." and "..", in order; fn
+ * returns nonzero to stop (that value is returned). */
+typedef int (*ext2_inline_dirent_fn)(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft);
+int ext2_inline_dir_foreach(struct ext2_mount *em, struct ext2_inode *dp, ext2_inline_dirent_fn fn, void *ctx);
 
 /* ext2_xattr.c */
 int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,
@@ -338,6 +347,8 @@ int ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_
 /* ext2_xattr_w.c: value NULL removes; flags 1 create only, 2 replace only. */
 int ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, const void *value, size_t size,
 		  int flags);
+/* Remove system.data (ext2_inline_expand). */
+int ext2_xattr_drop_inline(struct ext2_mount *em, struct ext2_inode *ip);
 
 /* --- the write path (read-write mounts) --- */
 
@@ -428,6 +439,17 @@ int ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name,
 		 uint8_t ft);
 int ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp);
 int ext2_dir_init(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent);
+/* One directory entry, for ext2_dirblock_build. */
+struct ext2_dent {
+	const char *name;
+	uint32_t namelen, ino;
+	uint8_t ft;
+};
+/* Lay out in blk (one block) the first block of directory dp: ".", ".."
+ * naming parent, then the n entries, with the checksum tail; ENOSPC if
+ * they do not fit. */
+int ext2_dirblock_build(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent, const struct ext2_dent *ents,
+			uint32_t n, uint8_t *blk);
 void ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk);
 /* A leaf block, held, its entries checked; a new zeroed block at the end. */
 int ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);

@@ -368,6 +368,28 @@ inline_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, rea
 }
 
 int
+ext2_inline_dir_foreach(struct ext2_mount *em, struct ext2_inode *dp, ext2_inline_dirent_fn fn, void *ctx)
+{
+	struct dirent_it it;
+	struct ext2_dirent de;
+	int error, r;
+
+	for (int area = 0; area < 2; area++) {
+		error = inline_area_open(em, dp, area, &it);
+		while (error == 0 && (error = dirent_next(em, dp, 0, &it, &de)) == 0) {
+			if (de.d_ino == 0)
+				continue;
+			r = fn(ctx, de.d_name, de.d_namelen, de.d_ino, de.d_type);
+			if (r != 0)
+				return r;
+		}
+		if (error != ENOENT)
+			return error;
+	}
+	return 0;
+}
+
+int
 ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill, void *ctx)
 {
 	unsigned bshift = em->em_sb.s_bshift;

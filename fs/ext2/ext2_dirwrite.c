@@ -228,6 +228,10 @@ ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 
 	if (len == 0 || len > ANYK_NAME_MAX)
 		return len == 0 ? ENOENT : ENAMETOOLONG;
+	error = ext2_inline_expand(em, dp);
+	if (error)
+		return error;
+	nblocks = dp->i_size >> em->em_sb.s_bshift;
 	if (dp->i_flags & EXT2_INDEX_FL) {
 		error = ext2_dx_add(em, dp, name, len, ino, ft);
 		if (error != EAGAIN)
@@ -369,6 +373,9 @@ ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 		return len == 0 ? ENOENT : ENAMETOOLONG;
 	if ((dp->i_flags & EXT2_INDEX_FL) && ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')))
 		return EINVAL;
+	error = ext2_inline_expand(em, dp);
+	if (error)
+		return error;
 	error = find_entry(em, dp, name, len, &bp, &lblk, &pos, &prev);
 	if (error)
 		return error;
@@ -395,6 +402,9 @@ ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 
 	if (len == 0 || len > ANYK_NAME_MAX)
 		return len == 0 ? ENOENT : ENAMETOOLONG;
+	error = ext2_inline_expand(em, dp);
+	if (error)
+		return error;
 	error = find_entry(em, dp, name, len, &bp, &lblk, &pos, &prev);
 	if (error)
 		return error;
@@ -410,6 +420,18 @@ ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	return 0;
 }
 
+/* Any entry at all: inline directories keep "." and ".." apart. */
+static int
+inline_any(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft)
+{
+	(void)ctx;
+	(void)name;
+	(void)namelen;
+	(void)ino;
+	(void)ft;
+	return EEXIST;
+}
+
 int
 ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 {
@@ -419,6 +441,12 @@ ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 	int error;
 
 	*emptyp = true;
+	if (ext2_is_inline(dp)) {
+		error = ext2_inline_dir_foreach(em, dp, inline_any, NULL);
+		if (error == EEXIST)
+			*emptyp = false;
+		return error == EEXIST ? 0 : error;
+	}
 	for (uint64_t lblk = 0; lblk < nblocks && *emptyp; lblk++) {
 		const uint8_t *blk;
 
@@ -451,6 +479,31 @@ ext2_dir_empty(struct ext2_mount *em, struct ext2_inode *dp, bool *emptyp)
 		}
 		brelse(bp);
 	}
+	return 0;
+}
+
+int
+ext2_dirblock_build(struct ext2_mount *em, struct ext2_inode *dp, uint32_t parent, const struct ext2_dent *ents,
+		    uint32_t n, uint8_t *blk)
+{
+	uint32_t end = ext2_de_end(em), pos = 2 * EXT2_DIR_ENTRY_MIN, last = EXT2_DIR_ENTRY_MIN, rec;
+
+	memset(blk, 0, em->em_bsize);
+	put_entry(em, blk, dp->i_ino, EXT2_DIR_ENTRY_MIN, ".", 1, EXT2_FT_DIR);
+	put_entry(em, blk + EXT2_DIR_ENTRY_MIN, parent, EXT2_DIR_ENTRY_MIN, "..", 2, EXT2_FT_DIR);
+	for (uint32_t i = 0; i < n; i++) {
+		if (ents[i].namelen == 0 || ents[i].namelen > ANYK_NAME_MAX)
+			return EUCLEAN;
+		rec = (DE_NAME + ents[i].namelen + 3) & ~3u;
+		if (rec > end - pos)
+			return ENOSPC;
+		put_entry(em, blk + pos, ents[i].ino, rec, ents[i].name, ents[i].namelen, ents[i].ft);
+		last = pos;
+		pos += rec;
+	}
+	/* The last entry reaches the end of the entries. */
+	ext2_de_set_reclen(blk + last, end - last);
+	ext2_dirblock_settail(em, dp, blk);
 	return 0;
 }
 

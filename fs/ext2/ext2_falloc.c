@@ -58,6 +58,9 @@ ext2_fallocate(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_t 
 		return EROFS;
 	if (!(mode & ANYK_FALLOC_FL_PUNCH_HOLE) && end > ext2_maxfilesize(em, ip))
 		return EFBIG;
+	error = ext2_inline_expand(em, ip);
+	if (error)
+		return error;
 	/* Nothing maps past the 2^32nd block: a hole there is one already. */
 	if (first >= (uint64_t)1 << 32)
 		return (mode & ANYK_FALLOC_FL_PUNCH_HOLE) ? 0 : EFBIG;
@@ -125,7 +128,9 @@ ext2_shift_range(struct ext2_mount *em, struct ext2_inode *ip, int mode, uint64_
 
 	if (em->em_rdonly)
 		return EROFS;
-	error = ext2_ext_load(em, ip);
+	error = ext2_inline_expand(em, ip);
+	if (!error)
+		error = ext2_ext_load(em, ip);
 	if (error)
 		return error;
 	if (mode & ANYK_FALLOC_FL_COLLAPSE_RANGE) {

@@ -119,11 +119,11 @@
 #define INCOMPAT_SUPPORTED                                                  \
 	(INCOMPAT_FILETYPE | INCOMPAT_RECOVER | INCOMPAT_META_BG |            \
 	 INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_MMP | INCOMPAT_FLEX_BG | \
-	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR)
+	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA)
 /* What the read path understands and the write path does not: such images
- * mount read-only only (inline_data: ext2_inline.c; ea_inode, attribute
- * values in inodes of their own: ext2_xattr.c). */
-#define INCOMPAT_READONLY (INCOMPAT_INLINE_DATA | INCOMPAT_EA_INODE)
+ * mount read-only only (ea_inode, attribute values in inodes of their
+ * own: ext2_xattr.c). inline_data is written: ext2_inline.c. */
+#define INCOMPAT_READONLY (INCOMPAT_EA_INODE)
 /* Likewise among the read-only compatible features (bigalloc: its clusters
  * matter only to allocation; reading maps blocks as without it). */
 #define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)

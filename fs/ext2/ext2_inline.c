@@ -5,8 +5,12 @@
  * the value of the in-inode extended attribute system.data, which every
  * inline inode has, empty if need be. A directory's i_block starts with its
  * parent's inode number; its entries follow there and go on in the value
- * (ext2_dir.c walks them). Nothing here writes: the feature allows only
- * read-only mounts (ext2_vfsops.c).
+ * (ext2_dir.c walks them).
+ *
+ * Writing keeps no data inline: before anything changes an inline inode's
+ * data, entries or attributes, ext2_inline_expand moves its data to a
+ * block of its own and drops the flag and system.data, and new inodes are
+ * never made inline. An image then holds a mix, which the feature allows.
  *
  * Decoding checks what every later read relies on: the value lies inside
  * the on-disk inode, the size fits in i_block and the value, a directory's
@@ -112,4 +116,195 @@ ext2_inline_move(struct ext2_mount *em, struct ext2_inode *ip, uint64_t off, siz
 	if (n == 0)
 		return 0;
 	return uiomove(value + (off - EXT2_I_BLOCK_SIZE), n, uio);
+}
+
+/* --- moving the data out --------------------------------------------------- */
+
+struct dir_copy {
+	struct ext2_dent *ents;
+	uint32_t n, cap;
+	char *names;
+	uint32_t used, namecap;
+};
+
+static int
+dir_collect(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft)
+{
+	struct dir_copy *c = ctx;
+
+	if (c->n == c->cap || namelen > c->namecap - c->used)
+		return EUCLEAN;
+	memcpy(c->names + c->used, name, namelen);
+	c->ents[c->n].name = c->names + c->used;
+	c->ents[c->n].namelen = namelen;
+	c->ents[c->n].ino = ino;
+	c->ents[c->n].ft = ft;
+	c->n++;
+	c->used += namelen;
+	return 0;
+}
+
+/* What expanding changes in memory, to put back if it fails. */
+struct inline_state {
+	uint32_t flags, inline_off, inline_len;
+	uint64_t size, blocks512;
+	uint8_t block[EXT2_I_BLOCK_SIZE];
+};
+
+static void
+state_save(const struct ext2_inode *ip, struct inline_state *st)
+{
+	st->flags = ip->i_flags;
+	st->inline_off = ip->i_inline_off;
+	st->inline_len = ip->i_inline_len;
+	st->size = ip->i_size;
+	st->blocks512 = ip->i_blocks512;
+	memcpy(st->block, ip->i_block, EXT2_I_BLOCK_SIZE);
+}
+
+static void
+state_restore(struct ext2_inode *ip, const struct inline_state *st)
+{
+	ip->i_flags = st->flags;
+	ip->i_inline_off = st->inline_off;
+	ip->i_inline_len = st->inline_len;
+	ip->i_size = st->size;
+	ip->i_blocks512 = st->blocks512;
+	memcpy(ip->i_block, st->block, EXT2_I_BLOCK_SIZE);
+}
+
+/* i_block mapping logical block 0 to pblk (0: nothing), as an extent
+ * root or a block map. */
+static void
+map_one(const struct ext2_mount *em, struct ext2_inode *ip, uint64_t pblk)
+{
+	memset(ip->i_block, 0, EXT2_I_BLOCK_SIZE);
+	ip->i_extloaded = false;
+	if (!(em->em_sb.s_incompat & INCOMPAT_EXTENTS)) {
+		le32enc(ip->i_block, (uint32_t)pblk);
+		return;
+	}
+	ip->i_flags |= EXT4_EXTENTS_FL;
+	le16enc(ip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
+	le16enc(ip->i_block + EH_ENTRIES, pblk != 0 ? 1 : 0);
+	le16enc(ip->i_block + EH_MAX, 4);
+	if (pblk != 0) {
+		uint8_t *x = ip->i_block + EXT4_EXT_HDR_SIZE;
+
+		le16enc(x + EE_LEN, 1);
+		le16enc(x + EE_START_HI, (uint16_t)(pblk >> 32));
+		le32enc(x + EE_START_LO, (uint32_t)pblk);
+	}
+}
+
+/*
+ * The new block is taken and written first, so that running out of space
+ * changes nothing; the inode then points at it, and dropping system.data
+ * writes the inode out. A regular file's data is written to the device at
+ * once, as ext2_write writes data; a directory's block is metadata and
+ * joins the caller's journal handle.
+ */
+int
+ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip)
+{
+	uint32_t bsize = em->em_bsize, parent = 0;
+	uint64_t total, len, pblk = 0, got;
+	struct dir_copy dc = { 0 };
+	struct inline_state st;
+	struct anyk_timespec mtime, ctime;
+	struct buf *bp = NULL;
+	uint8_t *value, *blk = NULL;
+	bool isdir = ANYK_S_ISDIR(ip->i_mode), fast;
+	int error;
+
+	if (!ext2_is_inline(ip))
+		return 0;
+	if (em->em_rdonly)
+		return EROFS;
+	value = ext2_inline_value(ip);
+	if (value == NULL)
+		return ext2_corrupt(em, "inode %u: its inline data is missing", ip->i_ino);
+	total = ext2_inline_size(ip);
+	len = isdir ? total : ip->i_size; /* decoding checked size <= total */
+	fast = ANYK_S_ISLNK(ip->i_mode) && len < EXT2_I_BLOCK_SIZE;
+	blk = kmem_zalloc(&ext2_kmem, bsize);
+	if (blk == NULL)
+		return ENOMEM;
+	if (isdir) {
+		parent = le32dec(ip->i_block);
+		dc.cap = (uint32_t)(total / EXT2_DIR_ENTRY_MIN + 1);
+		dc.namecap = (uint32_t)total;
+		dc.ents = kmem_alloc(&ext2_kmem, dc.cap * sizeof(*dc.ents));
+		dc.names = kmem_alloc(&ext2_kmem, dc.namecap);
+		error = dc.ents == NULL || dc.names == NULL ? ENOMEM : 0;
+		if (!error)
+			error = ext2_inline_dir_foreach(em, ip, dir_collect, &dc);
+		if (error == EUCLEAN)
+			error = ext2_corrupt(em, "directory inode %u: its inline entries do not add up", ip->i_ino);
+		if (!error)
+			error = ext2_dirblock_build(em, ip, parent, dc.ents, dc.n, blk);
+		if (error == ENOSPC)
+			error = ext2_corrupt(em, "directory inode %u: its inline entries fill more than a block",
+					     ip->i_ino);
+		if (error)
+			goto out;
+	} else if (len > bsize) {
+		error = ext2_corrupt(em, "inode %u: %llu bytes of inline data", ip->i_ino, (unsigned long long)len);
+		goto out;
+	} else {
+		memcpy(blk, ip->i_block, MIN(len, (uint64_t)EXT2_I_BLOCK_SIZE));
+		if (len > EXT2_I_BLOCK_SIZE)
+			memcpy(blk + EXT2_I_BLOCK_SIZE, value, len - EXT2_I_BLOCK_SIZE);
+	}
+	if (isdir || (len > 0 && !fast)) {
+		error = ext2_balloc(em, ext2_goal(em, ip, 0), 1, &pblk, &got);
+		if (error)
+			goto out;
+		if (isdir) {
+			if (getblk(em->em_bdev, pblk, bsize, &bp) != 0) {
+				error = EIO;
+			} else {
+				memcpy(bp->b_data, blk, bsize);
+				ext2_mwrite(em, bp);
+			}
+		} else {
+			error = bdev_write(em->em_bdev, pblk << em->em_sb.s_bshift, blk, bsize) != 0 ? EIO : 0;
+		}
+		if (error) {
+			ext2_bfree(em, pblk, 1, isdir);
+			goto out;
+		}
+	}
+	state_save(ip, &st);
+	mtime = ip->i_mtime;
+	ctime = ip->i_ctime;
+	ip->i_flags &= ~(EXT4_INLINE_DATA_FL | EXT4_EXTENTS_FL);
+	if (fast) {
+		memset(ip->i_block, 0, EXT2_I_BLOCK_SIZE);
+		memcpy(ip->i_block, blk, len);
+	} else {
+		map_one(em, ip, pblk);
+	}
+	ip->i_size = isdir ? bsize : len;
+	if (pblk != 0)
+		ip->i_blocks512 += bsize >> 9;
+	error = ext2_xattr_drop_inline(em, ip);
+	if (error) {
+		state_restore(ip, &st);
+		if (pblk != 0)
+			ext2_bfree(em, pblk, 1, isdir);
+		goto out;
+	}
+	ip->i_inline_off = ip->i_inline_len = 0;
+	/* Where the data lives is no change a caller sees. */
+	ip->i_mtime = mtime;
+	ip->i_ctime = ctime;
+	error = ext2_inode_write(em, ip);
+out:
+	if (dc.ents != NULL)
+		kmem_free(&ext2_kmem, dc.ents, dc.cap * sizeof(*dc.ents));
+	if (dc.names != NULL)
+		kmem_free(&ext2_kmem, dc.names, dc.namecap);
+	kmem_free(&ext2_kmem, blk, bsize);
+	return error;
 }

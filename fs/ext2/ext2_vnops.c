@@ -957,6 +957,16 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	struct ext2_jhandle *h;
 	int error = 0, m, tries = 0;
 
+	/* Inline data first moves to a block, mapped as the file system
+	 * maps blocks. */
+	if (ext2_is_inline(ip)) {
+		error = ext2_jop_begin(em, EXT2_JOP_FILE, ip->i_size, &h);
+		if (error)
+			return error;
+		error = ext2_jop_end(h, ext2_inline_expand(em, ip));
+		if (error)
+			return error;
+	}
 	/* A block map can lose blocks, but has no unwritten ones to add. */
 	if (!(ip->i_flags & EXT4_EXTENTS_FL) && !(mode & ANYK_FALLOC_FL_PUNCH_HOLE))
 		return EOPNOTSUPP;

@@ -195,6 +195,9 @@ ext2_write(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio, int io
 	bool isnew;
 	int error = 0, error2;
 
+	error = ext2_inline_expand(em, ip);
+	if (error)
+		return error;
 	if (ioflag & IO_APPEND)
 		uio->uio_offset = (anyk_off_t)ip->i_size;
 	if (uio->uio_offset < 0)
@@ -312,13 +315,15 @@ zero_tail(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
 	return ext2_zero_part(em, ip, size >> em->em_sb.s_bshift, inblk, bsize);
 }
 
-/* Does i_block hold block pointers (not a fast link's target or a
- * device number)? */
+/* Does i_block hold block pointers (not a fast link's target, a device
+ * number or inline data)? */
 bool
 ext2_has_blockmap(const struct ext2_mount *em, const struct ext2_inode *ip)
 {
 	uint64_t xattr512 = ip->i_file_acl != 0 ? em->em_bsize >> 9 : 0;
 
+	if (ext2_is_inline(ip))
+		return false;
 	if (ANYK_S_ISREG(ip->i_mode) || ANYK_S_ISDIR(ip->i_mode))
 		return true;
 	if (ANYK_S_ISLNK(ip->i_mode))
@@ -334,6 +339,9 @@ ext2_truncate(struct ext2_mount *em, struct ext2_inode *ip, uint64_t size)
 
 	if (size > ext2_maxfilesize(em, ip))
 		return EFBIG;
+	error = ext2_inline_expand(em, ip);
+	if (error)
+		return error;
 	if (size > INT32_MAX && !(em->em_sb.s_rocompat & RO_COMPAT_LARGE_FILE))
 		ext2_feature_set(em, 0, RO_COMPAT_LARGE_FILE);
 	from = howmany(size, (uint64_t)em->em_bsize);

@@ -267,21 +267,18 @@ acl_to_disk(const uint8_t *in, size_t len, uint8_t *out, uint32_t *outlenp)
 	return 0;
 }
 
-int
-ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, const void *value, size_t size,
-	      int flags)
+/* Set (value not NULL) or remove attribute suffix of namespace index. */
+static int
+set_indexed(struct ext2_mount *em, struct ext2_inode *ip, uint8_t index, const char *suffix, const void *value,
+	    size_t size, int flags)
 {
 	struct xa_set s = { 0 };
-	const char *suffix;
-	uint8_t index, *acl = NULL;
+	uint8_t *acl = NULL;
 	size_t aclsize = size + 4;
 	uint32_t found = UINT32_MAX, nblock, slen;
 	bool anybody = false;
 	int error;
 
-	error = ext2_xattr_ns_split(name, &index, &suffix);
-	if (error)
-		return error;
 	slen = (uint32_t)strlen(suffix);
 	if (slen > XA_NAME_MAX)
 		return ERANGE;
@@ -354,4 +351,41 @@ out:
 	if (acl != NULL)
 		kmem_free(&ext2_kmem, acl, aclsize);
 	return error;
+}
+
+int
+ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, const void *value, size_t size,
+	      int flags)
+{
+	const char *suffix;
+	uint8_t index;
+	int error;
+
+	error = ext2_xattr_ns_split(name, &index, &suffix);
+	if (error)
+		return error;
+	/* Laying the set out again would move system.data, which must stay
+	 * in the body at a known place: the data leaves the inode first, if
+	 * the set is to change at all. */
+	if (ext2_is_inline(ip)) {
+		size_t have = 0;
+		int found = ext2_getxattr(em, ip, name, NULL, &have);
+
+		if (found != 0 && found != ENODATA)
+			return found;
+		if (found == ENODATA && (value == NULL || (flags & XA_FLAG_REPLACE)))
+			return ENODATA;
+		if (found == 0 && value != NULL && (flags & XA_FLAG_CREATE))
+			return EEXIST;
+		error = ext2_inline_expand(em, ip);
+		if (error)
+			return error;
+	}
+	return set_indexed(em, ip, index, suffix, value, size, flags);
+}
+
+int
+ext2_xattr_drop_inline(struct ext2_mount *em, struct ext2_inode *ip)
+{
+	return set_indexed(em, ip, XATTR_INDEX_SYSTEM, EXT2_INLINE_XATTR_NAME, NULL, 0, 0);
 }

@@ -7,9 +7,9 @@
 # directories, write a file that spans block groups, require e2fsck to find
 # nothing and the tree to come back out unchanged. For the features anyk
 # only reads (quota, project, verity, mmp), reading works and a write is
-# refused with the reason. bigalloc and inline_data, read in full and never
-# written, are read as Linux reads them, by the image commands and through
-# anyk mount (readonly_tree; inline_data below).
+# refused with the reason. bigalloc, read in full and never written, is
+# read as Linux reads it, by the image commands and through anyk mount
+# (readonly_tree). inline_data is read likewise and written (below).
 # ea_inode likewise (ea_inode_tree). For the features anyk does not know
 # (casefold, encrypt), every
 # command is refused with the feature named. A refused image is left byte
@@ -92,13 +92,14 @@ readonly_only() { # NAME WHY TYPE FEATURES [EXTRA...]
 
 # Through anyk mount (FUSE), which serves the image read-only: the same
 # tree, and writes refused. Skipped without /dev/fuse or libfuse3.
-fuse_tree() { # NAME COMPARE: COMPARE (a command on DIR) must succeed
+fuse_tree() { # NAME COMPARE [MOUNT-OPTIONS]: COMPARE (a command on DIR) must succeed
 	if ! [ -c /dev/fuse ] || ! "$ANYK" help mount >/dev/null 2>&1; then
 		echo "skip - $1: through anyk mount (no FUSE here)"
 		return
 	fi
 	mkdir -p "$tmp/fmnt"
-	if ! "$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+	# shellcheck disable=SC2086
+	if ! "$ANYK" mount ${3:-} "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
 		check "$1: anyk mount serves it read-only" false "$(cat "$tmp/ferr")"
 		return
 	fi
@@ -235,11 +236,13 @@ readonly_tree "bigalloc, no journal" ext4 bigalloc,^has_journal -b 4096 -C 16384
 # of 0 to 150 bytes, a larger one, small and empty directories (inline), one
 # with many entries (in blocks), short and long symlinks, hard links,
 # xattrs, modes; one directory also gets an entry in its system.data value,
-# which only Linux writes (debugfs puts it there here). Read-only, the tree
+# which only Linux writes (debugfs puts it there here). Read, the tree
 # comes back out as it went in (anyk cp -r -p, anyk tar), anyk find, ls and
 # stat see it, and Linux reads the same off a loop mount (as root); anyk
-# check finds nothing; every kind of write is refused naming the feature,
-# and the image stays as it was.
+# check finds nothing. Then every kind of write, through the commands and
+# through anyk mount, to inline files, directories (the one with a value
+# entry too) and symlinks, done to a copy of the host tree as well: the
+# trees must match, e2fsck must find nothing, and Linux must read the same.
 isrc=$tmp/isrc
 mkdir -p "$isrc/small/deeper" "$isrc/empty" "$isrc/many"
 for n in 0 1 59 60 61 100 150; do head -c $n /dev/urandom >"$isrc/f$n"; done
@@ -317,23 +320,92 @@ inline_kernel() { # NAME: the same tree through a Linux loop mount
 		"$(diff "$tmp/kblocks" "$tmp/ablocks")"
 }
 
-inline_writes() { # NAME: every kind of write refused, the image unchanged
-	"$ANYK" mkdir "$img:/new" >"$tmp/err" 2>&1
+# The same change to the image (anyk ARGS, with @ for the image) and to the
+# host copy (sh -c HOST in $tmp/iw): inline_writes.
+both() { # WHAT HOST ANYK-ARGS...
+	w_what=$1 w_host=$2
+	shift 2
+	# shellcheck disable=SC2046
+	"$ANYK" $(echo "$@" | sed "s|@|$img:|g") >"$tmp/werr" 2>&1 || fail "$name: $w_what" "$(cat "$tmp/werr")"
+	(cd "$tmp/iw" && sh -c "$w_host") || fail "$name: $w_what (on the host)"
+}
+
+inline_writes() { # NAME: every kind of write to inline inodes
+	rm -rf "$tmp/iw"
+	cp -a "$isrc" "$tmp/iw"
+	head -c 120 /dev/urandom >"$tmp/n120"
+	head -c 7000 /dev/urandom >"$tmp/n7000"
+	mkdir -p "$tmp/tsrc/sub" && echo t >"$tmp/tsrc/sub/t" && echo u >"$tmp/tsrc/u"
+	tar -c -f "$tmp/w.tar" -C "$tmp/tsrc" .
+	both "an inline file rewritten, still small" "cp $tmp/n120 f100" cp "$tmp/n120" @/f100
+	both "an inline file with a hard link grown past the inode" "cp $tmp/n7000 f61" cp "$tmp/n7000" @/f61
+	both "an empty inline file given data" "cp $tmp/n120 f0" cp "$tmp/n120" @/f0
+	both "an inline file removed" "rm f59" rm @/f59
+	both "an inline symlink removed" "rm long82" rm @/long82
+	both "a directory made in an inline directory with a value entry" "mkdir small/newdir" mkdir @/small/newdir
+	both "a file moved into an empty inline directory" "mv f60 empty/g60" mv @/f60 @/empty/g60
+	both "an inline directory moved to another parent" "mv small/deeper moved" mv @/small/deeper @/moved
+	both "an inline directory removed with its file" "rm -r moved" rm -r @/moved
+	both "links made in an inline directory" "ln -s x small/sl && ln f1 small/h1" ln -s x @/small/sl
+	both "a hard link into an inline directory" ":" ln @/f1 @/small/h1
+	both "a name removed from an inline directory" "rm small/x" rm @/small/x
+	both "modes of inline inodes" "chmod 700 f1 small" chmod 700 @/f1 @/small
+	both "a tree unpacked into an inline directory" "tar -x -f $tmp/w.tar -C small" tar -x -f "$tmp/w.tar" @/small
+	run_check "$name: e2fsck -fn clean after the writes" e2fsck -fn "$img"
+	manifest "$tmp/iw" >"$tmp/iw.m"
+	rm -rf "$tmp/out"
+	"$ANYK" cp -r -p "$img:/" "$tmp/out" >"$tmp/err" 2>&1
 	rc=$?
-	check "$1: a write is refused (exit 1), inline_data named" \
-		'[ $rc = 1 ] && grep -q "read-only\|read-write" "$tmp/err" && grep -q inline_data "$tmp/err"' \
-		"rc=$rc $(cat "$tmp/err")"
-	refused=0 tried=0
-	for w in "cp $isrc/f1 $img:/f1" "cp $isrc/big $img:/new" "rm $img:/f100" "rm -r $img:/small" \
-		"rmdir $img:/empty" "mv $img:/f60 $img:/g60" "ln -s x $img:/sl" "ln $img:/f0 $img:/h0" \
-		"chmod 700 $img:/f1" "chown 1:1 $img:/f1" "touch $img:/f1" "touch $img:/new" \
-		"tar -x -f $tmp/t.tar $img:/small"; do
-		tried=$((tried + 1))
-		# shellcheck disable=SC2086
-		"$ANYK" $w >/dev/null 2>&1 || refused=$((refused + 1))
+	manifest "$tmp/out" >"$tmp/out.m"
+	check "$name: after the writes the tree is what the host's is" \
+		'[ $rc = 0 ] && cmp -s "$tmp/iw.m" "$tmp/out.m"' "rc=$rc $(cat "$tmp/err"; diff "$tmp/iw.m" "$tmp/out.m")"
+	# Written, the data left the inode; only f1's mode and links changed.
+	if command -v debugfs >/dev/null 2>&1; then
+		flags=""
+		for f in /f1 /f0 /f100 /small /empty; do
+			fl=$(debugfs -R "stat $f" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+			flags="$flags $((${fl:-0} >> 28 & 1))"
+		done
+		check "$name: written inodes left their inodes, f1 stayed inline" '[ "$flags" = " 1 0 0 0 0" ]' "$flags"
+	fi
+	inline_fuse_writes
+	if [ "$(id -u)" = 0 ] && mount -o loop,ro "$img" "$tmp/kmnt" 2>/dev/null; then
+		manifest "$tmp/kmnt" >"$tmp/kernel.m"
+		umount "$tmp/kmnt"
+		check "$name: Linux reads what was written" 'cmp -s "$tmp/iw.m" "$tmp/kernel.m"' \
+			"$(diff "$tmp/iw.m" "$tmp/kernel.m")"
+	fi
+}
+
+# Writes only anyk mount makes: truncation, appends, attributes, renames
+# over an inline file, through the host's system calls.
+inline_fuse_writes() {
+	if ! [ -c /dev/fuse ] || ! "$ANYK" help mount >/dev/null 2>&1; then
+		echo "skip - $name: writes through anyk mount (no FUSE here)"
+		return
+	fi
+	mkdir -p "$tmp/fmnt"
+	if ! "$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		fail "$name: anyk mount read-write" "$(cat "$tmp/ferr")"
+		return
+	fi
+	for d in "$tmp/fmnt" "$tmp/iw"; do
+		truncate -s 10 "$d/f150"
+		printf 'more' >>"$d/short" 2>/dev/null # a symlink: appends to f1
+		printf 'tail' >>"$d/f1"
+		truncate -s 0 "$d/small/hard61"
+		mv "$d/f100" "$d/f150"
+		mkdir "$d/empty/sub"
+		rmdir "$d/empty/sub"
+		[ $ixattr = no ] || setfattr -n user.added -v yes "$d/small"
+		[ $ixattr = no ] || setfattr -x user.tag "$d/small"
 	done
-	check "$1: every kind of write is refused ($refused of $tried)" '[ $refused = $tried ]'
-	check "$1: the refused image is unchanged" 'cmp -s "$img" "$tmp/before"'
+	manifest "$tmp/fmnt" >"$tmp/fm.m"
+	"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+	manifest "$tmp/iw" >"$tmp/iw.m"
+	check "$name: writes through anyk mount give the host's tree" 'cmp -s "$tmp/iw.m" "$tmp/fm.m"' \
+		"$(diff "$tmp/iw.m" "$tmp/fm.m")"
+	run_check "$name: e2fsck -fn clean after anyk mount's writes" e2fsck -fn "$img"
 }
 
 inline_data() { # NAME BLOCKSIZE
@@ -381,9 +453,9 @@ inline_data() { # NAME BLOCKSIZE
 	check "$name: anyk ls -lR and stat" '[ $rc = 0 ] && grep -q "long82 -> \./\./" "$tmp/ls" &&
 		grep -q "Size: $ssize " "$tmp/ls" && grep -q "Size: 100 " "$tmp/ls"' "rc=$rc $(cat "$tmp/ls")"
 	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
-	inline_writes "$name"
 	inline_kernel "$name"
-	fuse_tree "$name" same_manifest
+	fuse_tree "$name" same_manifest "-o ro"
+	inline_writes "$name"
 }
 
 inline_data inline_data 1024

@@ -152,17 +152,6 @@ struct inline_state {
 };
 
 static void
-state_save(const struct ext2_inode *ip, struct inline_state *st)
-{
-	st->flags = ip->i_flags;
-	st->inline_off = ip->i_inline_off;
-	st->inline_len = ip->i_inline_len;
-	st->size = ip->i_size;
-	st->blocks512 = ip->i_blocks512;
-	memcpy(st->block, ip->i_block, EXT2_I_BLOCK_SIZE);
-}
-
-static void
 state_restore(struct ext2_inode *ip, const struct inline_state *st)
 {
 	ip->i_flags = st->flags;
@@ -275,7 +264,9 @@ ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip)
 			goto out;
 		}
 	}
-	state_save(ip, &st);
+	st = (struct inline_state){ .flags = ip->i_flags, .inline_off = ip->i_inline_off,
+				    .inline_len = ip->i_inline_len, .size = ip->i_size, .blocks512 = ip->i_blocks512 };
+	memcpy(st.block, ip->i_block, EXT2_I_BLOCK_SIZE);
 	mtime = ip->i_mtime;
 	ctime = ip->i_ctime;
 	ip->i_flags &= ~(EXT4_INLINE_DATA_FL | EXT4_EXTENTS_FL);

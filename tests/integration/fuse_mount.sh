@@ -43,6 +43,14 @@ mount_img() { # ARGS...: anyk mount, bounded
 umount_img() {
 	timeout -k 5 $T "$ANYK" umount "$mnt"
 }
+wait_mounted() { # up to 10 s for a server in the foreground to mount $mnt
+	n=0
+	while ! mountpoint -q "$mnt" && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	mountpoint -q "$mnt"
+}
 
 # --- a tree with every kind of file -------------------------------------------
 src=$tmp/src
@@ -272,12 +280,7 @@ fi
 # --- SIGTERM to an idle server ------------------------------------------------------
 timeout -k 5 60 "$ANYK" mount -f "$img" "$mnt" 2>"$tmp/fg.err" &
 bgpid=$!
-n=0
-while ! mountpoint -q "$mnt" && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-if mountpoint -q "$mnt"; then
+if wait_mounted; then
 	pass "mount -f"
 	echo data >"$mnt/after-term" 2>/dev/null
 	kill -TERM "$bgpid"
@@ -352,12 +355,7 @@ for mr in default 65536; do
 	# shellcheck disable=SC2086
 	timeout -k 5 60 "$ANYK" mount -d -o nouring $opt "$zimg" "$mnt" 2>"$tmp/d.err" &
 	bgpid=$!
-	n=0
-	while ! mountpoint -q "$mnt" && [ $n -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	if ! mountpoint -q "$mnt"; then
+	if ! wait_mounted; then
 		fail "mount -d ($mr)" "$(tail -5 "$tmp/d.err")"
 		kill -TERM $bgpid 2>/dev/null
 		wait $bgpid

@@ -132,7 +132,10 @@ dir_collect(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t
 {
 	struct dir_copy *c = ctx;
 
-	if (c->n == c->cap || namelen > c->namecap - c->used)
+	/* "." and ".." are not entries of an inline directory: a block
+	 * holding them twice would be corrupt. */
+	if (c->n == c->cap || namelen > c->namecap - c->used || (namelen == 1 && name[0] == '.') ||
+	    (namelen == 2 && name[0] == '.' && name[1] == '.'))
 		return EUCLEAN;
 	memcpy(c->names + c->used, name, namelen);
 	c->ents[c->n].name = c->names + c->used;

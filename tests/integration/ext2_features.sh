@@ -460,6 +460,37 @@ inline_data() { # NAME BLOCKSIZE
 
 inline_data inline_data 1024
 inline_data "inline_data, 4 KiB blocks" 4096
+# A hostile inline directory: an entry renamed "." (no checksums, so the
+# inode still loads). Adding a name, which moves the entries to a block,
+# must fail naming the corruption, not copy a second "." there.
+rm -rf "$tmp/hx" && mkdir -p "$tmp/hx/small" && echo x >"$tmp/hx/small/x"
+if mke2fs -q -F -t ext4 -O inline_data,^metadata_csum -I 256 -d "$tmp/hx" "$img" 16M >/dev/null 2>&1 &&
+	command -v python3 >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1; then
+	at=$(debugfs -R "imap /small" "$img" 2>/dev/null | sed -n 's/.*located at block \([0-9]*\), offset \(0x[0-9a-f]*\).*/\1 \2/p')
+	python3 - "$img" $at 1024 <<'PY'
+import struct, sys
+img, blk, off, bs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 16), int(sys.argv[4])
+with open(img, "r+b") as f:
+    f.seek(blk * bs + off + 0x28)
+    b = bytearray(f.read(60))
+    p = 4
+    while p < 60:
+        ino, rec, nl, ft = struct.unpack_from("<IHBB", b, p)
+        if b[p + 8:p + 8 + nl] == b"x":
+            b[p + 8] = ord(".")
+        p += max(rec, 12)
+    f.seek(blk * bs + off + 0x28)
+    f.write(b)
+PY
+	"$ANYK" mkdir "$img:/small/new" >"$tmp/err" 2>&1
+	rc=$?
+	check "hostile inline directory: a name added fails, the corruption named" \
+		'[ $rc = 1 ] && grep -q "inline entries" "$tmp/err"' "rc=$rc $(cat "$tmp/err")"
+	"$ANYK" ls -a "$img:/small" >"$tmp/err" 2>&1
+	check "hostile inline directory: the failed mkdir added no name" '! grep -q "^new$" "$tmp/err"' "$(cat "$tmp/err")"
+else
+	echo "skip - hostile inline directory: mke2fs, python3 or debugfs missing"
+fi
 # The state the superblock records. An unclean unmount alone is a note (the
 # journal, if any, is replayed): check finds nothing. Errors recorded by
 # whoever wrote the image are a complaint: check names them and exits 1.

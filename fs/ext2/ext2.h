@@ -107,6 +107,7 @@ struct ext2_mount {
 	struct ext2_metarun *em_jmeta;
 	uint32_t em_njmeta, em_jmetacap;
 	uint32_t em_jinum;
+	struct ext2_quota *em_quota; /* quota usage kept (ext2_quota.c), or NULL */
 };
 
 struct ext2_metarun {
@@ -330,6 +331,15 @@ int ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip);
  * returns nonzero to stop (that value is returned). */
 typedef int (*ext2_inline_dirent_fn)(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft);
 int ext2_inline_dir_foreach(struct ext2_mount *em, struct ext2_inode *dp, ext2_inline_dirent_fn fn, void *ctx);
+
+/* ext2_quota.c: the quota feature's usage, user and group. */
+#define EXT2_NQUOTA 2
+int ext2_quota_init(struct ext2_mount *em);
+void ext2_quota_free(struct ext2_mount *em);
+/* Before ip is written: note how its usage changes. */
+void ext2_quota_inode(struct ext2_mount *em, const struct ext2_inode *ip);
+/* Write the changed usage to the quota files. */
+int ext2_quota_sync(struct ext2_mount *em);
 
 /* ext2_xattr.c */
 int ext2_getxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, void *buf,

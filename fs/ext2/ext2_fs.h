@@ -147,7 +147,7 @@
 #define RO_COMPAT_SUPPORTED                                                  \
 	(RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE | \
 	 RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE |    \
-	 RO_COMPAT_METADATA_CSUM)
+	 RO_COMPAT_METADATA_CSUM | RO_COMPAT_QUOTA)
 
 /* --- jbd2 journal superblock: block 0 of the journal, big-endian --------- */
 

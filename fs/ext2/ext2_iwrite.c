@@ -108,6 +108,7 @@ ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip)
 	error = ext2_inode_where(em, ip->i_ino, &blk, &off);
 	if (error)
 		return error;
+	ext2_quota_inode(em, ip);
 	if (ip->i_raw == NULL) {
 		ip->i_raw = kmem_zalloc(&ext2_kmem, sb->s_inode_size);
 		if (ip->i_raw == NULL)

@@ -75,6 +75,7 @@ ext2_mount_free(struct ext2_mount *em)
 		bdev_close(em->em_bdev);
 	}
 	ext2_meta_free(em);
+	ext2_quota_free(em);
 	if (em->em_groups != NULL)
 		kmem_free(&ext2_kmem, em->em_groups, (size_t)em->em_sb.s_ngroups * sizeof(*em->em_groups));
 	ext2_pfree_destroy(em);
@@ -240,6 +241,8 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	if (!rdonly) {
 		error = ext2_rw_setup(em);
+		if (!error)
+			error = ext2_quota_init(em);
 		/* Before anything follows a block pointer: orphans are freed
 		 * right here. */
 		if (!error)
@@ -304,6 +307,9 @@ ext2_unmount(struct mount *mp, int mntflags)
 		/* The journal commits, writes everything home and clears
 		 * needs_recovery; then the rest in place, then the superblock
 		 * says clean. */
+		error = ext2_quota_sync(em);
+		if (error && !(mntflags & ANYK_MNT_FORCE))
+			return error;
 		error = 0;
 		if (em->em_journaled) {
 			error = ext2_jclose(em);
@@ -376,7 +382,9 @@ ext2_sync(struct mount *mp, bool wait)
 		return 0;
 	/* The running transaction goes to the log; its blocks go home with
 	 * the bsync below once the commit has unpinned them. */
-	error = ext2_jcommit(em, wait);
+	error = ext2_quota_sync(em);
+	if (!error)
+		error = ext2_jcommit(em, wait);
 	if (!error)
 		error = ext2_sb_write(em, false);
 	if (!error)

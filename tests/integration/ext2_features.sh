@@ -6,7 +6,7 @@
 # large_dir, ext3 and ext2): copy a tree in, make, move and remove
 # directories, write a file that spans block groups, require e2fsck to find
 # nothing and the tree to come back out unchanged. For the features anyk
-# only reads (quota, project, verity, mmp), reading works and a write is
+# only reads (project, verity, mmp), reading works and a write is
 # refused with the reason. bigalloc, read in full and never written, is
 # read as Linux reads it, by the image commands and through anyk mount
 # (readonly_tree). inline_data is read likewise and written (below).
@@ -185,6 +185,100 @@ ea_inode_tree() {
 	write_refused "$name" "$name"
 }
 
+# quota: the hidden quota files count inodes and bytes per user and group;
+# e2fsck checks them against the inodes. Writes that change owners, add
+# and remove files and grow them (through the commands and anyk mount)
+# must leave them right, with the limits set on them kept. (mke2fs -d
+# leaves the counts of what it copied wrong: e2fsck -fy sets them first.)
+quota_usage() { # TYPE ID: "space inodes" of ID in the TYPE quota file
+	debugfs -R "list_quota $1" "$img" 2>/dev/null | awk -v id="$2" '$1 == id { print $2, $5 }'
+}
+# Set the 8-byte field at OFFSET of id 0's entry in the quota file of
+# inode INUM to VALUE, in the image.
+set_limit() { # INUM OFFSET VALUE
+	debugfs -R "dump <$1> $tmp/qf" "$img" >/dev/null 2>&1 || return 1
+	at=$(python3 - "$tmp/qf" "$2" <<'PY'
+import struct, sys
+f = open(sys.argv[1], "rb").read()
+def walk(blk, depth):
+    b = f[blk * 1024:(blk + 1) * 1024]
+    if depth == 4:
+        for i in range(14):
+            o = 16 + i * 72
+            if b[o:o + 72] != bytes(72) and struct.unpack_from("<I", b, o)[0] == 0:
+                return blk * 1024 + o
+        return None
+    for i in range(256):
+        r = struct.unpack_from("<I", b, 4 * i)[0]
+        if r:
+            got = walk(r, depth + 1)
+            if got is not None:
+                return got
+    return None
+print(walk(1, 0) + int(sys.argv[2]))
+PY
+) || return 1
+	blk=$(debugfs -R "bmap <$1> $((at / 1024))" "$img" 2>/dev/null)
+	[ -n "$blk" ] && [ "$blk" -gt 0 ] || return 1
+	python3 -c 'import struct, sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); f.write(struct.pack("<Q", int(sys.argv[3])))' \
+		"$img" $((blk * 1024 + at % 1024)) "$3"
+}
+quota_tree() {
+	name=quota
+	command -v debugfs >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1 ||
+		{ echo "skip - $name: no debugfs or python3"; return; }
+	mk "$name" ext4 quota -b 1024 -I 256 || return
+	e2fsck -fy "$img" >/dev/null 2>&1
+	run_check "$name: e2fsck -fn clean before" e2fsck -fn "$img"
+	# Limits for id 0, put in the files' entries by hand (debugfs sets none).
+	set_limit 3 32 900000 && set_limit 4 8 4242 || fail "$name: limits set in the quota files"
+	nsrc=$(find "$src" -printf '%i\n' | sort -u | wc -l)
+	if "$ANYK" cp -r -p "$src" "$img:/copy" >"$tmp/err" 2>&1 &&
+		"$ANYK" chown -R 1234:99 "$img:/copy" >>"$tmp/err" 2>&1 &&
+		"$ANYK" cp "$tmp/big" "$img:/big" >>"$tmp/err" 2>&1 &&
+		"$ANYK" chown 1000:1000 "$img:/big" >>"$tmp/err" 2>&1 &&
+		"$ANYK" rm -r "$img:/sub" >>"$tmp/err" 2>&1 &&
+		"$ANYK" mkdir -p "$img:/x/y" >>"$tmp/err" 2>&1 &&
+		"$ANYK" mv "$img:/x" "$img:/copy/x" >>"$tmp/err" 2>&1; then
+		pass "$name: written"
+	else
+		fail "$name: written" "$(cat "$tmp/err")"
+	fi
+	run_check "$name: e2fsck -fn clean after the writes (usage right)" e2fsck -fn "$img"
+	u1234=$(quota_usage user 1234)
+	check "$name: user 1234 owns the copied tree's $nsrc inodes" '[ "${u1234#* }" = "$nsrc" ]' "$u1234"
+	u1000=$(quota_usage user 1000)
+	check "$name: user 1000 owns the 24 MB file" '[ "${u1000% *}" -gt 24000000 ] && [ "${u1000#* }" = 1 ]' "$u1000"
+	debugfs -R "list_quota user" "$img" 2>/dev/null | awk '$1 == 0 { print $4 }' >"$tmp/qlim"
+	debugfs -R "list_quota group" "$img" 2>/dev/null | awk '$1 == 0 { print $7 }' >>"$tmp/qlim"
+	check "$name: the limits set are kept" '[ "$(cat "$tmp/qlim" | tr "\n" " ")" = "900000 4242 " ]' "$(cat "$tmp/qlim")"
+	if [ -c /dev/fuse ] && "$ANYK" help mount >/dev/null 2>&1 && mkdir -p "$tmp/fmnt" &&
+		"$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		cp "$tmp/big" "$tmp/fmnt/big2" && chown 1000:5 "$tmp/fmnt/big2" && rm -r "$tmp/fmnt/copy/x" &&
+			chown -R 77 "$tmp/fmnt/copy" && truncate -s 100000 "$tmp/fmnt/big"
+		rc=$?
+		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+		check "$name: written through anyk mount" '[ $rc = 0 ]'
+		run_check "$name: e2fsck -fn clean after anyk mount's writes" e2fsck -fn "$img"
+	else
+		echo "skip - $name: writes through anyk mount (no FUSE here)"
+	fi
+	"$ANYK" rm -r "$img:/copy" "$img:/big" "$img:/big2" >/dev/null 2>&1
+	u77=$(quota_usage user 77)
+	check "$name: a user who owns nothing any more has no usage" '[ -z "$u77" ] || [ "$u77" = "0 0" ]' "$u77"
+	run_check "$name: e2fsck -fn clean after removing it all" e2fsck -fn "$img"
+	# A quota file that does not parse (its root block all ones): writes
+	# go on, the file is left alone with a warning.
+	qb=$(debugfs -R "bmap <3> 1" "$img" 2>/dev/null)
+	if [ -n "$qb" ] && [ "$qb" -gt 0 ] 2>/dev/null; then
+		head -c 1024 /dev/zero | tr '\0' '\377' | dd of="$img" bs=1024 seek="$qb" conv=notrunc status=none
+		"$ANYK" mkdir "$img:/after" >"$tmp/err" 2>&1
+		rc=$?
+		"$ANYK" ls "$img:/after" >>"$tmp/err" 2>&1
+		check "$name: a broken quota file: writes go on" '[ $rc = 0 ] && [ $? = 0 ]' "rc=$rc $(cat "$tmp/err")"
+	fi
+}
+
 unknown() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
 	mk "$@" || return
@@ -218,7 +312,7 @@ writable large_dir ext4 large_dir -b 1024
 writable "no extents" ext4 ^extent,^64bit -b 1024
 writable ext3 ext3 "" -b 1024
 writable ext2 ext2 "" -b 1024
-readonly_only quota quota ext4 quota -b 1024
+quota_tree
 readonly_only project project ext4 project,quota -b 1024 -I 256
 readonly_only verity verity ext4 verity -b 4096
 readonly_only mmp "multi-mount" ext4 mmp -b 4096

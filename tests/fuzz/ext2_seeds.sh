@@ -8,6 +8,8 @@
 #              Linux would), a directory in blocks, short and long links,
 #              an xattr beside system.data.
 #   bigalloc-1k bigalloc, clusters of 4 blocks, in 256 KiB: a small tree.
+#   quota-1k   quota (user and group files) in 256 KiB: a small tree, the
+#              usage made right by e2fsck.
 set -u
 out=${1:?usage: ext2_seeds.sh DIR}
 PATH=$PATH:/sbin:/usr/sbin
@@ -30,6 +32,12 @@ ln -s "$(printf './%.0s' $(seq 40))f100" "$t/long"
 img=$work/bigalloc-1k
 mke2fs -q -F -t ext4 -O bigalloc,^has_journal,^resize_inode -b 1024 -C 4096 -I 256 -N 64 -E root_owner=0:0 \
 	-d "$t/d" "$img" 256k >/dev/null 2>&1 && cp "$img" "$out/gen-bigalloc-1k"
+img=$work/quota-1k
+if mke2fs -q -F -t ext4 -O quota,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \
+	-d "$t/d" "$img" 256k >/dev/null 2>&1; then
+	command -v e2fsck >/dev/null 2>&1 && e2fsck -fy "$img" >/dev/null 2>&1
+	cp "$img" "$out/gen-quota-1k"
+fi
 img=$work/inline-1k
 mke2fs -q -F -t ext4 -O inline_data,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \
 	-d "$t" "$img" 256k >/dev/null 2>&1 || exit 0

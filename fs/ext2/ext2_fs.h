@@ -147,7 +147,7 @@
 #define RO_COMPAT_SUPPORTED                                                  \
 	(RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE | \
 	 RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE |    \
-	 RO_COMPAT_METADATA_CSUM | RO_COMPAT_QUOTA)
+	 RO_COMPAT_METADATA_CSUM | RO_COMPAT_QUOTA | RO_COMPAT_VERITY)
 
 /* --- jbd2 journal superblock: block 0 of the journal, big-endian --------- */
 
@@ -250,6 +250,7 @@
 #define EXT2_INDEX_FL 0x00001000
 #define EXT4_HUGE_FILE_FL 0x00040000
 #define EXT4_EXTENTS_FL 0x00080000
+#define EXT4_VERITY_FL 0x00100000 /* fs-verity: the data never changes */
 #define EXT4_EA_INODE_FL 0x00200000
 #define EXT4_INLINE_DATA_FL 0x10000000
 

@@ -684,6 +684,8 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 		case VREG:
 			if (va->va_size < 0)
 				return EINVAL;
+			if (ip->i_flags & EXT4_VERITY_FL)
+				return EPERM;
 			/* Even to the same size: blocks preallocated past the
 			 * end go (ext2_truncate does nothing else then). */
 			error = ext2_truncate(em, ip, (uint64_t)va->va_size);
@@ -728,7 +730,19 @@ ext2_vop_write(struct vnode *vp, struct uio *uio, int ioflag)
 		return EINVAL;
 	if (em->em_rdonly)
 		return EROFS;
+	if (VTOI(vp)->i_flags & EXT4_VERITY_FL)
+		return EPERM;
 	return ext2_write(em, VTOI(vp), uio, ioflag);
+}
+
+/* A file under fs-verity is read, never written, as on Linux: its data and
+ * the hash tree kept past its end must not change. */
+static int
+ext2_open(struct vnode *vp, int flags)
+{
+	if ((VTOI(vp)->i_flags & EXT4_VERITY_FL) && (flags & ANYK_O_ACCMODE) != ANYK_O_RDONLY)
+		return EPERM;
+	return 0;
 }
 
 static int
@@ -957,6 +971,8 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	struct ext2_jhandle *h;
 	int error = 0, m, tries = 0;
 
+	if (ip->i_flags & EXT4_VERITY_FL)
+		return EPERM;
 	/* Inline data first moves to a block, mapped as the file system
 	 * maps blocks. */
 	if (ext2_is_inline(ip)) {
@@ -1053,7 +1069,7 @@ const struct vnodeops ext2_vnodeops = {
 	.vop_seek = ext2_seek,
 	.vop_fallocate = j_fallocate,
 	.vop_fsync = ext2_fsync,
-	.vop_open = NULL,
+	.vop_open = ext2_open,
 	.vop_close = NULL,
 	.vop_inactive = j_inactive,
 	.vop_reclaim = ext2_reclaim,

@@ -136,6 +136,7 @@ struct ext2_inode {
 	uint32_t i_csum_seed;
 	uint16_t i_extra_isize;
 	bool i_has_crtime;
+	uint32_t i_projid; /* project id (project feature, large inodes), else 0 */
 	struct anyk_timespec i_atime, i_mtime, i_ctime, i_crtime;
 	anyk_dev_t i_rdev;
 	uint8_t i_block[EXT2_I_BLOCK_SIZE];
@@ -332,8 +333,8 @@ int ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip);
 typedef int (*ext2_inline_dirent_fn)(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft);
 int ext2_inline_dir_foreach(struct ext2_mount *em, struct ext2_inode *dp, ext2_inline_dirent_fn fn, void *ctx);
 
-/* ext2_quota.c: the quota feature's usage, user and group. */
-#define EXT2_NQUOTA 2
+/* ext2_quota.c: the quota feature's usage: user, group, project. */
+#define EXT2_NQUOTA 3
 int ext2_quota_init(struct ext2_mount *em);
 void ext2_quota_free(struct ext2_mount *em);
 /* Before ip is written: note how its usage changes. */

@@ -147,7 +147,7 @@
 #define RO_COMPAT_SUPPORTED                                                  \
 	(RO_COMPAT_SPARSE_SUPER | RO_COMPAT_LARGE_FILE | RO_COMPAT_HUGE_FILE | \
 	 RO_COMPAT_GDT_CSUM | RO_COMPAT_DIR_NLINK | RO_COMPAT_EXTRA_ISIZE |    \
-	 RO_COMPAT_METADATA_CSUM | RO_COMPAT_QUOTA | RO_COMPAT_VERITY)
+	 RO_COMPAT_METADATA_CSUM | RO_COMPAT_QUOTA | RO_COMPAT_VERITY | RO_COMPAT_PROJECT)
 
 /* --- jbd2 journal superblock: block 0 of the journal, big-endian --------- */
 
@@ -231,6 +231,7 @@
 #define I_ATIME_EXTRA 0x8C
 #define I_CRTIME 0x90
 #define I_CRTIME_EXTRA 0x94
+#define I_PROJID 0x9C
 
 #define EXT2_N_BLOCKS 15
 #define EXT2_NDIR_BLOCKS 12
@@ -253,6 +254,7 @@
 #define EXT4_VERITY_FL 0x00100000 /* fs-verity: the data never changes */
 #define EXT4_EA_INODE_FL 0x00200000
 #define EXT4_INLINE_DATA_FL 0x10000000
+#define EXT4_PROJINHERIT_FL 0x20000000 /* new inodes take the directory's project */
 
 /* i_mode type bits are the POSIX ones. */
 #define EXT2_S_IFMT 0170000

@@ -110,6 +110,8 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 		ip->i_has_crtime = true;
 		decode_time(raw, I_CRTIME, I_CRTIME_EXTRA, used, &ip->i_crtime);
 	}
+	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && used >= I_PROJID + 4)
+		ip->i_projid = le32dec(raw + I_PROJID);
 
 	/* Data in the inode: none of the block map checks below apply. */
 	if (ext2_is_inline(ip))

@@ -86,6 +86,8 @@ encode(const struct ext2_mount *em, const struct ext2_inode *ip, uint8_t *raw)
 	encode_time(raw, I_CTIME, I_CTIME_EXTRA, used, &ip->i_ctime);
 	if (used >= I_CRTIME + 4)
 		encode_time(raw, I_CRTIME, I_CRTIME_EXTRA, used, &ip->i_crtime);
+	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && used >= I_PROJID + 4)
+		le32enc(raw + I_PROJID, ip->i_projid);
 	if (em->em_csum) {
 		uint32_t c = ext2_inode_csum(sb, ip->i_ino, ip->i_gen, raw, sb->s_inode_size);
 		le16enc(raw + I_CHECKSUM_LO, (uint16_t)c);

@@ -4,7 +4,8 @@
  * each group owns, beside the limits set for them. e2fsck checks that
  * usage against what the inodes add up to: every inode in use (links not
  * zero), the root and those from s_first_ino on, the quota files aside,
- * counts one inode and i_blocks * 512 bytes for its owner and its group.
+ * counts one inode and i_blocks * 512 bytes for its owner, its group and
+ * its project.
  *
  * The driver keeps the files right without walking the inodes: each inode
  * write (ext2_inode_write) compares the owner, group, link count and
@@ -17,13 +18,15 @@
  * quota file that cannot be read is left as it is, with a warning: e2fsck
  * rebuilds quota files.
  *
- * Project quotas (the project feature) are not kept: such images mount
- * read-only (ext2_vfsops.c).
+ * With the project feature, projects are a third kind, by each inode's
+ * project id (which new inodes take from a directory marked to hand it
+ * down, ext2_vnops.c).
  */
 #include "fs/ext2/ext2_journal.h"
 
 #define SB_USR_QUOTA_INUM 0x240
 #define SB_GRP_QUOTA_INUM 0x244
+#define SB_PRJ_QUOTA_INUM 0x26C
 
 #define QT_BLK 1024u          /* the format's block */
 #define QT_DEPTH 4            /* levels of the tree */
@@ -45,8 +48,8 @@
 #define QI_FREE_BLK 24
 #define QI_FREE_ENTRY 28
 
-static const uint32_t qt_magic[EXT2_NQUOTA] = { 0xd9c01f11, 0xd9c01927 };
-static const char *const qt_name[EXT2_NQUOTA] = { "user", "group" };
+static const uint32_t qt_magic[EXT2_NQUOTA] = { 0xd9c01f11, 0xd9c01927, 0xd9c03f14 };
+static const char *const qt_name[EXT2_NQUOTA] = { "user", "group", "project" };
 
 struct qdelta {
 	struct qdelta *next;
@@ -76,6 +79,8 @@ ext2_quota_init(struct ext2_mount *em)
 	mutex_init(&q->synclock);
 	q->inum[0] = le32dec(em->em_sbraw + SB_USR_QUOTA_INUM);
 	q->inum[1] = le32dec(em->em_sbraw + SB_GRP_QUOTA_INUM);
+	if (em->em_sb.s_rocompat & RO_COMPAT_PROJECT)
+		q->inum[2] = le32dec(em->em_sbraw + SB_PRJ_QUOTA_INUM);
 	for (int t = 0; t < EXT2_NQUOTA; t++) {
 		if (q->inum[t] != 0 && (q->inum[t] > em->em_sb.s_inodes_count || q->inum[t] == EXT2_ROOT_INO)) {
 			klog(LOG_WARN, "ext2 %s: %s quota inode %u out of range: not kept", em->em_name,
@@ -115,7 +120,7 @@ counted(const struct ext2_mount *em, const struct ext2_quota *q, uint32_t ino)
 {
 	if (ino != EXT2_ROOT_INO && ino < em->em_sb.s_first_ino)
 		return false;
-	return ino != q->inum[0] && ino != q->inum[1];
+	return ino != q->inum[0] && ino != q->inum[1] && ino != q->inum[2];
 }
 
 /* q->lock held. */
@@ -144,7 +149,7 @@ ext2_quota_inode(struct ext2_mount *em, const struct ext2_inode *ip)
 {
 	struct ext2_quota *q = em->em_quota;
 	const uint8_t *raw = ip->i_raw;
-	uint32_t uid, gid;
+	uint32_t uid, gid, projid = 0, used;
 	uint64_t blocks;
 
 	if (q == NULL || !counted(em, q, ip->i_ino))
@@ -160,12 +165,21 @@ ext2_quota_inode(struct ext2_mount *em, const struct ext2_inode *ip)
 			if (le32dec(raw + I_FLAGS) & EXT4_HUGE_FILE_FL)
 				blocks <<= em->em_sb.s_bshift - 9;
 		}
+		used = EXT2_GOOD_OLD_INODE_SIZE;
+		if (em->em_sb.s_inode_size > EXT2_GOOD_OLD_INODE_SIZE)
+			used += le16dec(raw + I_EXTRA_ISIZE);
+		if (used >= I_PROJID + 4 && used <= em->em_sb.s_inode_size)
+			projid = le32dec(raw + I_PROJID);
 		note(q, 0, uid, -1, -(int64_t)(blocks << 9));
 		note(q, 1, gid, -1, -(int64_t)(blocks << 9));
+		if (q->inum[2] != 0)
+			note(q, 2, projid, -1, -(int64_t)(blocks << 9));
 	}
 	if (ip->i_nlink != 0) {
 		note(q, 0, ip->i_uid, 1, (int64_t)(ip->i_blocks512 << 9));
 		note(q, 1, ip->i_gid, 1, (int64_t)(ip->i_blocks512 << 9));
+		if (q->inum[2] != 0)
+			note(q, 2, ip->i_projid, 1, (int64_t)(ip->i_blocks512 << 9));
 	}
 	mutex_exit(&q->lock);
 }

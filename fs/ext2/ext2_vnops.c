@@ -268,6 +268,13 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 		ip->i_csum_seed = ext2_inode_seed(sb, ino, ip->i_gen);
 	ext2_now(&ip->i_mtime);
 	ip->i_atime = ip->i_ctime = ip->i_crtime = ip->i_mtime;
+	/* A directory marked to hand its project down gives it to what is
+	 * made in it, and the mark to subdirectories. */
+	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && (dp->i_flags & EXT4_PROJINHERIT_FL)) {
+		ip->i_projid = dp->i_projid;
+		if (va->va_type == VDIR)
+			ip->i_flags |= EXT4_PROJINHERIT_FL;
+	}
 	if ((sb->s_incompat & INCOMPAT_EXTENTS) &&
 	    (va->va_type == VREG || va->va_type == VDIR || va->va_type == VLNK)) {
 		ip->i_flags |= EXT4_EXTENTS_FL;
@@ -481,6 +488,16 @@ ext2_rmdir(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen
 	return error;
 }
 
+/* A directory that hands its project down keeps its tree in that project,
+ * as Linux does: a link or a move into it from another project is refused
+ * (EXDEV: the caller copies instead). */
+static bool
+other_project(const struct ext2_mount *em, const struct ext2_inode *dp, const struct ext2_inode *ip)
+{
+	return (em->em_sb.s_rocompat & RO_COMPAT_PROJECT) && (dp->i_flags & EXT4_PROJINHERIT_FL) &&
+	       dp->i_projid != ip->i_projid;
+}
+
 static int
 ext2_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 {
@@ -497,6 +514,8 @@ ext2_link(struct vnode *dvp, struct vnode *vp, const char *name, size_t namelen)
 		return ENOENT;
 	if (ip->i_nlink >= EXT2_LINK_MAX)
 		return EMLINK;
+	if (other_project(em, dp, ip))
+		return EXDEV;
 	error = ext2_dir_add(em, dp, name, namelen, ip->i_ino, ext2_mode_to_ft(ip->i_mode));
 	if (error)
 		return error;
@@ -589,6 +608,9 @@ ext2_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fna
 		return error;
 	if (ino != ip->i_ino)
 		return ENOENT;
+	if (fdp != tdp && (other_project(em, tdp, ip) ||
+			   ((flags & VRENAME_EXCHANGE) && other_project(em, fdp, VTOI(tvp)))))
+		return EXDEV;
 	if (flags & VRENAME_EXCHANGE)
 		return ext2_exchange(fdvp, fvp, fname, fnamelen, tdvp, tvp, tname, tnamelen);
 	if (tip != NULL && tvp->v_type == VDIR) {

@@ -6,7 +6,7 @@
 # large_dir, ext3 and ext2): copy a tree in, make, move and remove
 # directories, write a file that spans block groups, require e2fsck to find
 # nothing and the tree to come back out unchanged. For the features anyk
-# only reads (project, mmp), reading works and a write is
+# only reads (mmp), reading works and a write is
 # refused with the reason. bigalloc, read in full and never written, is
 # read as Linux reads it, by the image commands and through anyk mount
 # (readonly_tree). inline_data is read likewise and written (below).
@@ -320,6 +320,54 @@ verity_tree() {
 	run_check "$name: e2fsck -fn clean after the writes" e2fsck -fn "$img"
 }
 
+# project (with quota): a directory marked to hand its project down (set
+# with debugfs) gives it to all that is made in it; a link or a move into
+# it from another project is refused (EXDEV), as on Linux, and coreutils'
+# mv through anyk mount then copies; the project quota file's usage stays
+# right (e2fsck) and counts the tree.
+project_tree() {
+	name=project
+	command -v debugfs >/dev/null 2>&1 || { echo "skip - $name: no debugfs"; return; }
+	mk "$name" ext4 project,quota -b 1024 -I 256 || return
+	e2fsck -fy "$img" >/dev/null 2>&1
+	debugfs -w -R "set_inode_field /sub projid 42" "$img" >/dev/null 2>&1
+	fl=$(debugfs -R "stat /sub" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /sub flags $(( ${fl:-0} | 0x20000000 ))" "$img" >/dev/null 2>&1
+	e2fsck -fy "$img" >/dev/null 2>&1
+	run_check "$name: e2fsck -fn clean before" e2fsck -fn "$img"
+	before=$(quota_usage project 42)
+	if "$ANYK" cp -r -p "$src" "$img:/sub/copy" >"$tmp/err" 2>&1 && "$ANYK" mkdir -p "$img:/sub/n/m" >>"$tmp/err" 2>&1 &&
+		"$ANYK" cp "$tmp/big" "$img:/sub/n/m/big" >>"$tmp/err" 2>&1; then
+		pass "$name: written"
+	else
+		fail "$name: written" "$(cat "$tmp/err")"
+	fi
+	p=$(debugfs -R "stat /sub/n/m/big" "$img" 2>/dev/null | sed -n 's/.*Project: *\([0-9]*\).*/\1/p')
+	m=$(debugfs -R "stat /sub/n/m" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	check "$name: what is made in it takes its project, directories the mark" \
+		'[ "$p" = 42 ] && [ $(( ${m:-0} & 0x20000000 )) != 0 ]' "project ${p:-none} flags ${m:-none}"
+	"$ANYK" mv "$img:/a.txt" "$img:/sub/a.txt" >"$tmp/err" 2>&1
+	rc1=$?
+	"$ANYK" ln "$img:/hard" "$img:/sub/hard" >>"$tmp/err" 2>&1
+	rc2=$?
+	check "$name: a move or a link in from another project is refused (EXDEV)" \
+		'[ $rc1 = 1 ] && [ $rc2 = 1 ] && [ $(grep -c "cross-device" "$tmp/err") = 2 ]' "$rc1 $rc2 $(cat "$tmp/err")"
+	run_check "$name: a move out is allowed" "$ANYK" mv "$img:/sub/copy/sub" "$img:/out"
+	run_check "$name: e2fsck -fn clean after the writes (project usage right)" e2fsck -fn "$img"
+	after=$(quota_usage project 42)
+	nsrc=$(find "$src" -printf '%i\n' | sort -u | wc -l)
+	check "$name: the project counts what came in" \
+		'[ "${after#* }" -ge $(( ${before#* } + nsrc + 3 )) ] && [ "${after% *}" -gt 24000000 ]' "$before -> $after"
+	if [ -c /dev/fuse ] && "$ANYK" help mount >/dev/null 2>&1 && mkdir -p "$tmp/fmnt" &&
+		"$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		mv "$tmp/fmnt/a.txt" "$tmp/fmnt/sub/a.txt" && echo z >"$tmp/fmnt/sub/n/z" && rm -r "$tmp/fmnt/sub/copy"
+		rc=$?
+		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+		check "$name: through anyk mount, mv in copies" '[ $rc = 0 ]'
+		run_check "$name: e2fsck -fn clean after anyk mount's writes" e2fsck -fn "$img"
+	fi
+}
+
 unknown() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
 	mk "$@" || return
@@ -354,7 +402,7 @@ writable "no extents" ext4 ^extent,^64bit -b 1024
 writable ext3 ext3 "" -b 1024
 writable ext2 ext2 "" -b 1024
 quota_tree
-readonly_only project project ext4 project,quota -b 1024 -I 256
+project_tree
 verity_tree
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
 ea_inode_tree

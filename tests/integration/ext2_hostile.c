@@ -1,7 +1,7 @@
 /*
  * Hostile ext2/ext3/ext4 images: build valid seed images with mke2fs -d
  * (ext2, ext3, ext4, with and without metadata_csum, 1 KiB and 4 KiB
- * blocks, one with inline_data; a tree with a plain file, a sparse file,
+ * blocks, one with inline_data, one with quota and project; a tree with a plain file, a sparse file,
  * a fragmented file whose extent tree has depth 1, a file reaching
  * double-indirect blocks, an indexed directory, fast and slow symlinks,
  * xattrs in the inode and in a block), find their structures with debugfs and dumpe2fs, and derive well
@@ -1708,6 +1708,10 @@ main(int argc, char **argv)
 		 * (ea_extras), made wrong in ten ways (gen_eainode). */
 		{ .name = "ext4-eainode-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O ea_inode,^metadata_csum",
 		  .size = 4 << 20, .ea_inode = true },
+		/* quota and project: three quota files, usage kept on
+		 * writes (ext2_quota.c). */
+		{ .name = "ext4-quota-1k", .mkfs = "-t ext4 -b 1024 -I 256 -O quota,project,^metadata_csum",
+		  .size = 4 << 20 },
 		/* bigalloc: clusters of 4 blocks, group 0 from block 0. */
 		{ .name = "ext4-bigalloc-1k", .mkfs = "-t ext4 -b 1024 -I 256 -C 4096 -O bigalloc,^metadata_csum",
 		  .size = 4 << 20 },

@@ -253,6 +253,65 @@ linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 	return ENOENT;
 }
 
+/* a and b, n bytes each, the same but for the case of ASCII letters? Both
+ * must be ASCII. */
+static bool
+ascii_fold_eq(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 0x80 || y >= 0x80)
+			return false;
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A directory with the casefold flag finds names regardless of case. Its
+ * index hashes names folded by Unicode's rules, which this driver does not
+ * carry, so it is searched as a list: the exact name first, then, for a
+ * name all ASCII, one that differs only in the case of ASCII letters
+ * (Unicode folding agrees there). A name with other characters is found
+ * only as stored. Such file systems are read-only here (ext2_vfsops.c).
+ */
+static int
+fold_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+{
+	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
+	struct dirent_it it;
+	struct ext2_dirent de;
+	struct buf *bp;
+	int error;
+
+	for (size_t i = 0; i < namelen; i++)
+		if ((unsigned char)name[i] >= 0x80)
+			return ENOENT;
+	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
+		error = ext2_dir_readblock(em, dp, lblk, &bp);
+		if (error)
+			return error;
+		error = dirblock_open(em, dp, lblk, bp, &it);
+		while (error == 0 && (error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
+			if (de.d_ino != 0 && de.d_namelen == namelen && ascii_fold_eq(de.d_name, name, namelen)) {
+				*inop = de.d_ino;
+				brelse(bp);
+				return 0;
+			}
+		}
+		brelse(bp);
+		if (error != ENOENT)
+			return error;
+	}
+	return ENOENT;
+}
+
 /* Area 0 of an inline directory is i_block past the parent's number, area
  * 1 system.data's value; positions run on from i_block into the value. */
 static int
@@ -313,6 +372,10 @@ ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 
 	if (ext2_is_inline(dp)) {
 		error = inline_lookup(em, dp, name, namelen, inop);
+	} else if ((dp->i_flags & EXT4_CASEFOLD_FL) && (em->em_sb.s_incompat & INCOMPAT_CASEFOLD)) {
+		error = linear_lookup(em, dp, name, namelen, inop);
+		if (error == ENOENT && !dot && !dotdot)
+			error = fold_lookup(em, dp, name, namelen, inop);
 	} else if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
 		/* "." and ".." sit in the index root, ahead of the index. */
 		error = ext2_htree_lookup(em, dp, name, namelen, inop);

@@ -122,8 +122,9 @@
 	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA)
 /* What the read path understands and the write path does not: such images
  * mount read-only only (ea_inode, attribute values in inodes of their
- * own: ext2_xattr.c). inline_data is written: ext2_inline.c. */
-#define INCOMPAT_READONLY (INCOMPAT_EA_INODE)
+ * own: ext2_xattr.c; casefold, directories whose names are found
+ * regardless of case: ext2_dir.c). inline_data is written: ext2_inline.c. */
+#define INCOMPAT_READONLY (INCOMPAT_EA_INODE | INCOMPAT_CASEFOLD)
 /* Likewise among the read-only compatible features (bigalloc: its clusters
  * matter only to allocation; reading maps blocks as without it). */
 #define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)
@@ -255,6 +256,7 @@
 #define EXT4_EA_INODE_FL 0x00200000
 #define EXT4_INLINE_DATA_FL 0x10000000
 #define EXT4_PROJINHERIT_FL 0x20000000 /* new inodes take the directory's project */
+#define EXT4_CASEFOLD_FL 0x40000000    /* names found regardless of case */
 
 /* i_mode type bits are the POSIX ones. */
 #define EXT2_S_IFMT 0170000

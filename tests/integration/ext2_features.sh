@@ -11,7 +11,7 @@
 # read as Linux reads it, by the image commands and through anyk mount
 # (readonly_tree). inline_data is read likewise and written (below).
 # ea_inode likewise (ea_inode_tree). For the features anyk does not know
-# (casefold, encrypt), every
+# (encrypt), every
 # command is refused with the feature named. A refused image is left byte
 # for byte as it was.
 T_NAME=ext2_features
@@ -393,6 +393,56 @@ project_tree() {
 	fi
 }
 
+# casefold: a directory with the casefold flag finds names regardless of
+# case; its index hashes folded names. The flag is set here with debugfs on
+# a directory of 400 mixed-case names and e2fsck -fD indexes it (this
+# host's kernel may lack Unicode support). Read-only: every name reads as
+# stored and in another ASCII case, the tree comes out whole, check finds
+# nothing, writes are refused naming the feature, and anyk mount serves it.
+casefold_tree() {
+	name=casefold
+	command -v debugfs >/dev/null 2>&1 || { echo "skip - $name: no debugfs"; return; }
+	csrc=$tmp/csrc
+	rm -rf "$csrc" && mkdir -p "$csrc/cf" "$csrc/plain"
+	i=0
+	while [ $i -lt 400 ]; do
+		echo $i >"$csrc/cf/File-Number-$i.TXT"
+		i=$((i + 1))
+	done
+	echo hi >"$csrc/cf/MixedCase.txt"
+	echo plain >"$csrc/plain/Plain.txt"
+	rm -f "$img"
+	if ! mke2fs -q -F -t ext4 -O casefold -b 1024 -d "$csrc" "$img" 32M >"$tmp/mkfs.out" 2>&1; then
+		echo "skip - $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
+		return
+	fi
+	fl=$(debugfs -R "stat /cf" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /cf flags $(( ${fl:-0} | 0x40000000 ))" "$img" >/dev/null 2>&1
+	e2fsck -fyD "$img" >/dev/null 2>&1
+	fl=$(debugfs -R "stat /cf" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	check "$name: /cf is casefolded and indexed" '[ $(( ${fl:-0} & 0x40001000 )) = $((0x40001000)) ]' "${fl:-none}"
+	run_check "$name: e2fsck -fn clean" e2fsck -fn "$img"
+	cp "$img" "$tmp/before"
+	rm -rf "$tmp/out"
+	"$ANYK" cp -r -p "$img:/" "$tmp/out" >"$tmp/err" 2>&1 && diff -r -x lost+found "$csrc" "$tmp/out" >>"$tmp/err" 2>&1
+	rc=$?
+	check "$name: the tree comes out as it went in" '[ $rc = 0 ]' "$(cat "$tmp/err")"
+	bad=0
+	for n in 0 7 123 399; do
+		[ "$("$ANYK" cat "$img:/cf/File-Number-$n.TXT" 2>&1)" = $n ] || bad=$((bad + 1))
+		[ "$("$ANYK" cat "$img:/cf/file-number-$n.txt" 2>&1)" = $n ] || bad=$((bad + 1))
+		[ "$("$ANYK" cat "$img:/cf/FILE-NUMBER-$n.TxT" 2>&1)" = $n ] || bad=$((bad + 1))
+	done
+	check "$name: names found as stored and in other cases ($bad wrong)" '[ $bad = 0 ]'
+	"$ANYK" cat "$img:/plain/plain.txt" >/dev/null 2>&1
+	rc=$?
+	check "$name: a directory without the flag keeps case" '[ $rc = 1 ]'
+	run_check "$name: anyk check finds nothing" "$ANYK" check "$img"
+	write_refused "$name" "$name"
+	fuse_tree "$name" cf_same
+}
+cf_same() { diff -r -x lost+found "$csrc" "$1" && [ "$(cat "$1/cf/mixedcase.TXT")" = hi ]; }
+
 unknown() { # NAME TYPE FEATURES [EXTRA...]
 	name=$1
 	mk "$@" || return
@@ -431,7 +481,7 @@ project_tree
 verity_tree
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
 ea_inode_tree
-unknown casefold ext4 casefold -b 4096
+casefold_tree
 unknown encrypt ext4 encrypt -b 4096
 readonly_tree bigalloc ext4 bigalloc -b 1024 -C 2048
 readonly_tree "bigalloc, 16-block clusters" ext4 bigalloc -b 1024 -C 16384

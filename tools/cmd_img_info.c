@@ -469,8 +469,23 @@ cmd_img_info(int argc, char **argv)
 struct check {
 	struct img_path *p;
 	uint64_t files, dirs, links, bytes, xattrs, errors;
+	uint64_t encrypted; /* encrypted (ENOKEY): not read, nothing wrong */
 	char *buf;
 };
+
+/* What reading path gave e: an error, or something encrypted. */
+static void
+check_fail(struct check *c, const char *path, int e)
+{
+#ifdef ENOKEY
+	if (e == ENOKEY) {
+		c->encrypted++;
+		return;
+	}
+#endif
+	img_err(c->p, path, e);
+	c->errors++;
+}
 
 static void
 check_xattrs(struct check *c, const char *path)
@@ -513,10 +528,8 @@ check_walk(struct check *c, const char *path, int depth)
 	check_xattrs(c, path);
 	if (ANYK_S_ISLNK(st.st_mode)) {
 		c->links++;
-		if (anyk_sys_readlink(path, lt, sizeof(lt)) < 0) {
-			img_err(c->p, path, errno);
-			c->errors++;
-		}
+		if (anyk_sys_readlink(path, lt, sizeof(lt)) < 0)
+			check_fail(c, path, errno);
 		return;
 	}
 	if (ANYK_S_ISREG(st.st_mode)) {
@@ -529,10 +542,8 @@ check_walk(struct check *c, const char *path, int depth)
 		}
 		while ((n = anyk_sys_read(fd, c->buf, 1 << 20)) > 0)
 			c->bytes += (uint64_t)n;
-		if (n < 0) {
-			img_err(c->p, path, errno);
-			c->errors++;
-		}
+		if (n < 0)
+			check_fail(c, path, errno);
 		anyk_sys_close(fd);
 		return;
 	}
@@ -540,8 +551,7 @@ check_walk(struct check *c, const char *path, int depth)
 		return;
 	c->dirs++;
 	if (depth > 4000 || kdir_names(path, &names, &cnt) != 0) {
-		img_err(c->p, path, depth > 4000 ? ELOOP : errno);
-		c->errors++;
+		check_fail(c, path, depth > 4000 ? ELOOP : errno);
 		return;
 	}
 	for (i = 0; i < cnt; i++) {
@@ -606,6 +616,9 @@ cmd_img_check(int argc, char **argv)
 		}
 		free(before);
 		free(after);
+		if (ch == EXIT_OK && !q && c.encrypted)
+			printf("%s: %llu encrypted files, links or directories not read (no key)\n",
+			       o.operands[i], (unsigned long long)c.encrypted);
 		if (ch == EXIT_OK && !q)
 			printf("%s: %s, %llu directories, %llu files (%llu bytes), %llu symbolic links, "
 			    "%llu extended attributes: %s\n", o.operands[i], s.img[p.img].fstype,

@@ -123,8 +123,10 @@
 /* What the read path understands and the write path does not: such images
  * mount read-only only (ea_inode, attribute values in inodes of their
  * own: ext2_xattr.c; casefold, directories whose names are found
- * regardless of case: ext2_dir.c). inline_data is written: ext2_inline.c. */
-#define INCOMPAT_READONLY (INCOMPAT_EA_INODE | INCOMPAT_CASEFOLD)
+ * regardless of case: ext2_dir.c; encrypt, whose encrypted files and
+ * directories give ENOKEY, the rest being read: ext2_vnops.c). inline_data
+ * is written: ext2_inline.c. */
+#define INCOMPAT_READONLY (INCOMPAT_EA_INODE | INCOMPAT_CASEFOLD | INCOMPAT_ENCRYPT)
 /* Likewise among the read-only compatible features (bigalloc: its clusters
  * matter only to allocation; reading maps blocks as without it). */
 #define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)
@@ -249,6 +251,7 @@
 #define EXT2_SECRM_FL 0x00000001
 #define EXT2_IMMUTABLE_FL 0x00000010
 #define EXT2_APPEND_FL 0x00000020
+#define EXT4_ENCRYPT_FL 0x00000800 /* names or data encrypted (fscrypt) */
 #define EXT2_INDEX_FL 0x00001000
 #define EXT4_HUGE_FILE_FL 0x00040000
 #define EXT4_EXTENTS_FL 0x00080000

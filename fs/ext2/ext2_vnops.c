@@ -8,6 +8,21 @@
 #include "fs/ext2/ext2.h"
 #include "fs/ext2/ext2_journal.h"
 
+/*
+ * Encryption (the encrypt feature): a file's data, a symlink's target and
+ * a directory's names may be encrypted (fscrypt), the inode flagged. The
+ * driver holds no keys: such a file, link or directory gives ENOKEY when
+ * read, as Linux does without the key (Linux would list a directory by
+ * names made from the ciphertext; here it is not listed). Its attributes
+ * and everything unencrypted read as usual.
+ */
+static bool
+encrypted(struct vnode *vp)
+{
+	return (VTOI(vp)->i_flags & EXT4_ENCRYPT_FL) &&
+	       (VFSTOEXT2(vp->v_mount)->em_sb.s_incompat & INCOMPAT_ENCRYPT);
+}
+
 static int
 ext2_lookup(struct vnode *dvp, const char *name, size_t namelen, struct vnode **vpp)
 {
@@ -22,6 +37,8 @@ ext2_lookup(struct vnode *dvp, const char *name, size_t namelen, struct vnode **
 		*vpp = dvp;
 		return 0;
 	}
+	if (encrypted(dvp) && !(namelen == 2 && name[0] == '.' && name[1] == '.'))
+		return ENOKEY;
 	if (namelen > ANYK_NAME_MAX)
 		return ENAMETOOLONG;
 	error = ext2_dir_lookup(em, VTOI(dvp), name, namelen, &ino);
@@ -40,6 +57,8 @@ ext2_readdir(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx)
 {
 	if (vp->v_type != VDIR)
 		return ENOTDIR;
+	if (encrypted(vp))
+		return ENOKEY;
 	return ext2_dir_readdir(VFSTOEXT2(vp->v_mount), VTOI(vp), cookie, fill, ctx);
 }
 
@@ -48,6 +67,8 @@ ext2_vop_readlink(struct vnode *vp, struct uio *uio)
 {
 	if (vp->v_type != VLNK)
 		return EINVAL;
+	if (encrypted(vp))
+		return ENOKEY;
 	return ext2_readlink(VFSTOEXT2(vp->v_mount), VTOI(vp), uio);
 }
 
@@ -91,6 +112,8 @@ ext2_vop_read(struct vnode *vp, struct uio *uio, int ioflag)
 		return EISDIR;
 	if (vp->v_type != VREG)
 		return EINVAL;
+	if (encrypted(vp))
+		return ENOKEY;
 	return ext2_read(VFSTOEXT2(vp->v_mount), VTOI(vp), uio);
 }
 

@@ -51,6 +51,9 @@ hposix_host_errno(int e)
 #ifdef EUCLEAN
 	HPOSIX_TO_HOST(EUCLEAN)
 #endif
+#ifdef ENOKEY
+	HPOSIX_TO_HOST(ENOKEY)
+#endif
 	default:
 		return EIO;
 	}
@@ -74,6 +77,9 @@ hposix_error(int e)
 #endif
 #ifdef EUCLEAN
 	HPOSIX_TO_ANYK(EUCLEAN)
+#endif
+#ifdef ENOKEY
+	HPOSIX_TO_ANYK(ENOKEY)
 #endif
 	/* Aliases that are distinct numbers on some hosts. */
 #if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN

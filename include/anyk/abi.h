@@ -113,6 +113,7 @@ typedef int32_t anyk_pid_t;
 #define ANYK_EUCLEAN 117 /* file system structure needs cleaning */
 #define ANYK_EDQUOT 122
 #define ANYK_ECANCELED 125
+#define ANYK_ENOKEY 126 /* encrypted, and its key is not available */
 #define ANYK_ELAST 133
 #define ANYK_EFSCORRUPTED ANYK_EUCLEAN
 #define ANYK_ENOTSUP ANYK_EOPNOTSUPP

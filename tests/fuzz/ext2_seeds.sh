@@ -10,6 +10,9 @@
 #   bigalloc-1k bigalloc, clusters of 4 blocks, in 256 KiB: a small tree.
 #   quota-1k   quota (user and group files) in 256 KiB: a small tree, the
 #              usage made right by e2fsck.
+#   casefold-1k casefold and encrypt in 256 KiB: a directory of mixed-case
+#              names given the casefold flag (debugfs), a file the encrypt
+#              flag.
 set -u
 out=${1:?usage: ext2_seeds.sh DIR}
 PATH=$PATH:/sbin:/usr/sbin
@@ -37,6 +40,18 @@ if mke2fs -q -F -t ext4 -O quota,^has_journal,^resize_inode -b 1024 -I 256 -N 64
 	-d "$t/d" "$img" 256k >/dev/null 2>&1; then
 	command -v e2fsck >/dev/null 2>&1 && e2fsck -fy "$img" >/dev/null 2>&1
 	cp "$img" "$out/gen-quota-1k"
+fi
+img=$work/casefold-1k
+mkdir -p "$work/cf/Names"
+for n in Alpha beta GAMMA Delta-1 delta-2; do : >"$work/cf/Names/$n"; done
+echo secret >"$work/cf/Sealed"
+if mke2fs -q -F -t ext4 -O casefold,encrypt,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \
+	-d "$work/cf" "$img" 256k >/dev/null 2>&1 && command -v debugfs >/dev/null 2>&1; then
+	fl=$(debugfs -R 'stat /Names' "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /Names flags $(( ${fl:-0} | 0x40000000 ))" "$img" >/dev/null 2>&1
+	fl=$(debugfs -R 'stat /Sealed' "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /Sealed flags $(( ${fl:-0} | 0x800 ))" "$img" >/dev/null 2>&1
+	cp "$img" "$out/gen-casefold-1k"
 fi
 img=$work/inline-1k
 mke2fs -q -F -t ext4 -O inline_data,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \

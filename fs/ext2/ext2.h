@@ -333,6 +333,39 @@ int ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip);
 typedef int (*ext2_inline_dirent_fn)(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft);
 int ext2_inline_dir_foreach(struct ext2_mount *em, struct ext2_inode *dp, ext2_inline_dirent_fn fn, void *ctx);
 
+/* Fields of a raw on-disk inode, decoded as ext2_inode_decode decodes them
+ * (which also uses these). */
+static inline uint32_t
+ext2_raw_uid(const uint8_t *raw)
+{
+	return le16dec(raw + I_UID_LO) | (uint32_t)le16dec(raw + I_UID_HI) << 16;
+}
+static inline uint32_t
+ext2_raw_gid(const uint8_t *raw)
+{
+	return le16dec(raw + I_GID_LO) | (uint32_t)le16dec(raw + I_GID_HI) << 16;
+}
+/* i_blocks in 512-byte units (huge_file scales it by the block size). */
+static inline uint64_t
+ext2_raw_blocks512(const struct ext2_sb *sb, const uint8_t *raw)
+{
+	uint64_t b = le32dec(raw + I_BLOCKS_LO);
+
+	if (sb->s_rocompat & RO_COMPAT_HUGE_FILE) {
+		b |= (uint64_t)le16dec(raw + I_BLOCKS_HI) << 32;
+		if (le32dec(raw + I_FLAGS) & EXT4_HUGE_FILE_FL)
+			b <<= sb->s_bshift - 9;
+	}
+	return b;
+}
+/* The project id, where the inode has room for it (used: 128 plus its
+ * extra size, checked against the inode size), else 0. */
+static inline uint32_t
+ext2_raw_projid(const struct ext2_sb *sb, const uint8_t *raw, uint32_t used)
+{
+	return (sb->s_rocompat & RO_COMPAT_PROJECT) && used >= I_PROJID + 4 ? le32dec(raw + I_PROJID) : 0;
+}
+
 /* ext2_quota.c: the quota feature's usage: user, group, project. */
 #define EXT2_NQUOTA 3
 int ext2_quota_init(struct ext2_mount *em);

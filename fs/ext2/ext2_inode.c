@@ -88,16 +88,11 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 		WHY("deleted inode (no links) in use");
 		return EUCLEAN;
 	}
-	ip->i_uid = le16dec(raw + I_UID_LO) | (uint32_t)le16dec(raw + I_UID_HI) << 16;
-	ip->i_gid = le16dec(raw + I_GID_LO) | (uint32_t)le16dec(raw + I_GID_HI) << 16;
+	ip->i_uid = ext2_raw_uid(raw);
+	ip->i_gid = ext2_raw_gid(raw);
 	ip->i_size = le32dec(raw + I_SIZE_LO) | (uint64_t)le32dec(raw + I_SIZE_HI) << 32;
 	ip->i_flags = le32dec(raw + I_FLAGS);
-	ip->i_blocks512 = le32dec(raw + I_BLOCKS_LO);
-	if (sb->s_rocompat & RO_COMPAT_HUGE_FILE) {
-		ip->i_blocks512 |= (uint64_t)le16dec(raw + I_BLOCKS_HI) << 32;
-		if (ip->i_flags & EXT4_HUGE_FILE_FL)
-			ip->i_blocks512 <<= sb->s_bshift - 9;
-	}
+	ip->i_blocks512 = ext2_raw_blocks512(sb, raw);
 	ip->i_file_acl = le32dec(raw + I_FILE_ACL_LO);
 	if (sb->s_incompat & INCOMPAT_64BIT)
 		ip->i_file_acl |= (uint64_t)le16dec(raw + I_FILE_ACL_HI) << 32;
@@ -110,8 +105,7 @@ ext2_inode_decode(const struct ext2_sb *sb, uint32_t ino, const uint8_t *raw, st
 		ip->i_has_crtime = true;
 		decode_time(raw, I_CRTIME, I_CRTIME_EXTRA, used, &ip->i_crtime);
 	}
-	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && used >= I_PROJID + 4)
-		ip->i_projid = le32dec(raw + I_PROJID);
+	ip->i_projid = ext2_raw_projid(sb, raw, used);
 
 	/* Data in the inode: none of the block map checks below apply. */
 	if (ext2_is_inline(ip))

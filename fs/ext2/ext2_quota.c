@@ -92,22 +92,28 @@ ext2_quota_init(struct ext2_mount *em)
 	return 0;
 }
 
+static void
+deltas_free(struct qdelta **hash)
+{
+	struct qdelta *d;
+
+	for (int b = 0; b < QT_HASH; b++) {
+		while ((d = hash[b]) != NULL) {
+			hash[b] = d->next;
+			kmem_free(&ext2_kmem, d, sizeof(*d));
+		}
+	}
+}
+
 void
 ext2_quota_free(struct ext2_mount *em)
 {
 	struct ext2_quota *q = em->em_quota;
-	struct qdelta *d;
 
 	if (q == NULL)
 		return;
-	for (int t = 0; t < EXT2_NQUOTA; t++) {
-		for (int b = 0; b < QT_HASH; b++) {
-			while ((d = q->hash[t][b]) != NULL) {
-				q->hash[t][b] = d->next;
-				kmem_free(&ext2_kmem, d, sizeof(*d));
-			}
-		}
-	}
+	for (int t = 0; t < EXT2_NQUOTA; t++)
+		deltas_free(q->hash[t]);
 	mutex_destroy(&q->lock);
 	mutex_destroy(&q->synclock);
 	kmem_free(&ext2_kmem, q, sizeof(*q));
@@ -148,38 +154,31 @@ void
 ext2_quota_inode(struct ext2_mount *em, const struct ext2_inode *ip)
 {
 	struct ext2_quota *q = em->em_quota;
+	const struct ext2_sb *sb = &em->em_sb;
 	const uint8_t *raw = ip->i_raw;
-	uint32_t uid, gid, projid = 0, used;
-	uint64_t blocks;
+	uint32_t used;
+	int64_t space;
 
 	if (q == NULL || !counted(em, q, ip->i_ino))
 		return;
 	mutex_enter(&q->lock);
 	/* What the inode held (nothing for one never written). */
 	if (raw != NULL && le16dec(raw + I_LINKS) != 0) {
-		uid = le16dec(raw + I_UID_LO) | (uint32_t)le16dec(raw + I_UID_HI) << 16;
-		gid = le16dec(raw + I_GID_LO) | (uint32_t)le16dec(raw + I_GID_HI) << 16;
-		blocks = le32dec(raw + I_BLOCKS_LO);
-		if (em->em_sb.s_rocompat & RO_COMPAT_HUGE_FILE) {
-			blocks |= (uint64_t)le16dec(raw + I_BLOCKS_HI) << 32;
-			if (le32dec(raw + I_FLAGS) & EXT4_HUGE_FILE_FL)
-				blocks <<= em->em_sb.s_bshift - 9;
-		}
 		used = EXT2_GOOD_OLD_INODE_SIZE;
-		if (em->em_sb.s_inode_size > EXT2_GOOD_OLD_INODE_SIZE)
+		if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE)
 			used += le16dec(raw + I_EXTRA_ISIZE);
-		if (used >= I_PROJID + 4 && used <= em->em_sb.s_inode_size)
-			projid = le32dec(raw + I_PROJID);
-		note(q, 0, uid, -1, -(int64_t)(blocks << 9));
-		note(q, 1, gid, -1, -(int64_t)(blocks << 9));
+		space = (int64_t)(ext2_raw_blocks512(sb, raw) << 9);
+		note(q, 0, ext2_raw_uid(raw), -1, -space);
+		note(q, 1, ext2_raw_gid(raw), -1, -space);
 		if (q->inum[2] != 0)
-			note(q, 2, projid, -1, -(int64_t)(blocks << 9));
+			note(q, 2, used <= sb->s_inode_size ? ext2_raw_projid(sb, raw, used) : 0, -1, -space);
 	}
 	if (ip->i_nlink != 0) {
-		note(q, 0, ip->i_uid, 1, (int64_t)(ip->i_blocks512 << 9));
-		note(q, 1, ip->i_gid, 1, (int64_t)(ip->i_blocks512 << 9));
+		space = (int64_t)(ip->i_blocks512 << 9);
+		note(q, 0, ip->i_uid, 1, space);
+		note(q, 1, ip->i_gid, 1, space);
 		if (q->inum[2] != 0)
-			note(q, 2, ip->i_projid, 1, (int64_t)(ip->i_blocks512 << 9));
+			note(q, 2, ip->i_projid, 1, space);
 	}
 	mutex_exit(&q->lock);
 }
@@ -366,19 +365,6 @@ ent_empty(const struct qent *e)
 	return true;
 }
 
-static void
-deltas_free(struct qdelta **hash)
-{
-	struct qdelta *d;
-
-	for (int b = 0; b < QT_HASH; b++) {
-		while ((d = hash[b]) != NULL) {
-			hash[b] = d->next;
-			kmem_free(&ext2_kmem, d, sizeof(*d));
-		}
-	}
-}
-
 /* Add the differences in hash to type t's file. q->synclock held. */
 static int
 sync_one(struct ext2_mount *em, struct ext2_quota *q, int t, struct qdelta **hash)
@@ -394,8 +380,6 @@ sync_one(struct ext2_mount *em, struct ext2_quota *q, int t, struct qdelta **has
 	for (int b = 0; b < QT_HASH; b++)
 		for (d = hash[b]; d != NULL; d = d->next)
 			ndelta++;
-	if (ndelta == 0 || q->inum[t] == 0 || q->broken[t])
-		return 0;
 	error = ext2_inode_load(em, q->inum[t], &ip);
 	if (error)
 		goto bad;
@@ -492,6 +476,7 @@ ext2_quota_sync(struct ext2_mount *em)
 	struct ext2_quota *q = em->em_quota;
 	struct qdelta *hash[QT_HASH];
 	struct ext2_jhandle *h;
+	bool changed;
 	int error = 0, e2;
 
 	if (q == NULL)
@@ -504,13 +489,20 @@ ext2_quota_sync(struct ext2_mount *em)
 		memcpy(hash, q->hash[t], sizeof(hash));
 		memset(q->hash[t], 0, sizeof(q->hash[t]));
 		mutex_exit(&q->lock);
-		/* The file is written whole: room for a file of 64 KiB, more
-		 * than a few hundred ids take (larger ones run past what
-		 * they reserved, which the log's slack absorbs). */
-		error = ext2_jop_begin(em, EXT2_JOP_FILE, 64 * QT_BLK, &h);
-		if (!error) {
-			e2 = sync_one(em, q, t, hash);
-			error = ext2_jop_end(h, e2);
+		/* Nothing changed, or nothing to keep: no handle, no I/O. */
+		changed = false;
+		for (int b = 0; b < QT_HASH && !changed; b++)
+			changed = hash[b] != NULL;
+		if (changed && q->inum[t] != 0 && !q->broken[t]) {
+			/* The file is written whole: room for a file of 64
+			 * KiB, more than a few hundred ids take (larger ones
+			 * run past what they reserved, which the log's slack
+			 * absorbs). */
+			error = ext2_jop_begin(em, EXT2_JOP_FILE, 64 * QT_BLK, &h);
+			if (!error) {
+				e2 = sync_one(em, q, t, hash);
+				error = ext2_jop_end(h, e2);
+			}
 		}
 		deltas_free(hash);
 	}

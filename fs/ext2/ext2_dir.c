@@ -276,11 +276,21 @@ ascii_fold_eq(const char *a, const char *b, size_t n)
 /*
  * A directory with the casefold flag finds names regardless of case. Its
  * index hashes names folded by Unicode's rules, which this driver does not
- * carry, so it is searched as a list: the exact name first, then, for a
- * name all ASCII, one that differs only in the case of ASCII letters
- * (Unicode folding agrees there). A name with other characters is found
- * only as stored. Such file systems are read-only here (ext2_vfsops.c).
+ * carry, so it is searched as a list. A name all ASCII matches one that
+ * differs from it only in the case of ASCII letters (Unicode folding agrees
+ * there; folded names are unique in such a directory, so one pass finds the
+ * exact name too); any other name is found only as stored (linear_lookup).
+ * Such file systems are read-only here (ext2_vfsops.c).
  */
+static bool
+ascii_name(const char *name, size_t namelen)
+{
+	for (size_t i = 0; i < namelen; i++)
+		if ((unsigned char)name[i] >= 0x80)
+			return false;
+	return true;
+}
+
 static int
 fold_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
 {
@@ -290,9 +300,6 @@ fold_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size
 	struct buf *bp;
 	int error;
 
-	for (size_t i = 0; i < namelen; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			return ENOENT;
 	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
 		error = ext2_dir_readblock(em, dp, lblk, &bp);
 		if (error)
@@ -334,11 +341,28 @@ inline_area_open(struct ext2_mount *em, struct ext2_inode *dp, int area, struct 
 	return 0;
 }
 
+struct inline_want {
+	const char *name;
+	size_t namelen;
+	uint32_t ino;
+};
+
+static int
+inline_match(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_t ft)
+{
+	struct inline_want *w = ctx;
+
+	(void)ft;
+	if (namelen != w->namelen || memcmp(name, w->name, namelen) != 0)
+		return 0;
+	w->ino = ino;
+	return EEXIST; /* found: stop */
+}
+
 static int
 inline_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
 {
-	struct dirent_it it;
-	struct ext2_dirent de;
+	struct inline_want w = { name, namelen, 0 };
 	int error;
 
 	if (namelen == 1 && name[0] == '.') {
@@ -349,18 +373,12 @@ inline_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 		*inop = le32dec(dp->i_block);
 		return 0;
 	}
-	for (int area = 0; area < 2; area++) {
-		error = inline_area_open(em, dp, area, &it);
-		while (error == 0 && (error = dirent_next(em, dp, 0, &it, &de)) == 0) {
-			if (de.d_ino != 0 && de.d_namelen == namelen && memcmp(de.d_name, name, namelen) == 0) {
-				*inop = de.d_ino;
-				return 0;
-			}
-		}
-		if (error != ENOENT)
-			return error;
+	error = ext2_inline_dir_foreach(em, dp, inline_match, &w);
+	if (error == EEXIST) {
+		*inop = w.ino;
+		return 0;
 	}
-	return ENOENT;
+	return error != 0 ? error : ENOENT;
 }
 
 int
@@ -373,9 +391,10 @@ ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 	if (ext2_is_inline(dp)) {
 		error = inline_lookup(em, dp, name, namelen, inop);
 	} else if ((dp->i_flags & EXT4_CASEFOLD_FL) && (em->em_sb.s_incompat & INCOMPAT_CASEFOLD)) {
-		error = linear_lookup(em, dp, name, namelen, inop);
-		if (error == ENOENT && !dot && !dotdot)
+		if (ascii_name(name, namelen))
 			error = fold_lookup(em, dp, name, namelen, inop);
+		else
+			error = linear_lookup(em, dp, name, namelen, inop);
 	} else if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
 		/* "." and ".." sit in the index root, ahead of the index. */
 		error = ext2_htree_lookup(em, dp, name, namelen, inop);

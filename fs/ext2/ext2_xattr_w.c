@@ -305,6 +305,9 @@ set_indexed(struct ext2_mount *em, struct ext2_inode *ip, uint8_t index, const c
 		error = ENOMEM;
 		goto out;
 	}
+again:
+	s.n = s.used = 0;
+	found = UINT32_MAX;
 	error = ext2_xattr_foreach(em, ip, xa_collect, &s);
 	if (error)
 		goto out;
@@ -319,6 +322,17 @@ set_indexed(struct ext2_mount *em, struct ext2_inode *ip, uint8_t index, const c
 	} else if ((flags & XA_FLAG_CREATE) && found != UINT32_MAX) {
 		error = EEXIST;
 		goto out;
+	}
+	/* Laying the set out again would move system.data, which must stay
+	 * in the body at a known place: before any other change the data
+	 * leaves the inode (ext2_inline_expand drops system.data through
+	 * here), and the set is read again. */
+	if (ext2_is_inline(ip) && !(index == XATTR_INDEX_SYSTEM && slen == sizeof(EXT2_INLINE_XATTR_NAME) - 1 &&
+				    memcmp(suffix, EXT2_INLINE_XATTR_NAME, slen) == 0)) {
+		error = ext2_inline_expand(em, ip);
+		if (error)
+			goto out;
+		goto again;
 	}
 	if (found != UINT32_MAX)
 		s.v[found] = s.v[--s.n];
@@ -364,23 +378,6 @@ ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, co
 	error = ext2_xattr_ns_split(name, &index, &suffix);
 	if (error)
 		return error;
-	/* Laying the set out again would move system.data, which must stay
-	 * in the body at a known place: the data leaves the inode first, if
-	 * the set is to change at all. */
-	if (ext2_is_inline(ip)) {
-		size_t have = 0;
-		int found = ext2_getxattr(em, ip, name, NULL, &have);
-
-		if (found != 0 && found != ENODATA)
-			return found;
-		if (found == ENODATA && (value == NULL || (flags & XA_FLAG_REPLACE)))
-			return ENODATA;
-		if (found == 0 && value != NULL && (flags & XA_FLAG_CREATE))
-			return EEXIST;
-		error = ext2_inline_expand(em, ip);
-		if (error)
-			return error;
-	}
 	return set_indexed(em, ip, index, suffix, value, size, flags);
 }
 

@@ -672,6 +672,25 @@ inline_fuse_writes() {
 		return
 	fi
 	mkdir -p "$tmp/fmnt"
+	# An attribute on f1, inline still: removing one it lacks leaves its
+	# data inline; setting one moves the data out first.
+	if [ $ixattr = yes ] && command -v debugfs >/dev/null 2>&1 &&
+		"$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		setfattr -x user.none "$tmp/fmnt/f1" 2>/dev/null
+		rc=$?
+		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+		f1=$(debugfs -R "stat /f1" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+		check "$name: removing an attribute f1 lacks fails and leaves it inline" \
+			'[ $rc != 0 ] && [ $(( ${f1:-0} >> 28 & 1 )) = 1 ]' "rc=$rc flags ${f1:-none}"
+		"$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1
+		setfattr -n user.only -v v "$tmp/fmnt/f1" && setfattr -n user.only -v v "$tmp/iw/f1"
+		rc=$?
+		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+		f1=$(debugfs -R "stat /f1" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+		check "$name: an attribute set on inline f1 moves its data out" \
+			'[ $rc = 0 ] && [ $(( ${f1:-0} >> 28 & 1 )) = 0 ]' "rc=$rc flags ${f1:-none}"
+		run_check "$name: e2fsck -fn clean after it" e2fsck -fn "$img"
+	fi
 	if ! "$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
 		fail "$name: anyk mount read-write" "$(cat "$tmp/ferr")"
 		return

@@ -579,12 +579,18 @@ buf_clean_locked(struct buf *bp)
 void
 bdwrite(struct buf *bp)
 {
+	bdwrite_checked(bp, 0);
+}
+
+void
+bdwrite_checked(struct buf *bp, uint64_t mark)
+{
 	struct bucket *bk = bucket_of(bp);
 
 	mutex_enter(&bk->lock);
 	KASSERT(bp->b_flags & B_BUSY);
 	bp->b_flags |= B_VALID;
-	bp->b_checked = 0;
+	bp->b_checked = mark;
 	buf_dirty_locked(bp);
 	buf_unbusy_locked(bk, bp);
 	buf_rele_locked(bp);

@@ -55,7 +55,8 @@ struct buf {
 	 * every record): set by the holder, and cleared by the cache whenever
 	 * the contents may change (read from the device, handed out by
 	 * getblk, written by bdwrite or bwrite), so it is never older than
-	 * the data it vouches for. 0: unchecked. */
+	 * the data it vouches for. 0: unchecked. A holder that changed the
+	 * contents and knows them sound again writes with bdwrite_checked. */
 	uint64_t b_checked;
 	/* Private to vfs/bio.c: */
 	uint64_t b_off;       /* b_blkno * b_size */
@@ -82,6 +83,9 @@ int getblk(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp);
 int bwrite(struct buf *bp);
 /* Mark dirty and release; written back later (bsync, periodic). */
 void bdwrite(struct buf *bp);
+/* bdwrite, leaving the buffer marked checked with mark (the holder's word
+ * that the contents it wrote are sound). */
+void bdwrite_checked(struct buf *bp, uint64_t mark);
 /* Release without writing. */
 void brelse(struct buf *bp);
 

@@ -279,6 +279,17 @@ ext2_de_end(const struct ext2_mount *em)
 }
 
 int ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
+/* The mark (b_checked) of a directory block's buffer found sound: its
+ * checksum and every entry. It names the directory, since the checksum is
+ * seeded by its inode, and the reading of the block (block 0 of an indexed
+ * directory holds no entries after ".."). */
+static inline uint64_t
+ext2_dirblock_mark(const struct ext2_inode *dp, uint64_t lblk)
+{
+	bool dxroot = lblk == 0 && (dp->i_flags & EXT2_INDEX_FL);
+
+	return (uint64_t)1 << 40 | (uint64_t)dxroot << 32 | dp->i_ino;
+}
 /* Search one directory block, held in bp, for name: 0 and *inop, ENOENT,
  * or EUCLEAN. A block found sound is marked so (bp->b_checked) and not
  * checked again until its buffer changes. */
@@ -424,6 +435,8 @@ uint64_t ext2_free_blocks(struct ext2_mount *em);
 struct ext2_jhandle;
 struct ext2_pfree;
 void ext2_mwrite(struct ext2_mount *em, struct buf *bp);
+/* ext2_mwrite of a buffer its holder has left sound, marked so (b_checked). */
+void ext2_mwrite_checked(struct ext2_mount *em, struct buf *bp, uint64_t mark);
 void ext2_mforget(struct ext2_mount *em, uint64_t blk);
 int ext2_jstart(struct ext2_mount *em, uint64_t n, struct ext2_jhandle **hp);
 uint64_t ext2_jcost(struct ext2_mount *em, uint64_t nblocks);

@@ -64,17 +64,6 @@ dirblock_end(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t 
 	return em->em_bsize;
 }
 
-/* The mark a block's buffer gets once dirblock_check has passed it, for
- * this directory (the checksum is seeded by the directory's inode) and this
- * reading of the block (block 0 of an indexed directory holds no entries). */
-static uint64_t
-dirblock_mark(const struct ext2_inode *dp, uint64_t lblk)
-{
-	bool dxroot = lblk == 0 && (dp->i_flags & EXT2_INDEX_FL);
-
-	return (uint64_t)1 << 40 | (uint64_t)dxroot << 32 | dp->i_ino;
-}
-
 /* Check a block's checksum, unless its buffer is marked sound, and set up
  * walking its entries. */
 static int
@@ -88,7 +77,7 @@ dirblock_open(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, const
 	it->end = dirblock_end(em, dp, lblk, blk);
 	it->base = 0;
 	it->inl = false;
-	if (bp->b_checked == dirblock_mark(dp, lblk) || is_dx_block(em, dp, lblk, blk) || !em->em_csum)
+	if (bp->b_checked == ext2_dirblock_mark(dp, lblk) || is_dx_block(em, dp, lblk, blk) || !em->em_csum)
 		return 0;
 	if (it->end == em->em_bsize)
 		return ext2_corrupt(em, "directory inode %u block %llu: no checksum tail", dp->i_ino,
@@ -210,7 +199,7 @@ int
 ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
 		     const char *name, size_t namelen, uint32_t *inop)
 {
-	const uint64_t mark = dirblock_mark(dp, lblk);
+	const uint64_t mark = ext2_dirblock_mark(dp, lblk);
 	const uint8_t *blk = bp->b_data;
 	struct dirent_it it;
 	struct ext2_dirent de;

@@ -67,6 +67,7 @@ ext2_dirblock_settail(struct ext2_mount *em, struct ext2_inode *dp, uint8_t *blk
 int
 ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp)
 {
+	const uint64_t mark = ext2_dirblock_mark(dp, lblk);
 	uint32_t end = ext2_de_end(em), pos = 0;
 	const uint8_t *blk;
 	int error;
@@ -74,22 +75,28 @@ ext2_dirblock_get(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, s
 	error = ext2_dir_readblock(em, dp, lblk, bpp);
 	if (error)
 		return error;
+	if ((*bpp)->b_checked == mark)
+		return 0;
 	blk = (*bpp)->b_data;
 	if (em->em_csum && !ext2_dirblock_csum_ok(dp, blk, em->em_bsize))
 		goto bad;
 	while (pos < end) {
 		const uint8_t *p = blk + pos;
-		uint32_t rl, nl;
+		uint32_t rl, nl, ino;
 
 		if (end - pos < EXT2_DIR_ENTRY_MIN)
 			goto bad;
 		rl = ext2_de_reclen(em, p);
 		nl = ext2_de_namelen(em, p);
-		if (rl < EXT2_DIR_ENTRY_MIN || (rl & 3) || rl > end - pos || DE_NAME + nl > rl ||
-		    le32dec(p + DE_INODE) > em->em_sb.s_inodes_count)
+		ino = le32dec(p + DE_INODE);
+		if (rl < EXT2_DIR_ENTRY_MIN || (rl & 3) || rl > end - pos || DE_NAME + nl > rl || nl > ANYK_NAME_MAX ||
+		    ino > em->em_sb.s_inodes_count || (ino != 0 && nl == 0))
 			goto bad;
 		pos += rl;
 	}
+	/* At least what a search checks (ext2_dirblock_search): later
+	 * searches and changes need not check it again. */
+	(*bpp)->b_checked = mark;
 	return 0;
 bad:
 	brelse(*bpp);
@@ -213,7 +220,7 @@ ext2_dirblock_add(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, c
 			put_entry(em, p + used, ino, rl - used, name, len, ft);
 		}
 		ext2_dirblock_settail(em, dp, blk);
-		ext2_mwrite(em, bp);
+		ext2_mwrite_checked(em, bp, ext2_dirblock_mark(dp, lblk));
 		return 0;
 	}
 	brelse(bp);
@@ -387,7 +394,7 @@ ext2_dir_remove(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 		le32enc(blk + pos + DE_INODE, 0);
 	}
 	ext2_dirblock_settail(em, dp, blk);
-	ext2_mwrite(em, bp);
+	ext2_mwrite_checked(em, bp, ext2_dirblock_mark(dp, lblk));
 	return 0;
 }
 
@@ -412,11 +419,13 @@ ext2_dir_set(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 	le32enc(blk + pos + DE_INODE, ino);
 	if (em->em_filetype)
 		blk[pos + DE_FILE_TYPE] = ft;
-	if ((dp->i_flags & EXT2_INDEX_FL) && lblk == 0)
+	if ((dp->i_flags & EXT2_INDEX_FL) && lblk == 0) {
 		ext2_dx_root_settail(em, dp, blk);
-	else
+		ext2_mwrite(em, bp);
+	} else {
 		ext2_dirblock_settail(em, dp, blk);
-	ext2_mwrite(em, bp);
+		ext2_mwrite_checked(em, bp, ext2_dirblock_mark(dp, lblk));
+	}
 	return 0;
 }
 

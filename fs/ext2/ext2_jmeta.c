@@ -37,7 +37,7 @@ struct ext2_pfree {
 /* A change outside any operation's handle (none is expected on a
  * journaled mount) still goes through the journal, in a handle of its own. */
 void
-ext2_mwrite(struct ext2_mount *em, struct buf *bp)
+ext2_mwrite_checked(struct ext2_mount *em, struct buf *bp, uint64_t mark)
 {
 	struct ext2_jhandle *h = ext2_jcurrent(em);
 
@@ -47,7 +47,13 @@ ext2_mwrite(struct ext2_mount *em, struct buf *bp)
 		(void)ext2_jdirty(h, bp);
 		(void)ext2_jend(h);
 	}
-	bdwrite(bp);
+	bdwrite_checked(bp, mark);
+}
+
+void
+ext2_mwrite(struct ext2_mount *em, struct buf *bp)
+{
+	ext2_mwrite_checked(em, bp, 0);
 }
 
 void

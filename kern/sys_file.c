@@ -535,6 +535,18 @@ ANYK_API int anyk_sys_fcntl(int fd, int cmd, long arg)
 			error = EBADF;
 			break;
 		}
+		/* An append-only file's writer keeps O_APPEND. */
+		if (((int)arg ^ fp->f_flag) & ANYK_O_APPEND && fp->f_vnode != NULL) {
+			struct vattr va;
+
+			vn_lock(fp->f_vnode, RW_READER);
+			error = VOP_GETATTR(fp->f_vnode, &va);
+			vn_unlock(fp->f_vnode);
+			if (!error && (va.va_flags & ANYK_FL_APPEND))
+				error = EPERM;
+			if (error)
+				break;
+		}
 		mutex_enter(&fp->f_lock);
 		flag = (fp->f_flag & ~SETFL_MASK) | ((int)arg & SETFL_MASK);
 		atomic_store_relaxed(&fp->f_flag, flag);
@@ -591,6 +603,7 @@ ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len)
 	struct file *fp;
 	struct vnode *vp;
 	struct cred *cred;
+	struct vattr va;
 	int error;
 
 	error = fd_getfile(fd, &fp);
@@ -607,7 +620,11 @@ ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len)
 	}
 	cred = curcred_hold();
 	vn_lock(vp, RW_WRITER);
-	error = vn_kill_suid(vp, cred);
+	error = VOP_GETATTR(vp, &va);
+	if (!error)
+		error = vfs_change_flags(&va, false);
+	if (!error)
+		error = vn_kill_suid(vp, cred);
 	if (!error)
 		error = vn_truncate_locked(vp, len);
 	vn_unlock(vp);
@@ -671,7 +688,12 @@ ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len
 		goto out;
 	cred = curcred_hold();
 	vn_lock(vp, RW_WRITER);
-	error = vn_kill_suid(vp, cred);
+	error = VOP_GETATTR(vp, &va);
+	/* Only allocating beyond the end of an append-only file. */
+	if (!error)
+		error = vfs_change_flags(&va, (mode & ~ANYK_FALLOC_FL_KEEP_SIZE) == 0);
+	if (!error)
+		error = vn_kill_suid(vp, cred);
 	if (!error)
 		error = VOP_FALLOCATE(vp, mode, off, len);
 	if (!error) {

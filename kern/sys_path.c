@@ -396,6 +396,8 @@ ANYK_API int anyk_sys_linkat(int fromfd, const char *from, int tofd, const char 
 			if (!error && va.va_nlink == 0)
 				error = ENOENT;
 			if (!error)
+				error = vfs_change_flags(&va, false);
+			if (!error)
 				error = VOP_LINK(nd.ni_dvp, vp, nd.ni_name, nd.ni_namelen);
 			vn_unlock(vp);
 		}
@@ -468,6 +470,8 @@ static int do_remove(int dirfd, const char *path, bool rmdir)
 		error = VOP_GETATTR(vp, &va);
 	if (!error)
 		error = vfs_sticky_check(&dva, &va, cred);
+	if (!error)
+		error = vfs_delete_flags(&dva, &va);
 	if (!error && (atomic_load_relaxed(&vp->v_mountedhere) != NULL || (vn_flags(vp) & VV_ROOT)))
 		error = EBUSY;
 	if (!error)
@@ -592,6 +596,8 @@ static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *td
 		error = VOP_GETATTR(fvp, &fva);
 	if (!error)
 		error = vfs_sticky_check(fdva, &fva, cred);
+	if (!error)
+		error = vfs_delete_flags(fdva, &fva);
 	if (!error && tdvp != fdvp)
 		error = vfs_access(tdvp, cred, VWRITE | VEXEC);
 	if (error)
@@ -602,6 +608,8 @@ static int rename_checks(struct vnode *fdvp, struct vnode *fvp, struct vnode *td
 			error = VOP_GETATTR(tvp, &tva);
 		if (!error)
 			error = vfs_sticky_check(&tdva, &tva, cred);
+		if (!error)
+			error = vfs_delete_flags(&tdva, &tva);
 		if (error)
 			return error;
 		if (!exchange && fvp->v_type == VDIR && tvp->v_type != VDIR)
@@ -863,6 +871,9 @@ static int do_chmod(struct vnode *vp, anyk_mode_t mode)
 	error = setattr_begin(vp, &va, &cred);
 	if (error)
 		return error;
+	error = vfs_change_flags(&va, false);
+	if (error)
+		goto out;
 	mode &= 07777;
 	if (!cred_is_root(cred)) {
 		if (cred->cr_euid != va.va_uid) {
@@ -925,6 +936,9 @@ static int do_chown(struct vnode *vp, anyk_uid_t uid, anyk_gid_t gid)
 	error = setattr_begin(vp, &va, &cred);
 	if (error)
 		return error;
+	error = vfs_change_flags(&va, false);
+	if (error)
+		goto out;
 	if (uid == va.va_uid && !cred_is_root(cred) && cred->cr_euid == va.va_uid)
 		uid = ANYK_UID_NONE; /* no change, and allowed */
 	if (!cred_is_root(cred)) {
@@ -996,6 +1010,57 @@ ANYK_API int anyk_sys_fchown(int fd, anyk_uid_t uid, anyk_gid_t gid)
 	return sys_ret(error);
 }
 
+/* File flags: the owner's, but IMMUTABLE and APPEND only root's. */
+static int do_chflags(struct vnode *vp, uint32_t fflags)
+{
+	struct vattr va, nva;
+	struct cred *cred;
+	int error;
+
+	error = setattr_begin(vp, &va, &cred);
+	if (error)
+		return error;
+	if (!cred_is_root(cred) &&
+	    (cred->cr_euid != va.va_uid || ((fflags ^ va.va_flags) & (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND)))) {
+		error = EPERM;
+	} else {
+		vattr_null(&nva);
+		nva.va_mask = VA_FLAGS | VA_CTIME;
+		nva.va_flags = fflags;
+		vfs_now(&nva.va_ctime);
+		error = VOP_SETATTR(vp, &nva);
+	}
+	vn_unlock(vp);
+	cred_free(cred);
+	return error;
+}
+
+ANYK_API int anyk_sys_chflagsat(int dirfd, const char *path, uint32_t fflags, int flags)
+{
+	struct vnode *vp;
+	int error;
+
+	error = resolve_at(dirfd, path, flags, ANYK_AT_SYMLINK_NOFOLLOW | ANYK_AT_EMPTY_PATH, true, &vp);
+	if (error)
+		return sys_ret(error);
+	error = do_chflags(vp, fflags);
+	vrele(vp);
+	return sys_ret(error);
+}
+
+ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags)
+{
+	struct vnode *vp;
+	int error;
+
+	error = fd_vnode(fd, false, &vp);
+	if (error)
+		return sys_ret(error);
+	error = do_chflags(vp, fflags);
+	vrele(vp);
+	return sys_ret(error);
+}
+
 static bool ts_valid(const struct anyk_timespec *t)
 {
 	return t->tv_nsec == ANYK_UTIME_NOW || t->tv_nsec == ANYK_UTIME_OMIT ||
@@ -1023,6 +1088,10 @@ static int do_utimens(struct vnode *vp, const struct anyk_timespec *times)
 	error = setattr_begin(vp, &va, &cred);
 	if (error)
 		return error;
+	/* Setting the times to now is allowed on an append-only file. */
+	error = vfs_change_flags(&va, !explicit);
+	if (error)
+		goto out;
 	if (!cred_is_root(cred) && cred->cr_euid != va.va_uid) {
 		if (explicit)
 			error = EPERM;
@@ -1092,6 +1161,7 @@ ANYK_API int anyk_sys_futimens(int fd, const struct anyk_timespec times[2])
 ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len)
 {
 	struct vnode *vp;
+	struct vattr va;
 	struct cred *cred;
 	int error;
 
@@ -1114,6 +1184,10 @@ ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len)
 	cred = curcred_hold();
 	vn_lock(vp, RW_WRITER);
 	error = vfs_access(vp, cred, VWRITE);
+	if (!error)
+		error = VOP_GETATTR(vp, &va);
+	if (!error)
+		error = vfs_change_flags(&va, false);
 	if (!error)
 		error = vn_kill_suid(vp, cred);
 	if (!error)

@@ -92,6 +92,8 @@ xattr_access(struct vnode *vp, enum xattr_ns ns, int mode, const struct cred *cr
 	int error;
 
 	error = VOP_GETATTR(vp, &va);
+	if (!error && mode == VWRITE)
+		error = vfs_change_flags(&va, false);
 	if (error)
 		return error;
 	switch (ns) {

@@ -78,6 +78,22 @@ json_time(struct json *j, const char *k, const struct anyk_timespec *ts)
 	json_kint(j, key, ts->tv_nsec);
 }
 
+/* File flags by name, as lsattr(1) calls them in its long form. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} flag_names[] = {
+	{ ANYK_FL_SECRM, "secure_deletion" }, { ANYK_FL_UNRM, "undelete" },
+	{ ANYK_FL_SYNC, "synchronous_updates" }, { ANYK_FL_IMMUTABLE, "immutable" },
+	{ ANYK_FL_APPEND, "append_only" }, { ANYK_FL_NODUMP, "no_dump" },
+	{ ANYK_FL_NOATIME, "no_atime" }, { ANYK_FL_ENCRYPT, "encrypted" },
+	{ ANYK_FL_INDEX, "indexed_directory" }, { ANYK_FL_NOTAIL, "no_tail_merging" },
+	{ ANYK_FL_DIRSYNC, "synchronous_directory_updates" }, { ANYK_FL_TOPDIR, "top_of_directory_hierarchies" },
+	{ ANYK_FL_HUGE_FILE, "huge_file" }, { ANYK_FL_EXTENTS, "extents" },
+	{ ANYK_FL_VERITY, "verity" }, { ANYK_FL_INLINE_DATA, "inline_data" },
+	{ ANYK_FL_PROJINHERIT, "project_hierarchy" }, { ANYK_FL_CASEFOLD, "casefold" },
+};
+
 void
 img_json_stat(struct json *j, const char *name, const char *path,
 	      const struct anyk_stat *st, const char *target)
@@ -104,6 +120,12 @@ img_json_stat(struct json *j, const char *name, const char *path,
 	json_time(j, "atime", &st->st_atim);
 	json_time(j, "mtime", &st->st_mtim);
 	json_time(j, "ctime", &st->st_ctim);
+	json_key(j, "flags");
+	json_arr_begin(j);
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++)
+		if (st->st_flags & flag_names[i].bit)
+			json_str(j, flag_names[i].name);
+	json_arr_end(j);
 	if (target != NULL)
 		json_kstr(j, "target", target);
 	json_obj_end(j);
@@ -362,6 +384,18 @@ print_stat(const char *name, const struct anyk_stat *st, const char *target)
 		printf(" Birth: %s\n", t[3]);
 	} else {
 		printf(" Birth: -\n");
+	}
+	if (st->st_flags != 0) {
+		const char *sep = "";
+
+		printf(" Flags:");
+		for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
+			if (st->st_flags & flag_names[i].bit) {
+				printf("%s %s", sep, flag_names[i].name);
+				sep = ",";
+			}
+		}
+		printf("\n");
 	}
 }
 

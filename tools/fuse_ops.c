@@ -39,6 +39,7 @@
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ struct fh {
 	 * node NULL once its node is gone (closed by the last nfh_put). */
 	int isnode, refs, pinned;
 	int werr;               /* 0: open for writing; else why not */
+	int append;             /* opened O_APPEND: the file is append-only */
 	struct fh *lnext, *lprev; /* the unpinned ones, the newest first */
 };
 
@@ -858,10 +860,15 @@ nfh_open(struct node *n, struct at *a, const char *path, int pin)
 	} else if ((error = open_either(a, path, ANYK_O_RDWR, &fh)) != 0) {
 		int werr = error;
 
-		error = open_either(a, path, ANYK_O_RDONLY, &fh);
-		if (error)
-			return error;
-		fh->werr = werr;
+		/* An append-only file is written only through O_APPEND. */
+		if (error == EPERM && open_either(a, path, ANYK_O_RDWR | ANYK_O_APPEND, &fh) == 0) {
+			fh->append = 1;
+		} else {
+			error = open_either(a, path, ANYK_O_RDONLY, &fh);
+			if (error)
+				return error;
+			fh->werr = werr;
+		}
 	}
 	fh->isnode = 1;
 	pthread_mutex_lock(&nfh_lock);
@@ -1207,6 +1214,147 @@ out:
 		reply_attr_of(req, ino, fh);
 }
 
+/*
+ * File flags (lsattr, chattr, xfs_io): FS_IOC_GETFLAGS and FS_IOC_SETFLAGS,
+ * an unsigned int each way whose values are anyk's ANYK_FL_*, and
+ * FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR, a struct fsxattr whose xflags
+ * name some of the same flags (project ids are not served: 0). The host
+ * has already checked ownership and, for IMMUTABLE and APPEND, its
+ * capability.
+ */
+static const struct {
+	uint32_t fl, xfl;
+} xflag_map[] = {
+	{ ANYK_FL_IMMUTABLE, FS_XFLAG_IMMUTABLE }, { ANYK_FL_APPEND, FS_XFLAG_APPEND },
+	{ ANYK_FL_SYNC, FS_XFLAG_SYNC },	   { ANYK_FL_NOATIME, FS_XFLAG_NOATIME },
+	{ ANYK_FL_NODUMP, FS_XFLAG_NODUMP },	   { ANYK_FL_PROJINHERIT, FS_XFLAG_PROJINHERIT },
+};
+
+/* The node's flags (ANYK_FL_*). ns_lock held. */
+static int
+node_flags(fuse_ino_t ino, struct fh *fh, uint32_t *fp)
+{
+	struct anyk_stat st;
+	int error = stat_node(ino, fh, &st);
+
+	*fp = st.st_flags;
+	return error;
+}
+
+/* n's own descriptor was opened as its flags (IMMUTABLE, APPEND) then
+ * allowed; now they have changed, the next request opens it afresh. One
+ * pinned for an unlinked file stays. */
+static void
+nfh_drop(struct node *n)
+{
+	struct fh *fh;
+	int close_it = 0;
+
+	pthread_mutex_lock(&nfh_lock);
+	fh = n->nfh;
+	if (fh != NULL && !fh->pinned) {
+		lru_remove(fh);
+		n->nfh = NULL;
+		fh->node = NULL;
+		close_it = fh->refs == 0;
+	}
+	pthread_mutex_unlock(&nfh_lock);
+	if (close_it)
+		fh_close(fh);
+}
+
+/* Set the node's flags. ns_lock held. */
+static int
+node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v)
+{
+	char path[ANYK_PATH_MAX];
+	struct anyk_proc *old;
+	int r, error = 0;
+
+	if (fh == NULL) {
+		error = node_path(ino_node(ino), NULL, path);
+		if (error == ENOENT && (fh = node_fh(ino_node(ino))) != NULL)
+			error = 0;
+		if (error)
+			return error;
+	}
+	if (fh == NULL) {
+		r = anyk_sys_chflagsat(ANYK_AT_FDCWD, path, v, ANYK_AT_SYMLINK_NOFOLLOW);
+	} else {
+		old = anyk_proc_switch(fh->proc);
+		r = anyk_sys_fchflags(fh->fd, v);
+		anyk_proc_switch(old);
+	}
+	error = r != 0 ? err_now() : 0;
+	if (!error)
+		nfh_drop(ino_node(ino));
+	return error;
+}
+
+static void
+op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
+	 const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	struct fh *fh = fi != NULL && fi->fh != 0 ? fi_fh(fi) : NULL;
+	unsigned int c = (unsigned int)cmd, v;
+	struct fsxattr fsx;
+	uint32_t cur = 0;
+	int error;
+
+	(void)arg;
+	if (flags & FUSE_IOCTL_COMPAT) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (c != (unsigned int)FS_IOC_GETFLAGS && c != (unsigned int)FS_IOC_SETFLAGS &&
+	    c != (unsigned int)FS_IOC_FSGETXATTR && c != (unsigned int)FS_IOC_FSSETXATTR) {
+		fuse_reply_err(req, ENOTTY);
+		return;
+	}
+	if ((c == (unsigned int)FS_IOC_GETFLAGS && out_bufsz < sizeof(v)) ||
+	    (c == (unsigned int)FS_IOC_SETFLAGS && in_bufsz < sizeof(v)) ||
+	    (c == (unsigned int)FS_IOC_FSGETXATTR && out_bufsz < sizeof(fsx)) ||
+	    (c == (unsigned int)FS_IOC_FSSETXATTR && in_bufsz < sizeof(fsx))) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	pthread_rwlock_rdlock(&ns_lock);
+	if (c == (unsigned int)FS_IOC_SETFLAGS) {
+		memcpy(&v, in_buf, sizeof(v));
+		error = node_setflags(ino, fh, v);
+	} else {
+		error = node_flags(ino, fh, &cur);
+	}
+	if (!error && c == (unsigned int)FS_IOC_FSSETXATTR) {
+		memcpy(&fsx, in_buf, sizeof(fsx));
+		if (fsx.fsx_projid != 0 || fsx.fsx_extsize != 0 || fsx.fsx_cowextsize != 0) {
+			error = EOPNOTSUPP;
+		} else {
+			for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++) {
+				cur &= ~xflag_map[i].fl;
+				if (fsx.fsx_xflags & xflag_map[i].xfl)
+					cur |= xflag_map[i].fl;
+			}
+			error = node_setflags(ino, fh, cur);
+		}
+	}
+	pthread_rwlock_unlock(&ns_lock);
+	if (error) {
+		fuse_reply_err(req, error);
+	} else if (c == (unsigned int)FS_IOC_GETFLAGS) {
+		v = cur;
+		fuse_reply_ioctl(req, 0, &v, sizeof(v));
+	} else if (c == (unsigned int)FS_IOC_FSGETXATTR) {
+		memset(&fsx, 0, sizeof(fsx));
+		for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++)
+			if (cur & xflag_map[i].fl)
+				fsx.fsx_xflags |= xflag_map[i].xfl;
+		fuse_reply_ioctl(req, 0, &fsx, sizeof(fsx));
+	} else {
+		fuse_reply_ioctl(req, 0, NULL, 0);
+	}
+}
+
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
@@ -1545,6 +1693,13 @@ op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	error = node_open(ino, open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL), &fh);
+	/* An append-only file opens for writing only with O_APPEND, which
+	 * the kernel then keeps to: writes at its end (see op_write). */
+	if (error == EPERM && (fi->flags & O_APPEND) && (fi->flags & O_ACCMODE) != O_RDONLY &&
+	    node_open(ino, (open_flags(fi->flags) & ~(ANYK_O_CREAT | ANYK_O_EXCL)) | ANYK_O_APPEND, &fh) == 0) {
+		fh->append = 1;
+		error = 0;
+	}
 	if (error) {
 		fuse_reply_err(req, error);
 		return;
@@ -1911,6 +2066,19 @@ op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off
 		return;
 	}
 	old = anyk_proc_switch(fh->proc);
+	if (fh->append) {
+		/* The host sends an O_APPEND writer's data at the end; anything
+		 * else would be written there too, so it is refused, as the
+		 * host's open would have refused it. */
+		struct anyk_stat st;
+
+		if (anyk_sys_fstat(fh->fd, &st) != 0)
+			error = err_now();
+		else if (off < st.st_size)
+			error = EPERM;
+		if (error)
+			size = 0;
+	}
 	while (done < size) {
 		n = anyk_sys_pwrite(fh->fd, buf + done, size - done, off + (off_t)done);
 		if (n <= 0) {
@@ -2345,6 +2513,7 @@ const struct fuse_lowlevel_ops fuseops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
+	.ioctl = op_ioctl,
 	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,

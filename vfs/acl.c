@@ -203,6 +203,8 @@ int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *c
 	size_t len;
 	int error;
 
+	if ((mode & VWRITE) && (va->va_flags & ANYK_FL_IMMUTABLE))
+		return EPERM; /* for root too */
 	if (cred_is_root(cred) || cred->cr_euid == va->va_uid ||
 	    atomic_load_relaxed(&vp->v_acl) == V_ACL_NONE)
 		return vfs_access_va(va, cred, mode);

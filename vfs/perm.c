@@ -39,6 +39,32 @@ int vfs_access(struct vnode *vp, const struct cred *cred, int mode)
 	return vfs_access_vn(vp, &va, cred, mode);
 }
 
+int vfs_open_access(struct vnode *vp, const struct cred *cred, int mode, int oflags)
+{
+	struct vattr va;
+	int error;
+
+	if ((mode & VWRITE) && vfs_readonly(vp) &&
+	    (vp->v_type == VREG || vp->v_type == VDIR || vp->v_type == VLNK))
+		return EROFS;
+	error = VOP_GETATTR(vp, &va);
+	if (!error)
+		error = vfs_access_vn(vp, &va, cred, mode);
+	/* An append-only file is written only through O_APPEND, never
+	 * truncated. */
+	if (!error && (va.va_flags & ANYK_FL_APPEND) &&
+	    (((oflags & ANYK_O_ACCMODE) != ANYK_O_RDONLY && !(oflags & ANYK_O_APPEND)) || (oflags & ANYK_O_TRUNC)))
+		error = EPERM;
+	return error;
+}
+
+int vfs_delete_flags(const struct vattr *dva, const struct vattr *va)
+{
+	if ((dva->va_flags & ANYK_FL_APPEND) || (va->va_flags & (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND)))
+		return EPERM;
+	return 0;
+}
+
 int vfs_sticky_check(const struct vattr *dva, const struct vattr *va, const struct cred *cred)
 {
 	if (!(dva->va_mode & ANYK_S_ISVTX) || cred_is_root(cred))

@@ -45,6 +45,7 @@ enum vtype { VNON, VREG, VDIR, VBLK, VCHR, VLNK, VSOCK, VFIFO, VBAD };
 #define VA_MTIME 0x20
 #define VA_CTIME 0x40
 #define VA_BTIME 0x80
+#define VA_FLAGS 0x100 /* va_flags: ANYK_FL_*; the file system says EOPNOTSUPP to what it cannot keep */
 struct vattr {
 	unsigned va_mask;
 	enum vtype va_type;
@@ -356,13 +357,30 @@ int vn_getpath(struct vnode *vp, char *buf, size_t len);
 
 int vfs_access_va(const struct vattr *va, const struct cred *cred, int mode);
 /* The same for vp (locked), whose attributes are va: its access ACL, if it
- * has one, decides for everyone but the owner and root (vfs/acl.c). */
+ * has one, decides for everyone but the owner and root (vfs/acl.c). An
+ * immutable node refuses VWRITE to everyone: EPERM. */
 int vfs_access_vn(struct vnode *vp, const struct vattr *va, const struct cred *cred, int mode);
 /* The same for a vnode (locked or not): getattr + check; EROFS for VWRITE on
  * a read-only mount for regular files, directories and symlinks. */
 int vfs_access(struct vnode *vp, const struct cred *cred, int mode);
+/* vfs_access for opening vp with open flags oflags (ANYK_O_*): also EPERM
+ * for writing an append-only file without O_APPEND, or truncating it. */
+int vfs_open_access(struct vnode *vp, const struct cred *cred, int mode, int oflags);
 /* Sticky directory rule: may cred remove/rename vp out of dvp? 0 or EPERM. */
 int vfs_sticky_check(const struct vattr *dva, const struct vattr *va, const struct cred *cred);
+/* The file flags' rule for removing or replacing the name of vp (va) in
+ * dvp (dva): not from an append-only directory, not an immutable or an
+ * append-only node. 0 or EPERM. */
+int vfs_delete_flags(const struct vattr *dva, const struct vattr *va);
+/* EPERM for a change of the attributes, data or extended attributes of a
+ * node with flags va: immutable refuses every one, append-only every one
+ * but appending (append true). */
+static inline int vfs_change_flags(const struct vattr *va, bool append)
+{
+	if ((va->va_flags & ANYK_FL_IMMUTABLE) || (!append && (va->va_flags & ANYK_FL_APPEND)))
+		return EPERM;
+	return 0;
+}
 
 /* --- open files and descriptor tables -------------------------------------------------- */
 

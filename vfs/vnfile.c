@@ -239,7 +239,7 @@ int vn_open_file(struct vnode *vp, int flags, bool created, struct file **fpp)
 			mode |= VWRITE;
 		cred = curcred_hold();
 		vn_lock(vp, RW_READER);
-		error = vfs_access(vp, cred, mode);
+		error = vfs_open_access(vp, cred, mode, flags);
 		vn_unlock(vp);
 		cred_free(cred);
 		if (error)

@@ -278,6 +278,12 @@ ext2_de_end(const struct ext2_mount *em)
 	return em->em_csum ? em->em_bsize - EXT2_DIR_TAIL_SIZE : em->em_bsize;
 }
 
+/* The inode flags stat shows (ANYK_FL_*, which are ext2's own values):
+ * those chflags may set, and those it leaves as they are. */
+#define EXT2_FL_VISIBLE                                                                      \
+	(ANYK_FL_SETTABLE | ANYK_FL_ENCRYPT | ANYK_FL_INDEX | ANYK_FL_HUGE_FILE | ANYK_FL_EXTENTS | \
+	 ANYK_FL_VERITY | ANYK_FL_INLINE_DATA | ANYK_FL_CASEFOLD)
+
 int ext2_dir_readblock(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf **bpp);
 /* The mark (b_checked) of a directory block's buffer found sound: its
  * checksum and every entry. It names the directory, since the checksum is

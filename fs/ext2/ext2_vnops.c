@@ -96,7 +96,7 @@ ext2_getattr(struct vnode *vp, struct vattr *va)
 		va->va_bytes += roundup2(ip->i_size, (uint64_t)512);
 	va->va_blksize = em->em_bsize;
 	va->va_rdev = ip->i_rdev;
-	va->va_flags = 0;
+	va->va_flags = ip->i_flags & EXT2_FL_VISIBLE;
 	va->va_atime = ip->i_atime;
 	va->va_mtime = ip->i_mtime;
 	va->va_ctime = ip->i_ctime;
@@ -712,6 +712,20 @@ out:
 	return error;
 }
 
+/* The settable flags a node of type t keeps, as ext4 keeps them: those for
+ * directories only go from other files, and symlinks and devices keep
+ * only NODUMP and NOATIME. */
+static uint32_t
+ext2_mask_flags(enum vtype t, uint32_t f)
+{
+	f &= ANYK_FL_SETTABLE;
+	if (t == VDIR)
+		return f;
+	if (t == VREG)
+		return f & ~(uint32_t)(ANYK_FL_DIRSYNC | ANYK_FL_TOPDIR | ANYK_FL_PROJINHERIT);
+	return f & (ANYK_FL_NODUMP | ANYK_FL_NOATIME);
+}
+
 static int
 ext2_setattr(struct vnode *vp, struct vattr *va)
 {
@@ -724,6 +738,10 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 		return 0;
 	if (em->em_rdonly)
 		return EROFS;
+	/* Flags past what ext4 reports are unknown; the read-only ones it
+	 * reports are left as they are. */
+	if ((mask & VA_FLAGS) && (va->va_flags & ~EXT2_FL_VISIBLE))
+		return EOPNOTSUPP;
 	if (mask & VA_SIZE) {
 		switch (vp->v_type) {
 		case VREG:
@@ -757,6 +775,8 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 		ip->i_mtime = va->va_mtime;
 	if ((mask & VA_BTIME) && ip->i_has_crtime)
 		ip->i_crtime = va->va_btime;
+	if (mask & VA_FLAGS)
+		ip->i_flags = (ip->i_flags & ~ANYK_FL_SETTABLE) | ext2_mask_flags(vp->v_type, va->va_flags);
 	if (mask & VA_CTIME)
 		ip->i_ctime = va->va_ctime;
 	else
@@ -775,7 +795,7 @@ ext2_vop_write(struct vnode *vp, struct uio *uio, int ioflag)
 		return EINVAL;
 	if (em->em_rdonly)
 		return EROFS;
-	if (VTOI(vp)->i_flags & EXT4_VERITY_FL)
+	if (VTOI(vp)->i_flags & (EXT4_VERITY_FL | EXT2_IMMUTABLE_FL))
 		return EPERM;
 	return ext2_write(em, VTOI(vp), uio, ioflag);
 }
@@ -1016,7 +1036,7 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 	struct ext2_jhandle *h;
 	int error = 0, m, tries = 0;
 
-	if (ip->i_flags & EXT4_VERITY_FL)
+	if (ip->i_flags & (EXT4_VERITY_FL | EXT2_IMMUTABLE_FL))
 		return EPERM;
 	/* Inline data first moves to a block, mapped as the file system
 	 * maps blocks. */

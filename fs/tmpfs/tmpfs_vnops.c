@@ -392,6 +392,8 @@ tmpfs_readdir(struct vnode *vp, int64_t cookie, readdir_fill_fn fill, void *ctx)
 static int
 tmpfs_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 {
+	if (VTON(vp)->tn_flags & ANYK_FL_IMMUTABLE)
+		return EPERM;
 	return tmpfs_file_fallocate(VFSTOTM(vp->v_mount), VTON(vp), mode, off, len);
 }
 
@@ -449,6 +451,9 @@ tmpfs_getattr(struct vnode *vp, struct vattr *va)
 	return 0;
 }
 
+/* The file flags tmpfs keeps, Linux's tmpfs's. */
+#define TMPFS_FLAGS (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND | ANYK_FL_NODUMP | ANYK_FL_NOATIME)
+
 static int
 tmpfs_setattr(struct vnode *vp, struct vattr *va)
 {
@@ -459,6 +464,8 @@ tmpfs_setattr(struct vnode *vp, struct vattr *va)
 
 	if (mask == 0)
 		return 0;
+	if ((mask & VA_FLAGS) && (va->va_flags & ~TMPFS_FLAGS))
+		return EOPNOTSUPP;
 	if (mask & VA_SIZE) {
 		switch (n->tn_type) {
 		case VREG:
@@ -486,6 +493,10 @@ tmpfs_setattr(struct vnode *vp, struct vattr *va)
 		n->tn_mtime = va->va_mtime;
 	if (mask & VA_BTIME)
 		n->tn_btime = va->va_btime;
+	/* Symlinks and devices keep only NODUMP and NOATIME. */
+	if (mask & VA_FLAGS)
+		n->tn_flags = va->va_flags & (n->tn_type == VREG || n->tn_type == VDIR
+					      ? TMPFS_FLAGS : ANYK_FL_NODUMP | ANYK_FL_NOATIME);
 	if (mask & VA_CTIME)
 		n->tn_ctime = va->va_ctime;
 	else
@@ -516,6 +527,8 @@ tmpfs_write(struct vnode *vp, struct uio *uio, int ioflag)
 		return EISDIR;
 	if (vp->v_type != VREG)
 		return EINVAL;
+	if (VTON(vp)->tn_flags & ANYK_FL_IMMUTABLE)
+		return EPERM;
 	return tmpfs_file_write(VFSTOTM(vp->v_mount), VTON(vp), uio, ioflag);
 }
 

@@ -230,6 +230,42 @@ typedef int32_t anyk_pid_t;
 #define ANYK_XATTR_SIZE_MAX 65536    /* bytes in one value */
 #define ANYK_XATTR_LIST_MAX 65536    /* bytes listxattr returns at most */
 
+/*
+ * File flags: struct anyk_stat's st_flags, set by anyk_sys_chflagsat and
+ * anyk_sys_fchflags. Linux's inode flags (FS_IOC_GETFLAGS, lsattr), whose
+ * values are ext2's on-disk ones. Enforced:
+ *   IMMUTABLE  nothing changes the file: not its data, attributes, names
+ *              or extended attributes, nor (a directory) its entries;
+ *   APPEND     data is only added at the end, nothing else changes; a
+ *              directory gains entries but loses none.
+ * Only root sets or clears those two. The others are kept for the file
+ * systems and tools that act on them. Flags a file system cannot keep fail
+ * with EOPNOTSUPP; the read-only ones (EXTENTS, INDEX, ...) are reported
+ * and may be passed back unchanged.
+ */
+#define ANYK_FL_SECRM 0x00000001       /* secure deletion (kept) */
+#define ANYK_FL_UNRM 0x00000002        /* undelete (kept) */
+#define ANYK_FL_SYNC 0x00000008        /* synchronous updates (kept) */
+#define ANYK_FL_IMMUTABLE 0x00000010   /* see above */
+#define ANYK_FL_APPEND 0x00000020      /* see above */
+#define ANYK_FL_NODUMP 0x00000040      /* not for dump(8) (kept) */
+#define ANYK_FL_NOATIME 0x00000080     /* no access time updates (kept) */
+#define ANYK_FL_ENCRYPT 0x00000800     /* encrypted (read-only) */
+#define ANYK_FL_INDEX 0x00001000       /* hashed directory (read-only) */
+#define ANYK_FL_NOTAIL 0x00008000      /* no tail merging (kept) */
+#define ANYK_FL_DIRSYNC 0x00010000     /* synchronous directory changes (kept) */
+#define ANYK_FL_TOPDIR 0x00020000      /* top of a directory hierarchy (kept) */
+#define ANYK_FL_HUGE_FILE 0x00040000   /* blocks counted in file system blocks (read-only) */
+#define ANYK_FL_EXTENTS 0x00080000     /* mapped by extents (read-only) */
+#define ANYK_FL_VERITY 0x00100000      /* fs-verity file (read-only) */
+#define ANYK_FL_INLINE_DATA 0x10000000 /* data in the inode (read-only) */
+#define ANYK_FL_PROJINHERIT 0x20000000 /* new entries take the project (kept) */
+#define ANYK_FL_CASEFOLD 0x40000000    /* names compared without case (read-only) */
+#define ANYK_FL_SETTABLE                                                                       \
+	(ANYK_FL_SECRM | ANYK_FL_UNRM | ANYK_FL_SYNC | ANYK_FL_IMMUTABLE | ANYK_FL_APPEND |     \
+	 ANYK_FL_NODUMP | ANYK_FL_NOATIME | ANYK_FL_NOTAIL | ANYK_FL_DIRSYNC | ANYK_FL_TOPDIR | \
+	 ANYK_FL_PROJINHERIT)
+
 struct anyk_timespec {
 	int64_t tv_sec;
 	int64_t tv_nsec;

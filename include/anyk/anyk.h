@@ -180,6 +180,12 @@ ANYK_API int anyk_sys_fchownat(int dirfd, const char *path, anyk_uid_t uid, anyk
 /* times NULL: both now; tv_nsec ANYK_UTIME_NOW / ANYK_UTIME_OMIT as POSIX. */
 ANYK_API int anyk_sys_utimensat(int dirfd, const char *path, const struct anyk_timespec times[2], int flags);
 ANYK_API int anyk_sys_futimens(int fd, const struct anyk_timespec times[2]);
+/* Set a file's flags (ANYK_FL_*; read them in st_flags). flags:
+ * ANYK_AT_SYMLINK_NOFOLLOW. EPERM: not the owner, or a change to
+ * IMMUTABLE or APPEND by anyone but root; EOPNOTSUPP: a flag the file
+ * system does not keep. */
+ANYK_API int anyk_sys_chflagsat(int dirfd, const char *path, uint32_t fflags, int flags);
+ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags);
 ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len);
 ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len);
 ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len);

@@ -343,6 +343,65 @@ verity_tree() {
 	run_check "$name: e2fsck -fn clean after the writes" e2fsck -fn "$img"
 }
 
+# File flags: an immutable file and an append-only directory (flags set
+# with debugfs, as Linux would leave them) refuse the changes Linux refuses,
+# through the commands and anyk mount; there lsattr and chattr see and set
+# them, and what chattr set is on disk for debugfs, e2fsck-clean.
+inode_flags() { # PATH: the inode's flags, from debugfs
+	debugfs -R "stat $1" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p'
+}
+flags_tree() {
+	name=flags
+	command -v debugfs >/dev/null 2>&1 || { echo "skip - $name: no debugfs"; return; }
+	mk "$name" ext4 "" || return
+	fa=$(inode_flags /a.txt) fs=$(inode_flags /sub)
+	debugfs -w -R "set_inode_field /a.txt flags $(printf '0x%x' $((fa | 0x10)))" "$img" >/dev/null 2>&1
+	debugfs -w -R "set_inode_field /sub flags $(printf '0x%x' $((fs | 0x20)))" "$img" >/dev/null 2>&1
+	run_check "$name: e2fsck -fn clean with the flags set" e2fsck -fn "$img"
+	"$ANYK" stat "$img:/a.txt" "$img:/sub" >"$tmp/st" 2>&1
+	"$ANYK" stat --json "$img:/sub" >>"$tmp/st" 2>&1
+	check "$name: anyk stat names them" \
+		'grep -q "^ Flags: immutable, extents$" "$tmp/st" && grep -q "^ Flags: append_only, extents$" "$tmp/st" &&
+		 grep -q "\"flags\":\[\"append_only\",\"extents\"\]" "$tmp/st"' "$(cat "$tmp/st")"
+	n=0
+	for cmd in "rm $img:/a.txt" "cp $src/lnk $img:/a.txt" "chmod 600 $img:/a.txt" "mv $img:/a.txt $img:/z" \
+		"ln $img:/a.txt $img:/z" "touch $img:/a.txt" "rm $img:/sub/b.bin" "mv $img:/sub/b.bin $img:/b.bin"; do
+		"$ANYK" $cmd >"$tmp/err" 2>&1
+		rc=$?
+		if [ $rc = 1 ] && grep -q "not permitted" "$tmp/err"; then
+			n=$((n + 1))
+		else
+			echo "# anyk $cmd: rc=$rc $(cat "$tmp/err")"
+		fi
+	done
+	check "$name: 8 changes Linux refuses are refused (exit 1, not permitted)" '[ $n = 8 ]' "$n of 8"
+	if "$ANYK" cp "$src/a.txt" "$img:/sub/new" >"$tmp/err" 2>&1 && "$ANYK" cat "$img:/a.txt" | cmp -s - "$src/a.txt"; then
+		pass "$name: an append-only directory gains a name; the immutable file reads"
+	else
+		fail "$name: an append-only directory gains a name; the immutable file reads" "$(cat "$tmp/err")"
+	fi
+	if [ -c /dev/fuse ] && "$ANYK" help mount >/dev/null 2>&1 && command -v chattr >/dev/null 2>&1 &&
+		mkdir -p "$tmp/fmnt" && "$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
+		m=$tmp/fmnt n=0
+		lsattr -d "$m/a.txt" 2>/dev/null | grep -q '^----i' && n=$((n + 1))
+		lsattr -d "$m/sub" 2>/dev/null | grep -q '^-----a' && n=$((n + 1))
+		echo x >>"$m/a.txt" 2>/dev/null || n=$((n + 1))
+		rm -f "$m/sub/b.bin" 2>/dev/null || n=$((n + 1))
+		chattr -i "$m/a.txt" && echo x >>"$m/a.txt" && n=$((n + 1))
+		chattr +a "$m/sub/deeper/c" && echo y >>"$m/sub/deeper/c" && n=$((n + 1))
+		echo z >"$m/sub/deeper/c" 2>/dev/null || n=$((n + 1))
+		chattr -a "$m/sub" && rm "$m/sub/b.bin" && n=$((n + 1))
+		"$ANYK" umount "$m" >/dev/null 2>&1
+		check "$name: through anyk mount, lsattr sees them, chattr changes them, both enforced" \
+			'[ $n = 8 ]' "$n of 8"
+		fa2=$(inode_flags /a.txt) fs2=$(inode_flags /sub) fc=$(inode_flags /sub/deeper/c)
+		check "$name: what chattr set is on disk" \
+			'[ $((fa2)) = $((fa)) ] && [ $((fs2)) = $((fs)) ] && [ $((fc & 0x20)) = 32 ]' "$fa2 $fs2 $fc"
+		run_check "$name: the append went to the end" sh -c "'$ANYK' cat '$img:/sub/deeper/c' | head -c 5000 | cmp - '$src/sub/deeper/c'"
+	fi
+	run_check "$name: e2fsck -fn clean after the changes" e2fsck -fn "$img"
+}
+
 # project (with quota): a directory marked to hand its project down (set
 # with debugfs) gives it to all that is made in it; a link or a move into
 # it from another project is refused (EXDEV), as on Linux, and coreutils'
@@ -508,6 +567,7 @@ writable ext2 ext2 "" -b 1024
 quota_tree
 project_tree
 verity_tree
+flags_tree
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
 ea_inode_tree
 casefold_tree

@@ -1921,6 +1921,172 @@ static void t_append(void)
 	IS(order, 0, "no record is lost");
 }
 
+/* --- file flags: immutable and append-only ---------------------------------- */
+
+#define FL_MINE (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND | ANYK_FL_NODUMP | ANYK_FL_NOATIME)
+
+static uint32_t flags_of(const char *path)
+{
+	uint32_t f = 0;
+
+	if (S->getflags(path, &f) != 0)
+		return 0xffffffffu;
+	return f & FL_MINE;
+}
+
+/* Runs as uid 1000 in the flags section. */
+static void flags_user_checks(void)
+{
+	OK(S->chflags("ufile", ANYK_FL_NODUMP), "the owner sets NODUMP");
+	ERR(S->chflags("ufile", ANYK_FL_NODUMP | ANYK_FL_IMMUTABLE), EPERM, "only root sets IMMUTABLE");
+	ERR(S->chflags("ufile", ANYK_FL_APPEND), EPERM, "only root sets APPEND");
+	ERR(S->chflags("rfile", ANYK_FL_NODUMP), EPERM, "not the owner: no flags");
+}
+
+static void t_flags(void)
+{
+	struct anyk_timespec t[2] = {{1, 0}, {2, 0}};
+	char b[16];
+	int fd, wfd;
+
+	section("flags");
+	OK(mkfile("f", "data", 0644), "create f");
+	OK(mkfile("other", "o", 0644), "create other");
+	IS(flags_of("f"), 0, "a new file has no flags");
+	OK(S->chflags("f", ANYK_FL_NODUMP), "set NODUMP");
+	IS(flags_of("f"), ANYK_FL_NODUMP, "NODUMP reads back");
+	ERR(S->chflags("f", 0x01000000), EOPNOTSUPP, "an unknown flag");
+	IS(flags_of("f"), ANYK_FL_NODUMP, "the flags are unchanged");
+
+	/* An immutable file. */
+	wfd = S->open("f", ANYK_O_RDWR, 0);
+	TRUE(wfd >= 0, "open f for writing before it is made immutable");
+	OK(S->chflags("f", ANYK_FL_IMMUTABLE), "set IMMUTABLE");
+	IS(flags_of("f"), ANYK_FL_IMMUTABLE, "the flags are set whole: IMMUTABLE alone");
+	ERR(S->open("f", ANYK_O_WRONLY, 0), EPERM, "(open-time check) open an immutable file for writing");
+	ERR(S->open("f", ANYK_O_RDONLY | ANYK_O_TRUNC, 0), EPERM, "open an immutable file with O_TRUNC");
+	fd = S->open("f", ANYK_O_RDONLY, 0);
+	TRUE(fd >= 0, "open an immutable file for reading");
+	IS(S->read(fd, b, sizeof(b)), 4, "read it");
+	S->close(fd);
+	if (S->is_anyk) /* ext4's rule; Linux's tmpfs leaves open files be */
+		ERR(S->write(wfd, "x", 1), EPERM, "write through a descriptor opened before");
+	S->close(wfd);
+	IS(size_of("f"), 4, "the data is unchanged");
+	ERR(S->truncate("f", 0), EPERM, "truncate an immutable file");
+	ERR(S->chmod("f", 0600), EPERM, "chmod an immutable file");
+	ERR(S->chown("f", 1, 1), EPERM, "chown an immutable file");
+	ERR(S->utimensat(ANYK_AT_FDCWD, "f", NULL, 0), EPERM, "touch an immutable file");
+	ERR(S->utimensat(ANYK_AT_FDCWD, "f", t, 0), EPERM, "set an immutable file's times");
+	ERR(S->unlink("f"), EPERM, "unlink an immutable file");
+	ERR(S->rename("f", "g"), EPERM, "rename an immutable file");
+	ERR(S->rename("other", "f"), EPERM, "rename over an immutable file");
+	ERR(S->link("f", "g"), EPERM, "link to an immutable file");
+	TRUE(exists("f") && !exists("g") && exists("other"), "the names are unchanged");
+
+	/* An immutable directory. */
+	OK(S->mkdir("d", 0755), "mkdir d");
+	OK(mkfile("d/x", "x", 0644), "create d/x");
+	OK(S->chflags("d", ANYK_FL_IMMUTABLE), "set IMMUTABLE on d");
+	ERR(S->open("d/y", ANYK_O_WRONLY | ANYK_O_CREAT, 0644), EPERM, "create in an immutable directory");
+	ERR(S->mkdir("d/sub", 0755), EPERM, "mkdir in an immutable directory");
+	ERR(S->symlink("x", "d/l"), EPERM, "symlink in an immutable directory");
+	ERR(S->unlink("d/x"), EPERM, "unlink in an immutable directory");
+	ERR(S->rename("d/x", "d/z"), EPERM, "rename in an immutable directory");
+	ERR(S->rename("other", "d/z"), EPERM, "rename into an immutable directory");
+	ERR(S->rmdir("d"), EPERM, "rmdir an immutable directory");
+	fd = S->open("d/x", ANYK_O_WRONLY | ANYK_O_APPEND, 0);
+	TRUE(fd >= 0, "its files stay writable");
+	IS(S->write(fd, "y", 1), 1, "write one");
+	S->close(fd);
+
+	/* An append-only file. */
+	OK(mkfile("a", "12", 0644), "create a");
+	OK(S->chflags("a", ANYK_FL_APPEND), "set APPEND");
+	IS(flags_of("a"), ANYK_FL_APPEND, "APPEND reads back");
+	ERR(S->open("a", ANYK_O_WRONLY, 0), EPERM, "(open-time check) open an append-only file for writing");
+	ERR(S->open("a", ANYK_O_WRONLY | ANYK_O_APPEND | ANYK_O_TRUNC, 0), EPERM, "truncate it at open");
+	fd = S->open("a", ANYK_O_WRONLY | ANYK_O_APPEND, 0);
+	TRUE(fd >= 0, "open an append-only file with O_APPEND");
+	IS(S->write(fd, "34", 2), 2, "append to it");
+	ERR(S->fcntl(fd, ANYK_F_SETFL, 0), EPERM, "(host-only check) clear its O_APPEND");
+	S->close(fd);
+	IS(size_of("a"), 4, "the data grew");
+	IS(read_all("a", b, sizeof(b)), 4, "read it back");
+	TRUE(memcmp(b, "1234", 4) == 0, "appended at the end");
+	ERR(S->truncate("a", 1), EPERM, "truncate an append-only file");
+	ERR(S->chmod("a", 0600), EPERM, "chmod an append-only file");
+	ERR(S->utimensat(ANYK_AT_FDCWD, "a", t, 0), EPERM, "set an append-only file's times");
+	OK(S->utimensat(ANYK_AT_FDCWD, "a", NULL, 0), "touch an append-only file");
+	ERR(S->unlink("a"), EPERM, "unlink an append-only file");
+	ERR(S->rename("a", "b"), EPERM, "rename an append-only file");
+	ERR(S->link("a", "b"), EPERM, "link to an append-only file");
+
+	/* An append-only directory gains names but loses none. */
+	OK(S->mkdir("ad", 0755), "mkdir ad");
+	OK(S->chflags("ad", ANYK_FL_APPEND), "set APPEND on ad");
+	OK(mkfile("ad/n", "n", 0644), "create in an append-only directory");
+	OK(S->rename("other", "ad/moved"), "move a name into it");
+	ERR(S->unlink("ad/n"), EPERM, "unlink in an append-only directory");
+	ERR(S->rename("ad/n", "ad/m"), EPERM, "rename in an append-only directory");
+	ERR(S->rename("ad/moved", "back"), EPERM, "move a name out of it");
+
+	/* Not root. */
+	OK(mkfile("ufile", "u", 0644), "create ufile");
+	OK(S->chown("ufile", 1000, 1000), "give it to uid 1000");
+	OK(mkfile("rfile", "r", 0644), "create rfile");
+	if (S->is_anyk) {
+		struct anyk_proc *p = anyk_proc_create(NULL, 0), *prev;
+		char dir[700];
+
+		TRUE(p != NULL, "anyk_proc_create");
+		if (p != NULL) {
+			prev = anyk_proc_switch(p);
+			snprintf(dir, sizeof(dir), "%s/flags", BASE);
+			OK(S->chdir(dir), "chdir in the new context");
+			OK(S->setgid(1000), "setgid 1000");
+			OK(S->setuid(1000), "setuid 1000");
+			flags_user_checks();
+			anyk_proc_switch(prev);
+			anyk_proc_release(p);
+		}
+	} else if (geteuid() == 0) {
+		pid_t pid;
+		int status = 0;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			t_failed = 0;
+			OK(S->setgid(1000), "setgid 1000");
+			OK(S->setuid(1000), "setuid 1000");
+			flags_user_checks();
+			fflush(stdout);
+			_exit(t_failed ? 1 : 0);
+		}
+		waitpid(pid, &status, 0);
+		if (!WIFEXITED(status))
+			T_OK(0, "host: flags child died (status %d)", status);
+		else if (WEXITSTATUS(status) != 0)
+			t_failed++;
+	}
+	IS(flags_of("ufile"), ANYK_FL_NODUMP, "what the user set");
+
+	/* Root clears them, and everything goes. */
+	OK(S->chflags("f", 0), "clear f's flags");
+	OK(S->chflags("d", 0), "clear d's flags");
+	OK(S->chflags("a", 0), "clear a's flags");
+	OK(S->chflags("ad", 0), "clear ad's flags");
+	IS(flags_of("f") | flags_of("d") | flags_of("a") | flags_of("ad"), 0, "no flags left");
+	OK(S->unlink("f"), "unlink f");
+	OK(S->unlink("a"), "unlink a");
+	OK(S->unlink("d/x"), "unlink d/x");
+	OK(S->rmdir("d"), "rmdir d");
+	OK(S->unlink("ad/n"), "unlink ad/n");
+	OK(S->unlink("ad/moved"), "unlink ad/moved");
+	OK(S->rmdir("ad"), "rmdir ad");
+}
+
 /* --- the two runs ------------------------------------------------------------ */
 
 static void run_all(void)
@@ -1944,6 +2110,7 @@ static void run_all(void)
 	t_exdev();
 	t_perm();
 	t_append();
+	t_flags();
 }
 
 static int rm_tree_host(const char *path)

@@ -103,7 +103,7 @@ int main(void)
 	for (int i = 0; i < 200000; i++) {
 		long r = 0;
 		errno = 0;
-		switch (rnd() % 30) {
+		switch (rnd() % 31) {
 		case 0: r = anyk_sys_open(rpath(), (int)rnd(), (anyk_mode_t)rnd()); break;
 		case 1: r = anyk_sys_open(rpath(), (int)(rnd() & ANYK_O_VALID), 0644); break;
 		case 2: r = anyk_sys_close(rfd()); break;
@@ -156,6 +156,10 @@ int main(void)
 			/* Non-blocking, so that a random read of an empty pipe cannot wait forever. */
 			r = anyk_sys_pipe2(fds, (int)(rnd() & 0xfffff) | ANYK_O_NONBLOCK);
 			break;
+		case 29:
+			r = rnd() % 2 ? anyk_sys_chflagsat(rfd(), rpath(), (uint32_t)rnd(), (int)(rnd() & 0x1fff))
+				      : anyk_sys_fchflags(rfd(), (uint32_t)(rnd() & (ANYK_FL_SETTABLE | 0x80000)));
+			break;
 		default: r = anyk_sys_dup(rfd()); break;
 		}
 		calls++;
@@ -167,6 +171,10 @@ int main(void)
 	}
 	T_OK(calls == 200000, "200,000 random system calls returned (%ld failed with an error)", errs);
 	T_EQ(bad_errno, 0, "every failure set a valid errno");
+	/* Immutable and append-only flags the storm left would refuse what
+	 * follows: clear them. */
+	for (unsigned k = 0; k < sizeof paths / sizeof paths[0]; k++)
+		anyk_sys_chflagsat(ANYK_AT_FDCWD, paths[k], 0, ANYK_AT_SYMLINK_NOFOLLOW);
 	/* Close whatever is still open, then check the namespace still works. */
 	for (int fd = 0; fd < ANYK_OPEN_MAX; fd++)
 		anyk_sys_close(fd);

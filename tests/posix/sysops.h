@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -100,7 +101,22 @@ struct sysops {
 	int (*getgroups)(int, anyk_gid_t *);
 	int (*renameat2)(int, const char *, int, const char *, unsigned);
 	int (*fallocate)(int, int, anyk_off_t, anyk_off_t);
+	/* File flags (ANYK_FL_*, Linux's FS_IOC_*FLAGS values) of a path,
+	 * following symlinks; the host's go through an open descriptor. */
+	int (*chflags)(const char *, uint32_t);
+	int (*getflags)(const char *, uint32_t *);
 };
+
+static inline int a_chflags(const char *p, uint32_t f) { return anyk_sys_chflagsat(ANYK_AT_FDCWD, p, f, 0); }
+static inline int a_getflags(const char *p, uint32_t *f)
+{
+	struct anyk_stat st;
+	int r = anyk_sys_stat(p, &st);
+
+	if (r == 0)
+		*f = st.st_flags;
+	return r;
+}
 
 static const struct sysops anyk_ops = {
 	"anyk", 1,
@@ -123,6 +139,7 @@ static const struct sysops anyk_ops = {
 	anyk_sys_getuid, anyk_sys_geteuid, anyk_sys_getgid, anyk_sys_getegid,
 	anyk_sys_setuid, anyk_sys_setgid, anyk_sys_setgroups,
 	anyk_sys_getgroups, anyk_sys_renameat2, anyk_sys_fallocate,
+	a_chflags, a_getflags,
 };
 
 /* --- translation of constants ------------------------------------------- */
@@ -398,6 +415,27 @@ static int h_fallocate(int fd, int m, anyk_off_t off, anyk_off_t len)
 	/* The mode values are Linux's own. */
 	return fallocate(fd, m, (off_t)off, (off_t)len);
 }
+/* Linux's, from <linux/fs.h>, which clashes with <sys/mount.h>. */
+#ifndef FS_IOC_GETFLAGS
+#define FS_IOC_GETFLAGS _IOR('f', 1, long)
+#define FS_IOC_SETFLAGS _IOW('f', 2, long)
+#endif
+static int h_flagsop(const char *p, unsigned long req, uint32_t *f)
+{
+	int fd = open(p, O_RDONLY | O_NONBLOCK), r, e;
+	unsigned int v = *f;
+
+	if (fd < 0)
+		return -1;
+	r = ioctl(fd, req, &v);
+	e = errno;
+	close(fd);
+	*f = v;
+	errno = e;
+	return r;
+}
+static int h_chflags(const char *p, uint32_t f) { return h_flagsop(p, FS_IOC_SETFLAGS, &f); }
+static int h_getflags(const char *p, uint32_t *f) { *f = 0; return h_flagsop(p, FS_IOC_GETFLAGS, f); }
 static int h_link(const char *a, const char *b) { return link(a, b); }
 static int h_linkat(int d1, const char *a, int d2, const char *b, int f) { return linkat(h_dirfd(d1), a, h_dirfd(d2), b, h_atflags(f, 0)); }
 static int h_symlink(const char *t, const char *p) { return symlink(t, p); }
@@ -587,6 +625,7 @@ static const struct sysops host_ops = {
 	h_mknod, h_umask, h_statvfs, h_fstatvfs, h_mount, h_unmount,
 	h_getpid, h_getuid, h_geteuid, h_getgid, h_getegid, h_setuid,
 	h_setgid, h_setgroups, h_getgroups, h_renameat2, h_fallocate,
+	h_chflags, h_getflags,
 };
 
 #endif

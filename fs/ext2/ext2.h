@@ -73,6 +73,7 @@ struct ext2_mount {
 	bool em_gdtcsum;  /* gdt_csum (crc16 group descriptors) */
 	bool em_filetype; /* directory entries carry the type */
 	bool em_hash_unsigned;
+	bool em_sb_torn;  /* the primary superblock's checksum was cut short (ext2_sb_torn) */
 	uint64_t em_maxlblk; /* logical blocks a file may address */
 	const char *em_name; /* for log lines: the device name */
 	/* Read-write mounts. */
@@ -169,6 +170,14 @@ int ext2_corrupt(const struct ext2_mount *em, const char *fmt, ...) __printflike
 
 /* ext2_super.c: pure parsing, testable without a device. */
 int ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen);
+/* The same, but a checksum mismatch passes: for a superblock whose write
+ * was cut short, which only a journal replay may make whole again. */
+int ext2_sb_parse_nocsum(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen);
+/* A primary superblock (raw, read from the device) whose checksum does not
+ * match: 0 and em_sb from it if a backup superblock vouches for every field
+ * that does not change while mounted (it was written in part: a crash
+ * between its two sectors), else EUCLEAN. */
+int ext2_sb_torn(struct ext2_mount *em, const uint8_t *raw, char *why, size_t whylen);
 int ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, struct ext2_group *g,
 		  char *why, size_t whylen);
 /* Where group descriptor g lives: block number and byte offset in it. */
@@ -423,6 +432,8 @@ int ext2_ifree(struct ext2_mount *em, uint32_t ino, bool isdir);
 int ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep);
 int ext2_gd_write(struct ext2_mount *em, uint32_t group, const uint8_t *bbitmap, const uint8_t *ibitmap);
 int ext2_sb_write(struct ext2_mount *em, bool clean);
+/* The superblock as a change of the running transaction (see ext2_alloc.c). */
+int ext2_sb_update(struct ext2_mount *em);
 int ext2_rw_setup(struct ext2_mount *em);
 void ext2_feature_set(struct ext2_mount *em, uint32_t compat, uint32_t rocompat);
 /* ext2_balloc.c: blocks. */

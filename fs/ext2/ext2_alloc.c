@@ -256,18 +256,34 @@ ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep)
 	return error;
 }
 
-/* Write the primary superblock: counts from the groups, the state
- * (clean: what was found at mount; else "not clean" while mounted). */
-int
-ext2_sb_write(struct ext2_mount *em, bool clean)
+/*
+ * The primary superblock, from em_sbraw with the counts from the groups
+ * and the state (clean: what was found at mount; else "not clean" while
+ * mounted). It goes through the buffer cache, so that every copy of its
+ * block is the same: written at once (ext2_sb_write, at mount, unmount
+ * and when no transaction holds the block) or as a change of the running
+ * transaction, with the other metadata it goes with (ext2_sb_update: the
+ * orphan list's head, after an unlink, is then in the same commit as the
+ * inode it names, and costs no write of its own).
+ */
+static int
+sb_put(struct ext2_mount *em, bool clean, bool now_)
 {
+	uint64_t blk = EXT2_SB_OFFSET / em->em_bsize;
+	uint32_t off = EXT2_SB_OFFSET % em->em_bsize;
 	uint8_t *raw = em->em_sbraw;
 	struct anyk_timespec now;
+	struct buf *bp;
 	uint16_t state;
 	int error;
 
 	if (raw == NULL)
 		return 0;
+	error = bread(em->em_bdev, blk, em->em_bsize, &bp);
+	if (error) {
+		klog(LOG_ERR, "ext2 %s: superblock read error %d", em->em_name, error);
+		return EIO;
+	}
 	ext2_now(&now);
 	mutex_enter(&em->em_lock);
 	le32enc(raw + SB_FREE_BLOCKS_LO, (uint32_t)em->em_free_blocks);
@@ -283,13 +299,30 @@ ext2_sb_write(struct ext2_mount *em, bool clean)
 	}
 	if (em->em_csum)
 		le32enc(raw + SB_CHECKSUM, ext2_sb_csum(raw));
-	error = bdev_write(em->em_bdev, EXT2_SB_OFFSET, raw, EXT2_SB_SIZE);
+	memcpy((uint8_t *)bp->b_data + off, raw, EXT2_SB_SIZE);
 	mutex_exit(&em->em_lock);
+	if (!now_) {
+		ext2_mwrite(em, bp);
+		return 0;
+	}
+	error = bwrite(bp);
 	if (error) {
 		klog(LOG_ERR, "ext2 %s: superblock write error %d", em->em_name, error);
 		return EIO;
 	}
 	return 0;
+}
+
+int
+ext2_sb_write(struct ext2_mount *em, bool clean)
+{
+	return sb_put(em, clean, true);
+}
+
+int
+ext2_sb_update(struct ext2_mount *em)
+{
+	return sb_put(em, false, false);
 }
 
 /* Read-write mount: keep the superblock, count what is free, mark the file

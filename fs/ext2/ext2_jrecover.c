@@ -658,6 +658,9 @@ reload_sb(struct jrec *jr)
 			return EIO;
 	}
 	error = ext2_sb_parse(raw, em->em_bdev->bd_size, &em->em_sb, why, sizeof(why));
+	/* Still the one a backup vouched for at mount (see ext2_sb_torn). */
+	if (error == EUCLEAN && em->em_sb_torn)
+		error = ext2_sb_torn(em, raw, why, sizeof(why));
 	if (error) {
 		klog(LOG_ERR, "ext2 %s: superblock after journal replay: %s", em->em_name, why);
 		return error;

@@ -302,12 +302,18 @@ set_recover(struct ext2_mount *em, bool on)
 	le32enc(raw + SB_FEATURE_INCOMPAT, inc);
 	if (le32dec(raw + SB_FEATURE_RO_COMPAT) & RO_COMPAT_METADATA_CSUM)
 		le32enc(raw + SB_CHECKSUM, ext2_sb_csum(raw));
-	error = bdev_write(em->em_bdev, EXT2_SB_OFFSET, raw, EXT2_SB_SIZE);
+	if (own != NULL)
+		error = bdev_write(em->em_bdev, EXT2_SB_OFFSET, raw, EXT2_SB_SIZE);
 	if (on)
 		em->em_sb.s_incompat |= INCOMPAT_RECOVER;
 	else
 		em->em_sb.s_incompat &= ~INCOMPAT_RECOVER;
 	mutex_exit(&em->em_lock);
+	/* A read-write mount's superblock goes through the buffer cache, as
+	 * every other write of it (no transaction holds it here: the journal
+	 * is starting, or has written everything home). */
+	if (own == NULL)
+		error = ext2_sb_write(em, false);
 	if (!error)
 		error = bdev_flush(em->em_bdev);
 	if (own != NULL)

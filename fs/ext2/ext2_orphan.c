@@ -52,7 +52,7 @@ set_head(struct ext2_mount *em, uint32_t ino)
 	mutex_enter(&em->em_lock);
 	le32enc(em->em_sbraw + SB_LAST_ORPHAN, ino);
 	mutex_exit(&em->em_lock);
-	return ext2_sb_write(em, false);
+	return ext2_sb_update(em);
 }
 
 /* Rewrite one inode's i_dtime in the inode table, checksum included. */

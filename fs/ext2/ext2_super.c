@@ -12,8 +12,23 @@
 /* Block ranges [a, a + an) and [b, b + bn) share a block. */
 #define OVERLAPS(a, an, b, bn) ((a) < (b) + (bn) && (b) < (a) + (an))
 
+static int sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen,
+		    bool csum);
+
 int
 ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen)
+{
+	return sb_parse(raw, devsize, sb, why, whylen, true);
+}
+
+int
+ext2_sb_parse_nocsum(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen)
+{
+	return sb_parse(raw, devsize, sb, why, whylen, false);
+}
+
+static int
+sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, size_t whylen, bool csum)
 {
 	uint32_t logbs, logc, bpg, cpg, ipg, ipb;
 	uint64_t ngroups, devblocks;
@@ -39,7 +54,7 @@ ext2_sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *wh
 			WHY("unknown checksum type %u", raw[SB_CHECKSUM_TYPE]);
 			return EINVAL;
 		}
-		if (le32dec(raw + SB_CHECKSUM) != ext2_sb_csum(raw)) {
+		if (csum && le32dec(raw + SB_CHECKSUM) != ext2_sb_csum(raw)) {
 			WHY("superblock checksum mismatch");
 			return EUCLEAN;
 		}
@@ -295,4 +310,54 @@ ext2_gd_parse(const struct ext2_sb *sb, const uint8_t *raw, uint32_t group, stru
 	if (g->g_itable_unused > sb->s_inodes_per_group)
 		g->g_itable_unused = 0;
 	return 0;
+}
+
+/* Raw fields (offset, length) no mount changes, beyond the decoded ones:
+ * reserved GDT blocks, hash version and default mount options, extra
+ * inode sizes, flex_bg size, quota inodes, lost+found, project quota
+ * inode, encoding, orphan file inode. */
+static const uint16_t static_raw[][2] = {
+	{ 0xCE, 2 }, { 0xFC, 8 }, { 0x15C, 4 }, { 0x174, 1 }, { 0x240, 8 }, { 0x268, 8 }, { 0x27C, 4 }, { 0x280, 4 },
+};
+
+int
+ext2_sb_torn(struct ext2_mount *em, const uint8_t *raw, char *why, size_t whylen)
+{
+	const uint32_t volatile_ro = RO_COMPAT_LARGE_FILE | RO_COMPAT_DIR_NLINK | RO_COMPAT_HUGE_FILE |
+				     RO_COMPAT_ORPHAN_PRESENT;
+	struct ext2_sb p, b;
+	uint8_t braw[EXT2_SB_SIZE];
+	uint64_t g, off;
+	char bwhy[96];
+
+	if (ext2_sb_parse_nocsum(raw, em->em_bdev->bd_size, &p, why, whylen) != 0)
+		return EUCLEAN;
+	/* The first group after 0 that keeps a backup. */
+	g = (p.s_compat & COMPAT_SPARSE_SUPER2) ? p.s_backup_bgs[0] : 1;
+	if (g == 0 || g >= p.s_ngroups)
+		goto no;
+	off = (g * p.s_blocks_per_group + p.s_first_data_block) << p.s_bshift;
+	if (bdev_read(em->em_bdev, off, braw, sizeof(braw)) != 0 ||
+	    ext2_sb_parse(braw, em->em_bdev->bd_size, &b, bwhy, sizeof(bwhy)) != 0)
+		goto no;
+	if (p.s_inodes_count != b.s_inodes_count || p.s_blocks_count != b.s_blocks_count ||
+	    p.s_first_data_block != b.s_first_data_block || p.s_bsize != b.s_bsize ||
+	    p.s_blocks_per_group != b.s_blocks_per_group || p.s_cluster_shift != b.s_cluster_shift ||
+	    p.s_inodes_per_group != b.s_inodes_per_group || p.s_inode_size != b.s_inode_size ||
+	    p.s_desc_size != b.s_desc_size || p.s_first_ino != b.s_first_ino || p.s_rev != b.s_rev ||
+	    p.s_compat != b.s_compat || (p.s_incompat & ~INCOMPAT_RECOVER) != (b.s_incompat & ~INCOMPAT_RECOVER) ||
+	    (p.s_rocompat & ~volatile_ro) != (b.s_rocompat & ~volatile_ro) ||
+	    p.s_first_meta_bg != b.s_first_meta_bg || memcmp(p.s_uuid, b.s_uuid, sizeof(p.s_uuid)) != 0 ||
+	    memcmp(p.s_hash_seed, b.s_hash_seed, sizeof(p.s_hash_seed)) != 0 || p.s_csum_seed != b.s_csum_seed ||
+	    le32dec(raw + SB_JOURNAL_INUM) != le32dec(braw + SB_JOURNAL_INUM))
+		goto no;
+	for (size_t i = 0; i < sizeof(static_raw) / sizeof(static_raw[0]); i++)
+		if (memcmp(raw + static_raw[i][0], braw + static_raw[i][0], static_raw[i][1]) != 0)
+			goto no;
+	em->em_sb = p;
+	em->em_sb_torn = true;
+	return 0;
+no:
+	WHY("superblock checksum mismatch");
+	return EUCLEAN;
 }

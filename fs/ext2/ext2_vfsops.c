@@ -204,6 +204,15 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	}
 	error = ext2_sb_parse(raw, em->em_bdev->bd_size, &em->em_sb, why, sizeof(why));
+	/* A superblock is two sectors, its checksum in the second: a crash
+	 * between them leaves one version's checksum over the other's
+	 * fields. A backup that agrees on what never changes while mounted
+	 * vouches for it; a read-write mount then writes it whole. */
+	if (error == EUCLEAN && ext2_sb_torn(em, raw, why, sizeof(why)) == 0) {
+		klog(LOG_WARN, "ext2 %s: superblock checksum mismatch, but a backup agrees with it: "
+		     "taken as a write cut short", em->em_name);
+		error = 0;
+	}
 	if (error) {
 		klog(LOG_ERR, "ext2 %s: superblock: %s", em->em_name, why);
 		goto out;
@@ -385,7 +394,10 @@ ext2_sync(struct mount *mp, bool wait)
 	error = ext2_quota_sync(em);
 	if (!error)
 		error = ext2_jcommit(em, wait);
-	if (!error)
+	/* With a journal the superblock changes only in transactions (the
+	 * orphan list's head; the free counts are rewritten at unmount and
+	 * recounted at mount); without, it is written now. */
+	if (!error && !em->em_journaled)
 		error = ext2_sb_write(em, false);
 	if (!error)
 		error = bsync(em->em_bdev);

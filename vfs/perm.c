@@ -25,20 +25,6 @@ int vfs_access_va(const struct vattr *va, const struct cred *cred, int mode)
 	return ((anyk_mode_t)mode & ~bits) == 0 ? 0 : EACCES;
 }
 
-int vfs_access(struct vnode *vp, const struct cred *cred, int mode)
-{
-	struct vattr va;
-	int error;
-
-	if ((mode & VWRITE) && vfs_readonly(vp) &&
-	    (vp->v_type == VREG || vp->v_type == VDIR || vp->v_type == VLNK))
-		return EROFS;
-	error = VOP_GETATTR(vp, &va);
-	if (error)
-		return error;
-	return vfs_access_vn(vp, &va, cred, mode);
-}
-
 int vfs_open_access(struct vnode *vp, const struct cred *cred, int mode, int oflags)
 {
 	struct vattr va;
@@ -56,6 +42,12 @@ int vfs_open_access(struct vnode *vp, const struct cred *cred, int mode, int ofl
 	    (((oflags & ANYK_O_ACCMODE) != ANYK_O_RDONLY && !(oflags & ANYK_O_APPEND)) || (oflags & ANYK_O_TRUNC)))
 		error = EPERM;
 	return error;
+}
+
+int vfs_access(struct vnode *vp, const struct cred *cred, int mode)
+{
+	/* Read-only open flags add no check of their own. */
+	return vfs_open_access(vp, cred, mode, ANYK_O_RDONLY);
 }
 
 int vfs_delete_flags(const struct vattr *dva, const struct vattr *va)

@@ -444,6 +444,46 @@ copy_tree_kk(struct cp *c, struct kk *k, const struct img_path *sp, const char *
 	return r;
 }
 
+int
+img_move_by_copy(struct img_session *s, const struct img_path *sp, const struct img_path *dp, const char *to,
+		 int noclobber)
+{
+	struct anyk_stat sst, tst;
+	struct kk k = { NULL, 0, 0 };
+	struct cp c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.r = c.p = 1;
+	progress_init(&c.prog, PROGRESS_OFF, 0);
+	img_enter(s, sp->img);
+	if (anyk_sys_lstat(sp->path, &sst) != 0)
+		return img_err(sp, NULL, errno);
+	img_enter(s, dp->img);
+	if (anyk_sys_lstat(to, &tst) == 0) {
+		if (noclobber)
+			return EXIT_OK;
+		/* rename(2)'s rules for what may replace what. */
+		if (ANYK_S_ISDIR(sst.st_mode) != ANYK_S_ISDIR(tst.st_mode))
+			return img_err(dp, to, ANYK_S_ISDIR(tst.st_mode) ? EISDIR : ENOTDIR);
+		if ((ANYK_S_ISDIR(tst.st_mode) ? anyk_sys_rmdir(to) : anyk_sys_unlink(to)) != 0)
+			return img_err(dp, to, errno);
+	} else if (errno != ENOENT) {
+		return img_err(dp, to, errno);
+	}
+	r = copy_tree_kk(&c, &k, sp, sp->path, dp, to, 0);
+	for (size_t i = 0; i < k.nlinks; i++)
+		free(k.links[i].path);
+	free(k.links);
+	if (r != EXIT_OK) {
+		img_errmsg(sp, NULL, "not moved: the copy failed, the source is kept");
+		return r;
+	}
+	img_enter(s, sp->img);
+	return img_rm_tree(sp, sp->path);
+}
+
 /* --- sizes, for the progress bar ------------------------------------------------------ */
 
 #define TOTAL_DEPTH 256  /* deeper than this is not counted: the bar just ends early */

@@ -30,7 +30,9 @@ const char img_usage_mv[] = "[-n] [-T] [--exchange] IMAGE[@PART]:FROM... IMAGE[@
 const char img_help_mv[] =
 	"Rename or move files inside a disk image.\n"
 	"With several sources, or when TO is a directory, they move into it.\n"
-	"Moving between two images is 'anyk cp -rp' and 'anyk rm -r'.\n"
+	"Where no rename can do it (another image, or a directory of another\n"
+	"project quota), the tree is copied (owners, modes, times, xattrs, holes,\n"
+	"hard links) and then removed, as mv(1) does across file systems.\n"
 	"  -n, --no-clobber           leave an existing TO alone (checked atomically)\n"
 	"  -T, --no-target-directory  TO is the new name even if it is a directory\n"
 	"      --exchange             swap FROM and TO atomically (both must exist)";
@@ -176,8 +178,8 @@ cmd_img_mkdir(int argc, char **argv)
 
 /* Remove path and, for a directory, everything below it. No symlink is
  * followed: entries are lstat'ed and symlinks unlinked as themselves. */
-static int
-rm_tree(const struct img_path *p, const char *path)
+int
+img_rm_tree(const struct img_path *p, const char *path)
 {
 	struct anyk_stat st;
 	char **names, *sub;
@@ -195,7 +197,7 @@ rm_tree(const struct img_path *p, const char *path)
 		return img_err(p, path, errno);
 	for (i = 0; i < n; i++) {
 		sub = path_join(path, names[i]);
-		if (rm_tree(p, sub) != EXIT_OK)
+		if (img_rm_tree(p, sub) != EXIT_OK)
 			r = EXIT_FAIL;
 		free(sub);
 	}
@@ -238,7 +240,7 @@ cmd_img_rm(int argc, char **argv)
 			} else if (ANYK_S_ISDIR(st.st_mode) && !recurse) {
 				r = img_err(&p, NULL, EISDIR);
 			} else {
-				r = rm_tree(&p, p.path);
+				r = img_rm_tree(&p, p.path);
 			}
 		}
 		if (r != EXIT_OK && status != EXIT_USAGE)
@@ -332,15 +334,23 @@ cmd_img_mv(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < n - 1; i++) {
+		path_last(name, sizeof(name), p[i].path);
+		to = isdir ? path_join(dst->path, name) : xstrdup(dst->path);
 		if (p[i].img != dst->img) {
-			r = img_errmsg(&p[i], NULL, "cannot move to another image (use cp -rp and rm -r)");
+			/* Another image: copied and removed, as mv(1) does
+			 * across file systems. */
+			r = (flags & ANYK_RENAME_EXCHANGE)
+				? img_errmsg(&p[i], NULL, "cannot exchange with another image")
+				: img_move_by_copy(&s, &p[i], dst, to, (flags & ANYK_RENAME_NOREPLACE) != 0);
+			free(to);
 		} else {
-			path_last(name, sizeof(name), p[i].path);
-			to = isdir ? path_join(dst->path, name) : xstrdup(dst->path);
+			img_enter(&s, dst->img);
 			/* -n skips an existing target quietly, as mv(1) does. */
 			if (anyk_sys_renameat2(ANYK_AT_FDCWD, p[i].path, ANYK_AT_FDCWD, to, flags) == 0 ||
 			    (errno == EEXIST && (flags & ANYK_RENAME_NOREPLACE)))
 				r = EXIT_OK;
+			else if (errno == EXDEV && !(flags & ANYK_RENAME_EXCHANGE))
+				r = img_move_by_copy(&s, &p[i], dst, to, (flags & ANYK_RENAME_NOREPLACE) != 0);
 			else if (errno == ENOENT && (flags & ANYK_RENAME_EXCHANGE) &&
 				 anyk_sys_lstat(p[i].path, &st) == 0)
 				r = img_err(dst, NULL, ENOENT); /* the missing one is TO */

@@ -523,7 +523,7 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 {
 	struct img *im;
 	char what[4200];
-	int i, r;
+	int i, r, cur;
 
 	if (p->file == NULL)
 		return EXIT_OK;
@@ -544,6 +544,11 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 		return err_msg(p->file, "%s", strerror(errno));
 	if (writable && s->force_ro)
 		return err_msg(what, "cannot write with -o ro");
+	/* Devices and mount points are the kernel's, outside every image's
+	 * root: a command that has already entered an image (ls of several
+	 * operands) leaves it for this, and comes back. */
+	cur = s->current;
+	img_enter(s, -1);
 	im = &s->img[s->nimg];
 	memset(im, 0, sizeof(*im));
 	im->file = xstrdup(p->file);
@@ -554,6 +559,7 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 	s->nimg++;
 	if (anyk_disk_attach(im->disk, im->file, im->rdonly ? ANYK_DISK_RDONLY : 0) != 0) {
 		r = err_msg(p->file, "cannot attach: %s", strerror(errno));
+		img_enter(s, cur);
 		return r;
 	}
 	r = pick_device(im, what);
@@ -561,6 +567,7 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 		r = mount_image(s, im, what);
 	if (r == EXIT_OK)
 		p->img = s->nimg - 1;
+	img_enter(s, cur);
 	return r;
 }
 

@@ -142,6 +142,16 @@ char *xstrdup(const char *s);
 
 /* --- small helpers over the kernel API -------------------------------------- */
 
+/* Remove path (in p's image, entered) and, for a directory, everything
+ * below it, following no symlink; errors are reported. */
+int img_rm_tree(const struct img_path *p, const char *path);
+/* mv where no rename can do it (another image, another project: EXDEV):
+ * sp's tree is copied to "to" in dp's image, keeping owners, modes, times,
+ * xattrs, holes and hard links, and then removed. An existing "to" is
+ * replaced as rename(2) replaces it (kept if noclobber). */
+int img_move_by_copy(struct img_session *s, const struct img_path *sp, const struct img_path *dp,
+		     const char *to, int noclobber);
+
 /* Read directory path's names (not "." and "..") sorted; -1 and errno. */
 int kdir_names(const char *path, char ***names, size_t *count);
 void knames_free(char **names, size_t count);

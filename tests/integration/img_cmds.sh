@@ -229,6 +229,27 @@ case $out in *rootfs*linux*|*linux*rootfs*) pass "info shows GPT names and types
 r info --json "$tmp/mbr.img"
 if json_ok && grep -q '"type":"fat32"' "$tmp/out"; then pass "info --json MBR types"; else fail "info --json MBR types" "$out"; fi
 
+# Two images in one command: ls reads both; mv from one to the other
+# copies the tree (a hard link pair, an xattr, a hole) and removes it.
+t "ls of two images" 0 "$(printf '/hello.txt\n/hello.txt')" -- ls -d "$tmp/ext2.img:/hello.txt" "$tmp/ext4.img:/hello.txt"
+r mkdir "$tmp/ext2.img:/mvsrc"
+r cp "$tmp/ext4.img:/hello.txt" "$tmp/ext2.img:/mvsrc/h"
+r ln "$tmp/ext2.img:/mvsrc/h" "$tmp/ext2.img:/mvsrc/h2"
+printf 'xyz' >"$tmp/holey" && truncate -s 5M "$tmp/holey"
+r cp "$tmp/holey" "$tmp/ext2.img:/mvsrc/holey"
+t "mv between images" 0 -- mv "$tmp/ext2.img:/mvsrc" "$tmp/ext4.img:/mvdst"
+terr "mv between images: the source is gone" 1 "No such file" -- stat "$tmp/ext2.img:/mvsrc"
+r stat --json "$tmp/ext4.img:/mvdst/h" "$tmp/ext4.img:/mvdst/holey"
+case $out in *'"nlink":2'*'"size":5242880,"blocks":'[0-9]\,*|*'"nlink":2'*'"size":5242880,"blocks":'[0-9][0-9]\,*)
+	pass "mv between images: links and holes kept";;
+*) fail "mv between images: links and holes kept" "$out";; esac
+t "mv between images: data" 0 "hello" -- cat "$tmp/ext4.img:/mvdst/h2"
+terr "mv between images: no exchange" 1 "cannot exchange" -- mv --exchange "$tmp/ext4.img:/mvdst" "$tmp/ext2.img:/hello.txt"
+for f in ext2 ext4; do
+	if e2fsck -fn "$tmp/$f.img" >/dev/null 2>&1; then pass "mv between images: $f e2fsck clean"
+	else fail "mv between images: $f e2fsck clean"; fi
+done
+
 # Errors that need no image contents.
 terr "missing image" 1 "nothere.img: No such file or directory" -- ls "$tmp/nothere.img:/"
 terr "host path refused" 2 "not an image path" -- ls "$tmp"

@@ -8,6 +8,8 @@
 #include "fs/ext2/ext2.h"
 #include "fs/ext2/ext2_journal.h"
 
+static uint32_t ext2_mask_flags(enum vtype t, uint32_t f);
+
 /*
  * Encryption (the encrypt feature): a file's data, a symlink's target and
  * a directory's names may be encrypted (fscrypt), the inode flagged. The
@@ -291,6 +293,10 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 		ip->i_csum_seed = ext2_inode_seed(sb, ino, ip->i_gen);
 	ext2_now(&ip->i_mtime);
 	ip->i_atime = ip->i_ctime = ip->i_crtime = ip->i_mtime;
+	/* Flags a directory hands down, as ext4: not IMMUTABLE or APPEND. */
+	ip->i_flags |= ext2_mask_flags(va->va_type, dp->i_flags & (ANYK_FL_SECRM | ANYK_FL_UNRM | ANYK_FL_SYNC |
+								   ANYK_FL_NODUMP | ANYK_FL_NOATIME | ANYK_FL_NOTAIL |
+								   ANYK_FL_DIRSYNC));
 	/* A directory marked to hand its project down gives it to what is
 	 * made in it, and the mark to subdirectories. */
 	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && (dp->i_flags & EXT4_PROJINHERIT_FL)) {

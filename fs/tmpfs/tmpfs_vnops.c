@@ -98,6 +98,8 @@ tmpfs_makenode(struct vnode *dvp, const char *name, size_t namelen, struct vattr
 	n->tn_nlink = va->va_type == VDIR ? 2 : 1;
 	if (va->va_type == VDIR)
 		n->tn_dir.td_parent = dn;
+	/* Handed down, as Linux's tmpfs hands them. */
+	n->tn_flags = dn->tn_flags & (ANYK_FL_NODUMP | ANYK_FL_NOATIME);
 
 	/* Get the vnode before linking the name, so that failing leaves
 	 * nothing behind. */

@@ -391,12 +391,16 @@ flags_tree() {
 		chattr +a "$m/sub/deeper/c" && echo y >>"$m/sub/deeper/c" && n=$((n + 1))
 		echo z >"$m/sub/deeper/c" 2>/dev/null || n=$((n + 1))
 		chattr -a "$m/sub" && rm "$m/sub/b.bin" && n=$((n + 1))
+		# Handed down as ext4 hands them: no-dump is, append-only not.
+		chattr +d "$m/sub" && chattr +a "$m/sub" && mkdir "$m/sub/kid" && : >"$m/sub/kid/f" &&
+			lsattr -d "$m/sub/kid" "$m/sub/kid/f" | grep -c '^-----.d' | grep -qx 2 &&
+			chattr -a "$m/sub" && n=$((n + 1))
 		"$ANYK" umount "$m" >/dev/null 2>&1
 		check "$name: through anyk mount, lsattr sees them, chattr changes them, both enforced" \
-			'[ $n = 8 ]' "$n of 8"
+			'[ $n = 9 ]' "$n of 9"
 		fa2=$(inode_flags /a.txt) fs2=$(inode_flags /sub) fc=$(inode_flags /sub/deeper/c)
 		check "$name: what chattr set is on disk" \
-			'[ $((fa2)) = $((fa)) ] && [ $((fs2)) = $((fs)) ] && [ $((fc & 0x20)) = 32 ]' "$fa2 $fs2 $fc"
+			'[ $((fa2)) = $((fa)) ] && [ $((fs2)) = $((fs | 0x40)) ] && [ $((fc & 0x20)) = 32 ]' "$fa2 $fs2 $fc"
 		run_check "$name: the append went to the end" sh -c "'$ANYK' cat '$img:/sub/deeper/c' | head -c 5000 | cmp - '$src/sub/deeper/c'"
 	fi
 	run_check "$name: e2fsck -fn clean after the changes" e2fsck -fn "$img"

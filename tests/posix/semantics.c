@@ -2022,10 +2022,13 @@ static void t_flags(void)
 	ERR(S->rename("a", "b"), EPERM, "rename an append-only file");
 	ERR(S->link("a", "b"), EPERM, "link to an append-only file");
 
-	/* An append-only directory gains names but loses none. */
+	/* An append-only directory gains names but loses none. What is made
+	 * in it takes its NODUMP, not its APPEND. */
 	OK(S->mkdir("ad", 0755), "mkdir ad");
-	OK(S->chflags("ad", ANYK_FL_APPEND), "set APPEND on ad");
+	OK(S->chflags("ad", ANYK_FL_APPEND | ANYK_FL_NODUMP), "set APPEND and NODUMP on ad");
 	OK(mkfile("ad/n", "n", 0644), "create in an append-only directory");
+	IS(flags_of("ad/n"), ANYK_FL_NODUMP, "the new file took NODUMP and not APPEND");
+	OK(S->chflags("ad/n", 0), "clear the new file's flags");
 	OK(S->rename("other", "ad/moved"), "move a name into it");
 	ERR(S->unlink("ad/n"), EPERM, "unlink in an append-only directory");
 	ERR(S->rename("ad/n", "ad/m"), EPERM, "rename in an append-only directory");

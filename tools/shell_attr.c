@@ -1,5 +1,6 @@
 /*
- * Shell commands on file attributes: chmod, chown, stat and xattr. stat
+ * Shell commands on file attributes: chmod, chown, stat, xattr, lsattr and
+ * chattr. stat
  * prints every field of struct anyk_stat, nanoseconds and birth time
  * included, since checking what a file system records is what it is for;
  * xattr lists, prints, writes and deletes extended attributes.
@@ -339,6 +340,94 @@ sh_xattr(int argc, char **argv)
 	return status;
 }
 
+/* File flags by lsattr(1)'s letters, in its order. */
+static const struct {
+	char letter;
+	uint32_t bit;
+} fl_letters[] = {
+	{ 's', ANYK_FL_SECRM },	      { 'u', ANYK_FL_UNRM },	    { 'S', ANYK_FL_SYNC },
+	{ 'D', ANYK_FL_DIRSYNC },     { 'i', ANYK_FL_IMMUTABLE },   { 'a', ANYK_FL_APPEND },
+	{ 'd', ANYK_FL_NODUMP },      { 'A', ANYK_FL_NOATIME },     { 'c', 0x4 },
+	{ 'E', ANYK_FL_ENCRYPT },     { 'j', 0x4000 },		    { 'I', ANYK_FL_INDEX },
+	{ 't', ANYK_FL_NOTAIL },      { 'T', ANYK_FL_TOPDIR },	    { 'e', ANYK_FL_EXTENTS },
+	{ 'C', 0x800000 },	      { 'x', 0x2000000 },	    { 'F', ANYK_FL_CASEFOLD },
+	{ 'N', ANYK_FL_INLINE_DATA }, { 'P', ANYK_FL_PROJINHERIT }, { 'V', ANYK_FL_VERITY },
+	{ 'm', 0x400 },
+};
+#define NLETTERS (sizeof(fl_letters) / sizeof(fl_letters[0]))
+
+static int
+sh_lsattr(int argc, char **argv)
+{
+	struct anyk_stat st;
+	char word[NLETTERS + 1];
+	int c, i, status = EXIT_OK;
+	struct opt o;
+
+	opt_init(&o, shell_find("lsattr"));
+	while ((c = opt_next(&o, argc, argv, "")) != OPT_END)
+		return opt_fail(c);
+	if (argc - o.ind < 1)
+		return err_usage(o.cmd, "need at least one path");
+	for (i = o.ind; i < argc; i++) {
+		if (anyk_sys_lstat(argv[i], &st) != 0) {
+			status = err_path(argv[i]);
+			continue;
+		}
+		for (size_t k = 0; k < NLETTERS; k++)
+			word[k] = (st.st_flags & fl_letters[k].bit) ? fl_letters[k].letter : '-';
+		word[NLETTERS] = '\0';
+		printf("%s %s\n", word, argv[i]);
+	}
+	return status;
+}
+
+static int
+sh_chattr(int argc, char **argv)
+{
+	struct anyk_stat st;
+	uint32_t bits = 0, nf;
+	const char *spec;
+	char op;
+	int c, i, status = EXIT_OK;
+	struct opt o;
+
+	opt_init(&o, shell_find("chattr"));
+	/* "-i" clears a flag: only --help is an option here. */
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		c = opt_next(&o, argc, argv, "");
+		return opt_fail(c);
+	}
+	if (argc - o.ind < 2)
+		return err_usage(o.cmd, "need +FLAGS, -FLAGS or =FLAGS and at least one path");
+	spec = argv[o.ind];
+	op = spec[0];
+	if ((op != '+' && op != '-' && op != '=') || spec[1] == '\0')
+		return err_usage(o.cmd, "'%s': flags start with +, - or =", spec);
+	for (const char *p = spec + 1; *p != '\0'; p++) {
+		size_t k;
+
+		for (k = 0; k < NLETTERS && fl_letters[k].letter != *p; k++)
+			;
+		if (k == NLETTERS)
+			return err_usage(o.cmd, "unknown flag '%c'", *p);
+		bits |= fl_letters[k].bit;
+	}
+	for (i = o.ind + 1; i < argc; i++) {
+		if (anyk_sys_lstat(argv[i], &st) != 0) {
+			status = err_path(argv[i]);
+			continue;
+		}
+		nf = op == '+' ? st.st_flags | bits : op == '-' ? st.st_flags & ~bits : bits;
+		/* "=" leaves the flags no one sets (extents, ...) as they are. */
+		if (op == '=')
+			nf |= st.st_flags & ~(uint32_t)ANYK_FL_SETTABLE;
+		if (anyk_sys_chflagsat(ANYK_AT_FDCWD, argv[i], nf, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+			status = err_path(argv[i]);
+	}
+	return status;
+}
+
 const struct tool_cmd shell_attr_cmds[] = {
 	{ "chmod", "MODE PATH...",
 	  "Change the permission bits of paths to the octal MODE (e.g. 644).",
@@ -359,5 +448,14 @@ const struct tool_cmd shell_attr_cmds[] = {
 	  "security.x. Values that are not text print as 0x-prefixed hex.\n"
 	  "-h: act on a symbolic link itself, not what it points to.",
 	  sh_xattr },
+	{ "lsattr", "PATH...",
+	  "Show paths' file flags by lsattr(1)'s letters: i immutable, a append\n"
+	  "only, d no dump, A no atime, S sync, e extents, P project, ...",
+	  sh_lsattr },
+	{ "chattr", "+FLAGS|-FLAGS|=FLAGS PATH...",
+	  "Set (+), clear (-) or set exactly (=) file flags, by lsattr's letters.\n"
+	  "Only root changes i and a; an immutable file refuses every change, an\n"
+	  "append-only one all but appending.",
+	  sh_chattr },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -218,6 +218,12 @@ tgrep "stat of a device" 0 'stat /dev/null' 'Device type: [0-9]+,[0-9]+'
 tgrep "stat of a symlink" 0 'ln -s /x /l; stat /l' 'File: /l -> /x'
 terr "stat missing: 1" 1 'stat /nope' '^anyk: /nope: No such file or directory$'
 terr "stat without operand: 2" 2 'stat' 'usage: stat'
+t "chattr + and lsattr" 0 'touch /f; chattr +id /f; lsattr /f' "----i-d--------------- /f"
+t "chattr - and =" 0 'touch /f; chattr +id /f; chattr -i /f; chattr =A /f; lsattr /f' "-------A-------------- /f"
+terr "an immutable file is not removed" 1 'touch /f; chattr +i /f; rm /f' '^anyk: /f: Operation not permitted$'
+t "an append-only file is appended to" 0 'write -n /f ab; chattr +a /f; write -a -n /f cd; cat /f' "abcd"
+terr "an append-only file is not overwritten" 1 'write /f ab; chattr +a /f; write /f cd' 'Operation not permitted'
+terr "chattr of an unknown flag: 2" 2 'touch /f; chattr +q /f' "unknown flag 'q'"
 t "xattr -w and -p" 0 'touch /f; xattr -w user.color blue /f; xattr -p user.color /f' "blue"
 t "xattr lists names" 0 'touch /f; xattr -w user.a 1 /f; xattr -w trusted.b 2 /f; xattr /f' "user.a
 trusted.b"

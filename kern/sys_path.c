@@ -1061,6 +1061,58 @@ ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags)
 	return sys_ret(error);
 }
 
+/* A project id: the owner's or root's, not on an immutable file. */
+static int do_setprojid(struct vnode *vp, uint32_t projid)
+{
+	struct vattr va, nva;
+	struct cred *cred;
+	int error;
+
+	error = setattr_begin(vp, &va, &cred);
+	if (error)
+		return error;
+	if (!cred_is_root(cred) && cred->cr_euid != va.va_uid)
+		error = EPERM;
+	else if (projid != va.va_projid)
+		error = vfs_change_flags(&va, false);
+	if (!error && projid != va.va_projid) {
+		vattr_null(&nva);
+		nva.va_mask = VA_PROJID | VA_CTIME;
+		nva.va_projid = projid;
+		vfs_now(&nva.va_ctime);
+		error = VOP_SETATTR(vp, &nva);
+	}
+	vn_unlock(vp);
+	cred_free(cred);
+	return error;
+}
+
+ANYK_API int anyk_sys_setprojidat(int dirfd, const char *path, uint32_t projid, int flags)
+{
+	struct vnode *vp;
+	int error;
+
+	error = resolve_at(dirfd, path, flags, ANYK_AT_SYMLINK_NOFOLLOW | ANYK_AT_EMPTY_PATH, true, &vp);
+	if (error)
+		return sys_ret(error);
+	error = do_setprojid(vp, projid);
+	vrele(vp);
+	return sys_ret(error);
+}
+
+ANYK_API int anyk_sys_fsetprojid(int fd, uint32_t projid)
+{
+	struct vnode *vp;
+	int error;
+
+	error = fd_vnode(fd, false, &vp);
+	if (error)
+		return sys_ret(error);
+	error = do_setprojid(vp, projid);
+	vrele(vp);
+	return sys_ret(error);
+}
+
 static bool ts_valid(const struct anyk_timespec *t)
 {
 	return t->tv_nsec == ANYK_UTIME_NOW || t->tv_nsec == ANYK_UTIME_OMIT ||

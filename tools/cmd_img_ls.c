@@ -126,6 +126,7 @@ img_json_stat(struct json *j, const char *name, const char *path,
 		if (st->st_flags & flag_names[i].bit)
 			json_str(j, flag_names[i].name);
 	json_arr_end(j);
+	json_kuint(j, "project", st->st_projid);
 	if (target != NULL)
 		json_kstr(j, "target", target);
 	json_obj_end(j);
@@ -397,6 +398,8 @@ print_stat(const char *name, const struct anyk_stat *st, const char *target)
 		}
 		printf("\n");
 	}
+	if (st->st_projid != 0)
+		printf("Project: %u\n", st->st_projid);
 }
 
 int

@@ -1218,7 +1218,7 @@ out:
  * File flags (lsattr, chattr, xfs_io): FS_IOC_GETFLAGS and FS_IOC_SETFLAGS,
  * an unsigned int each way whose values are anyk's ANYK_FL_*, and
  * FS_IOC_FSGETXATTR and FS_IOC_FSSETXATTR, a struct fsxattr whose xflags
- * name some of the same flags (project ids are not served: 0). The host
+ * name some of the same flags and which carries the project id. The host
  * has already checked ownership and, for IMMUTABLE and APPEND, its
  * capability.
  */
@@ -1230,14 +1230,15 @@ static const struct {
 	{ ANYK_FL_NODUMP, FS_XFLAG_NODUMP },	   { ANYK_FL_PROJINHERIT, FS_XFLAG_PROJINHERIT },
 };
 
-/* The node's flags (ANYK_FL_*). ns_lock held. */
+/* The node's flags (ANYK_FL_*) and project id. ns_lock held. */
 static int
-node_flags(fuse_ino_t ino, struct fh *fh, uint32_t *fp)
+node_flags(fuse_ino_t ino, struct fh *fh, uint32_t *fp, uint32_t *projp)
 {
 	struct anyk_stat st;
 	int error = stat_node(ino, fh, &st);
 
 	*fp = st.st_flags;
+	*projp = st.st_projid;
 	return error;
 }
 
@@ -1263,9 +1264,9 @@ nfh_drop(struct node *n)
 		fh_close(fh);
 }
 
-/* Set the node's flags. ns_lock held. */
+/* Set the node's flags, or (proj) its project id. ns_lock held. */
 static int
-node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v)
+node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v, int proj)
 {
 	char path[ANYK_PATH_MAX];
 	struct anyk_proc *old;
@@ -1279,10 +1280,11 @@ node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v)
 			return error;
 	}
 	if (fh == NULL) {
-		r = anyk_sys_chflagsat(ANYK_AT_FDCWD, path, v, ANYK_AT_SYMLINK_NOFOLLOW);
+		r = proj ? anyk_sys_setprojidat(ANYK_AT_FDCWD, path, v, ANYK_AT_SYMLINK_NOFOLLOW)
+			 : anyk_sys_chflagsat(ANYK_AT_FDCWD, path, v, ANYK_AT_SYMLINK_NOFOLLOW);
 	} else {
 		old = anyk_proc_switch(fh->proc);
-		r = anyk_sys_fchflags(fh->fd, v);
+		r = proj ? anyk_sys_fsetprojid(fh->fd, v) : anyk_sys_fchflags(fh->fd, v);
 		anyk_proc_switch(old);
 	}
 	error = r != 0 ? err_now() : 0;
@@ -1298,7 +1300,7 @@ op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg, struct fuse_file_in
 	struct fh *fh = fi != NULL && fi->fh != 0 ? fi_fh(fi) : NULL;
 	unsigned int c = (unsigned int)cmd, v;
 	struct fsxattr fsx;
-	uint32_t cur = 0;
+	uint32_t cur = 0, proj = 0;
 	int error;
 
 	(void)arg;
@@ -1321,13 +1323,15 @@ op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg, struct fuse_file_in
 	pthread_rwlock_rdlock(&ns_lock);
 	if (c == (unsigned int)FS_IOC_SETFLAGS) {
 		memcpy(&v, in_buf, sizeof(v));
-		error = node_setflags(ino, fh, v);
+		error = node_setflags(ino, fh, v, 0);
 	} else {
-		error = node_flags(ino, fh, &cur);
+		error = node_flags(ino, fh, &cur, &proj);
 	}
 	if (!error && c == (unsigned int)FS_IOC_FSSETXATTR) {
+		uint32_t was = cur;
+
 		memcpy(&fsx, in_buf, sizeof(fsx));
-		if (fsx.fsx_projid != 0 || fsx.fsx_extsize != 0 || fsx.fsx_cowextsize != 0) {
+		if (fsx.fsx_extsize != 0 || fsx.fsx_cowextsize != 0) {
 			error = EOPNOTSUPP;
 		} else {
 			for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++) {
@@ -1335,7 +1339,15 @@ op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg, struct fuse_file_in
 				if (fsx.fsx_xflags & xflag_map[i].xfl)
 					cur |= xflag_map[i].fl;
 			}
-			error = node_setflags(ino, fh, cur);
+			/* An immutable file refuses a new project: the flags
+			 * change first when they were immutable, last when
+			 * they become so. */
+			if (!error && cur != was && (was & ANYK_FL_IMMUTABLE))
+				error = node_setflags(ino, fh, cur, 0);
+			if (!error && fsx.fsx_projid != proj)
+				error = node_setflags(ino, fh, fsx.fsx_projid, 1);
+			if (!error && cur != was && !(was & ANYK_FL_IMMUTABLE))
+				error = node_setflags(ino, fh, cur, 0);
 		}
 	}
 	pthread_rwlock_unlock(&ns_lock);
@@ -1349,6 +1361,7 @@ op_ioctl(fuse_req_t req, fuse_ino_t ino, int cmd, void *arg, struct fuse_file_in
 		for (size_t i = 0; i < sizeof(xflag_map) / sizeof(xflag_map[0]); i++)
 			if (cur & xflag_map[i].fl)
 				fsx.fsx_xflags |= xflag_map[i].xfl;
+		fsx.fsx_projid = proj;
 		fuse_reply_ioctl(req, 0, &fsx, sizeof(fsx));
 	} else {
 		fuse_reply_ioctl(req, 0, NULL, 0);

@@ -361,12 +361,15 @@ sh_lsattr(int argc, char **argv)
 {
 	struct anyk_stat st;
 	char word[NLETTERS + 1];
-	int c, i, status = EXIT_OK;
+	int c, i, proj = 0, status = EXIT_OK;
 	struct opt o;
 
 	opt_init(&o, shell_find("lsattr"));
-	while ((c = opt_next(&o, argc, argv, "")) != OPT_END)
-		return opt_fail(c);
+	while ((c = opt_next(&o, argc, argv, "p")) != OPT_END) {
+		if (c != 'p')
+			return opt_fail(c);
+		proj = 1;
+	}
 	if (argc - o.ind < 1)
 		return err_usage(o.cmd, "need at least one path");
 	for (i = o.ind; i < argc; i++) {
@@ -377,6 +380,8 @@ sh_lsattr(int argc, char **argv)
 		for (size_t k = 0; k < NLETTERS; k++)
 			word[k] = (st.st_flags & fl_letters[k].bit) ? fl_letters[k].letter : '-';
 		word[NLETTERS] = '\0';
+		if (proj)
+			printf("%5u ", st.st_projid);
 		printf("%s %s\n", word, argv[i]);
 	}
 	return status;
@@ -386,43 +391,63 @@ static int
 sh_chattr(int argc, char **argv)
 {
 	struct anyk_stat st;
-	uint32_t bits = 0, nf;
-	const char *spec;
-	char op;
-	int c, i, status = EXIT_OK;
+	uint32_t set = 0, clear = 0, exact = 0, nf;
+	uint64_t projid = 0;
+	int c, i, hasexact = 0, hasproj = 0, status = EXIT_OK;
 	struct opt o;
 
 	opt_init(&o, shell_find("chattr"));
-	/* "-i" clears a flag: only --help is an option here. */
+	/* "-i" clears a flag: only --help and -p are options here. */
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		c = opt_next(&o, argc, argv, "");
 		return opt_fail(c);
 	}
-	if (argc - o.ind < 2)
-		return err_usage(o.cmd, "need +FLAGS, -FLAGS or =FLAGS and at least one path");
-	spec = argv[o.ind];
-	op = spec[0];
-	if ((op != '+' && op != '-' && op != '=') || spec[1] == '\0')
-		return err_usage(o.cmd, "'%s': flags start with +, - or =", spec);
-	for (const char *p = spec + 1; *p != '\0'; p++) {
-		size_t k;
+	for (i = 1; i < argc && (argv[i][0] == '+' || argv[i][0] == '-' || argv[i][0] == '='); i++) {
+		const char *spec = argv[i];
+		uint32_t bits = 0;
 
-		for (k = 0; k < NLETTERS && fl_letters[k].letter != *p; k++)
-			;
-		if (k == NLETTERS)
-			return err_usage(o.cmd, "unknown flag '%c'", *p);
-		bits |= fl_letters[k].bit;
+		if (strcmp(spec, "-p") == 0) {
+			if (i + 1 >= argc || parse_uint(argv[i + 1], UINT32_MAX, &projid) != 0)
+				return err_usage(o.cmd, "-p takes a project number");
+			hasproj = 1;
+			i++;
+			continue;
+		}
+		if (spec[1] == '\0')
+			return err_usage(o.cmd, "'%s': no flags", spec);
+		for (const char *p = spec + 1; *p != '\0'; p++) {
+			size_t k;
+
+			for (k = 0; k < NLETTERS && fl_letters[k].letter != *p; k++)
+				;
+			if (k == NLETTERS)
+				return err_usage(o.cmd, "unknown flag '%c'", *p);
+			bits |= fl_letters[k].bit;
+		}
+		if (spec[0] == '+')
+			set |= bits;
+		else if (spec[0] == '-')
+			clear |= bits;
+		else
+			exact |= bits, hasexact = 1;
 	}
-	for (i = o.ind + 1; i < argc; i++) {
+	if (i >= argc || (set == 0 && clear == 0 && !hasexact && !hasproj))
+		return err_usage(o.cmd, "need +FLAGS, -FLAGS, =FLAGS or -p PROJECT, and at least one path");
+	for (; i < argc; i++) {
 		if (anyk_sys_lstat(argv[i], &st) != 0) {
 			status = err_path(argv[i]);
 			continue;
 		}
-		nf = op == '+' ? st.st_flags | bits : op == '-' ? st.st_flags & ~bits : bits;
 		/* "=" leaves the flags no one sets (extents, ...) as they are. */
-		if (op == '=')
-			nf |= st.st_flags & ~(uint32_t)ANYK_FL_SETTABLE;
-		if (anyk_sys_chflagsat(ANYK_AT_FDCWD, argv[i], nf, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
+		nf = hasexact ? exact | (st.st_flags & ~(uint32_t)ANYK_FL_SETTABLE) : st.st_flags;
+		nf = (nf | set) & ~clear;
+		/* As chattr(1): the flags, then the project (which an
+		 * immutable file refuses). */
+		if (nf != st.st_flags && anyk_sys_chflagsat(ANYK_AT_FDCWD, argv[i], nf, ANYK_AT_SYMLINK_NOFOLLOW) != 0) {
+			status = err_path(argv[i]);
+			continue;
+		}
+		if (hasproj && anyk_sys_setprojidat(ANYK_AT_FDCWD, argv[i], (uint32_t)projid, ANYK_AT_SYMLINK_NOFOLLOW) != 0)
 			status = err_path(argv[i]);
 	}
 	return status;
@@ -448,12 +473,14 @@ const struct tool_cmd shell_attr_cmds[] = {
 	  "security.x. Values that are not text print as 0x-prefixed hex.\n"
 	  "-h: act on a symbolic link itself, not what it points to.",
 	  sh_xattr },
-	{ "lsattr", "PATH...",
+	{ "lsattr", "[-p] PATH...",
 	  "Show paths' file flags by lsattr(1)'s letters: i immutable, a append\n"
-	  "only, d no dump, A no atime, S sync, e extents, P project, ...",
+	  "only, d no dump, A no atime, S sync, e extents, P project, ...\n"
+	  "-p: the project id first.",
 	  sh_lsattr },
-	{ "chattr", "+FLAGS|-FLAGS|=FLAGS PATH...",
-	  "Set (+), clear (-) or set exactly (=) file flags, by lsattr's letters.\n"
+	{ "chattr", "[+FLAGS] [-FLAGS] [=FLAGS] [-p PROJECT] PATH...",
+	  "Set (+), clear (-) or set exactly (=) file flags, by lsattr's letters,\n"
+	  "and (-p) the project id, which the project quota counts the file in.\n"
 	  "Only root changes i and a; an immutable file refuses every change, an\n"
 	  "append-only one all but appending.",
 	  sh_chattr },

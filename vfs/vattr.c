@@ -28,4 +28,5 @@ void vattr_to_stat(const struct vattr *va, struct anyk_stat *st)
 	st->st_mtim = va->va_mtime;
 	st->st_ctim = va->va_ctime;
 	st->st_birthtim = va->va_btime;
+	st->st_projid = va->va_projid;
 }

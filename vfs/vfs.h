@@ -45,6 +45,7 @@ enum vtype { VNON, VREG, VDIR, VBLK, VCHR, VLNK, VSOCK, VFIFO, VBAD };
 #define VA_MTIME 0x20
 #define VA_CTIME 0x40
 #define VA_BTIME 0x80
+#define VA_PROJID 0x200 /* va_projid; EOPNOTSUPP where no project ids are kept (but 0) */
 #define VA_FLAGS 0x100 /* va_flags: ANYK_FL_*; the file system says EOPNOTSUPP to what it cannot keep */
 struct vattr {
 	unsigned va_mask;
@@ -60,6 +61,7 @@ struct vattr {
 	uint32_t va_blksize; /* preferred I/O size */
 	anyk_dev_t va_rdev;
 	uint32_t va_flags;
+	uint32_t va_projid;
 	struct anyk_timespec va_atime, va_mtime, va_ctime, va_btime;
 };
 void vattr_null(struct vattr *va);

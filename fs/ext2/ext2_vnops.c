@@ -99,6 +99,7 @@ ext2_getattr(struct vnode *vp, struct vattr *va)
 	va->va_blksize = em->em_bsize;
 	va->va_rdev = ip->i_rdev;
 	va->va_flags = ip->i_flags & EXT2_FL_VISIBLE;
+	va->va_projid = (em->em_sb.s_rocompat & RO_COMPAT_PROJECT) ? ip->i_projid : 0;
 	va->va_atime = ip->i_atime;
 	va->va_mtime = ip->i_mtime;
 	va->va_ctime = ip->i_ctime;
@@ -748,6 +749,14 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 	 * reports are left as they are. */
 	if ((mask & VA_FLAGS) && (va->va_flags & ~EXT2_FL_VISIBLE))
 		return EOPNOTSUPP;
+	if (mask & VA_PROJID) {
+		/* The id lives past the old inode, in its extra space. */
+		if (!(em->em_sb.s_rocompat & RO_COMPAT_PROJECT))
+			return va->va_projid == 0 ? 0 : EOPNOTSUPP;
+		if (em->em_sb.s_inode_size <= EXT2_GOOD_OLD_INODE_SIZE ||
+		    EXT2_GOOD_OLD_INODE_SIZE + ip->i_extra_isize < I_PROJID + 4)
+			return EOVERFLOW;
+	}
 	if (mask & VA_SIZE) {
 		switch (vp->v_type) {
 		case VREG:
@@ -783,6 +792,9 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 		ip->i_crtime = va->va_btime;
 	if (mask & VA_FLAGS)
 		ip->i_flags = (ip->i_flags & ~ANYK_FL_SETTABLE) | ext2_mask_flags(vp->v_type, va->va_flags);
+	/* The quota hook of ext2_inode_write moves the usage. */
+	if ((mask & VA_PROJID) && (em->em_sb.s_rocompat & RO_COMPAT_PROJECT))
+		ip->i_projid = va->va_projid;
 	if (mask & VA_CTIME)
 		ip->i_ctime = va->va_ctime;
 	else

@@ -468,6 +468,8 @@ tmpfs_setattr(struct vnode *vp, struct vattr *va)
 		return 0;
 	if ((mask & VA_FLAGS) && (va->va_flags & ~TMPFS_FLAGS))
 		return EOPNOTSUPP;
+	if ((mask & VA_PROJID) && va->va_projid != 0)
+		return EOPNOTSUPP; /* as Linux's tmpfs: no project ids */
 	if (mask & VA_SIZE) {
 		switch (n->tn_type) {
 		case VREG:

@@ -287,6 +287,7 @@ struct anyk_stat {
 	struct anyk_timespec st_mtim;
 	struct anyk_timespec st_ctim;
 	struct anyk_timespec st_birthtim; /* tv_sec=0, tv_nsec=0 if unknown */
+	uint32_t st_projid; /* project id (ext4 project quotas); 0 where none is kept */
 };
 
 struct anyk_statvfs {

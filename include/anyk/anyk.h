@@ -186,6 +186,12 @@ ANYK_API int anyk_sys_futimens(int fd, const struct anyk_timespec times[2]);
  * system does not keep. */
 ANYK_API int anyk_sys_chflagsat(int dirfd, const char *path, uint32_t fflags, int flags);
 ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags);
+/* Set a file's project id (st_projid), which its project quota counts it
+ * in: the owner's or root's to change. flags: ANYK_AT_SYMLINK_NOFOLLOW.
+ * EOPNOTSUPP: the file system keeps no project ids (0 is accepted);
+ * EOVERFLOW: this inode has no room for one. */
+ANYK_API int anyk_sys_setprojidat(int dirfd, const char *path, uint32_t projid, int flags);
+ANYK_API int anyk_sys_fsetprojid(int fd, uint32_t projid);
 ANYK_API int anyk_sys_truncate(const char *path, anyk_off_t len);
 ANYK_API int anyk_sys_ftruncate(int fd, anyk_off_t len);
 ANYK_API int anyk_sys_fallocate(int fd, int mode, anyk_off_t off, anyk_off_t len);

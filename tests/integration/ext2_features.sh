@@ -483,8 +483,17 @@ project_tree() {
 		"$ANYK" mount "$img" "$tmp/fmnt" >"$tmp/ferr" 2>&1; then
 		mv "$tmp/fmnt/hard" "$tmp/fmnt/sub/hard" && echo z >"$tmp/fmnt/sub/n/z" && rm -r "$tmp/fmnt/sub/copy"
 		rc=$?
+		# lsattr -p and chattr -p: the id moves the file's usage.
+		pl=$(lsattr -p "$tmp/fmnt/sub/n/z" 2>&1)
+		chattr -p 7 "$tmp/fmnt/sub/n/z" 2>&1 && pl2=$(lsattr -p "$tmp/fmnt/sub/n/z" 2>&1)
 		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
 		check "$name: through anyk mount, mv in copies" '[ $rc = 0 ]'
+		p=$(debugfs -R "stat /sub/n/z" "$img" 2>/dev/null | sed -n 's/.*Project: *\([0-9]*\).*/\1/p')
+		check "$name: through anyk mount, lsattr -p shows the project, chattr -p changes it" \
+			'echo "$pl" | grep -q "^ *42 " && echo "${pl2:-}" | grep -q "^ *7 " && [ "$p" = 7 ]' \
+			"before: $pl after: ${pl2:-} on disk: $p"
+		"$ANYK" stat --json "$img:/sub/n/z" >"$tmp/st" 2>&1
+		check "$name: anyk stat shows it" 'grep -q "\"project\":7" "$tmp/st"' "$(cat "$tmp/st")"
 		run_check "$name: e2fsck -fn clean after anyk mount's writes" e2fsck -fn "$img"
 	fi
 }

@@ -224,6 +224,8 @@ terr "an immutable file is not removed" 1 'touch /f; chattr +i /f; rm /f' '^anyk
 t "an append-only file is appended to" 0 'write -n /f ab; chattr +a /f; write -a -n /f cd; cat /f' "abcd"
 terr "an append-only file is not overwritten" 1 'write /f ab; chattr +a /f; write /f cd' 'Operation not permitted'
 terr "chattr of an unknown flag: 2" 2 'touch /f; chattr +q /f' "unknown flag 'q'"
+t "lsattr -p" 0 'touch /f; lsattr -p /f' "    0 ---------------------- /f"
+terr "tmpfs keeps no project ids" 1 'touch /f; chattr -p 3 /f' 'Operation not supported'
 t "xattr -w and -p" 0 'touch /f; xattr -w user.color blue /f; xattr -p user.color /f' "blue"
 t "xattr lists names" 0 'touch /f; xattr -w user.a 1 /f; xattr -w trusted.b 2 /f; xattr /f' "user.a
 trusted.b"

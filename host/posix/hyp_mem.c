@@ -28,6 +28,7 @@
 #include "hyp_posix.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -200,6 +201,10 @@ anyk_hyp_malloc(size_t size, size_t align)
 			return p;
 		return map_huge(size);
 	}
+	/* malloc already aligns to max_align_t, and is the C library's fast
+	 * path; posix_memalign takes a slower one even for small alignments. */
+	if (align <= _Alignof(max_align_t))
+		return malloc(size);
 	if (posix_memalign(&p, align, size) != 0)
 		return NULL;
 	return p;

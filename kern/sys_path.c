@@ -1010,59 +1010,12 @@ ANYK_API int anyk_sys_fchown(int fd, anyk_uid_t uid, anyk_gid_t gid)
 	return sys_ret(error);
 }
 
-/* File flags: the owner's, but IMMUTABLE and APPEND only root's. */
-static int do_chflags(struct vnode *vp, uint32_t fflags)
-{
-	struct vattr va, nva;
-	struct cred *cred;
-	int error;
-
-	error = setattr_begin(vp, &va, &cred);
-	if (error)
-		return error;
-	if (!cred_is_root(cred) &&
-	    (cred->cr_euid != va.va_uid || ((fflags ^ va.va_flags) & (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND)))) {
-		error = EPERM;
-	} else {
-		vattr_null(&nva);
-		nva.va_mask = VA_FLAGS | VA_CTIME;
-		nva.va_flags = fflags;
-		vfs_now(&nva.va_ctime);
-		error = VOP_SETATTR(vp, &nva);
-	}
-	vn_unlock(vp);
-	cred_free(cred);
-	return error;
-}
-
-ANYK_API int anyk_sys_chflagsat(int dirfd, const char *path, uint32_t fflags, int flags)
-{
-	struct vnode *vp;
-	int error;
-
-	error = resolve_at(dirfd, path, flags, ANYK_AT_SYMLINK_NOFOLLOW | ANYK_AT_EMPTY_PATH, true, &vp);
-	if (error)
-		return sys_ret(error);
-	error = do_chflags(vp, fflags);
-	vrele(vp);
-	return sys_ret(error);
-}
-
-ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags)
-{
-	struct vnode *vp;
-	int error;
-
-	error = fd_vnode(fd, false, &vp);
-	if (error)
-		return sys_ret(error);
-	error = do_chflags(vp, fflags);
-	vrele(vp);
-	return sys_ret(error);
-}
-
-/* A project id: the owner's or root's, not on an immutable file. */
-static int do_setprojid(struct vnode *vp, uint32_t projid)
+/*
+ * The file attributes of chattr(1): the flags (VA_FLAGS), the owner's to
+ * change but IMMUTABLE and APPEND only root's, and the project id
+ * (VA_PROJID), the owner's or root's, which an immutable file refuses.
+ */
+static int do_fileattr(struct vnode *vp, unsigned what, uint32_t v)
 {
 	struct vattr va, nva;
 	struct cred *cred;
@@ -1073,12 +1026,15 @@ static int do_setprojid(struct vnode *vp, uint32_t projid)
 		return error;
 	if (!cred_is_root(cred) && cred->cr_euid != va.va_uid)
 		error = EPERM;
-	else if (projid != va.va_projid)
+	else if (what == VA_FLAGS && !cred_is_root(cred) && ((v ^ va.va_flags) & (ANYK_FL_IMMUTABLE | ANYK_FL_APPEND)))
+		error = EPERM;
+	else if (what == VA_PROJID && v != va.va_projid)
 		error = vfs_change_flags(&va, false);
-	if (!error && projid != va.va_projid) {
+	if (!error && (what == VA_FLAGS || v != va.va_projid)) {
 		vattr_null(&nva);
-		nva.va_mask = VA_PROJID | VA_CTIME;
-		nva.va_projid = projid;
+		nva.va_mask = what | VA_CTIME;
+		nva.va_flags = v;
+		nva.va_projid = v;
 		vfs_now(&nva.va_ctime);
 		error = VOP_SETATTR(vp, &nva);
 	}
@@ -1087,7 +1043,7 @@ static int do_setprojid(struct vnode *vp, uint32_t projid)
 	return error;
 }
 
-ANYK_API int anyk_sys_setprojidat(int dirfd, const char *path, uint32_t projid, int flags)
+static int fileattr_at(int dirfd, const char *path, int flags, unsigned what, uint32_t v)
 {
 	struct vnode *vp;
 	int error;
@@ -1095,12 +1051,12 @@ ANYK_API int anyk_sys_setprojidat(int dirfd, const char *path, uint32_t projid, 
 	error = resolve_at(dirfd, path, flags, ANYK_AT_SYMLINK_NOFOLLOW | ANYK_AT_EMPTY_PATH, true, &vp);
 	if (error)
 		return sys_ret(error);
-	error = do_setprojid(vp, projid);
+	error = do_fileattr(vp, what, v);
 	vrele(vp);
 	return sys_ret(error);
 }
 
-ANYK_API int anyk_sys_fsetprojid(int fd, uint32_t projid)
+static int fileattr_fd(int fd, unsigned what, uint32_t v)
 {
 	struct vnode *vp;
 	int error;
@@ -1108,9 +1064,29 @@ ANYK_API int anyk_sys_fsetprojid(int fd, uint32_t projid)
 	error = fd_vnode(fd, false, &vp);
 	if (error)
 		return sys_ret(error);
-	error = do_setprojid(vp, projid);
+	error = do_fileattr(vp, what, v);
 	vrele(vp);
 	return sys_ret(error);
+}
+
+ANYK_API int anyk_sys_chflagsat(int dirfd, const char *path, uint32_t fflags, int flags)
+{
+	return fileattr_at(dirfd, path, flags, VA_FLAGS, fflags);
+}
+
+ANYK_API int anyk_sys_fchflags(int fd, uint32_t fflags)
+{
+	return fileattr_fd(fd, VA_FLAGS, fflags);
+}
+
+ANYK_API int anyk_sys_setprojidat(int dirfd, const char *path, uint32_t projid, int flags)
+{
+	return fileattr_at(dirfd, path, flags, VA_PROJID, projid);
+}
+
+ANYK_API int anyk_sys_fsetprojid(int fd, uint32_t projid)
+{
+	return fileattr_fd(fd, VA_PROJID, projid);
 }
 
 static bool ts_valid(const struct anyk_timespec *t)

@@ -13,7 +13,9 @@
  * PHASE is seqwrite or seqread (ARG: MiB, default 1024, in 1 MiB calls;
  * the write ends with fsync), or create, stat or unlink (ARG: files, default
  * 100,000, in 100 directories; create and unlink end with a sync of the file
- * system). It prints one line, "phase=P sec=S rss_kib=K": S covers the phase
+ * system), or readsmall or append (the same files, each read whole, or
+ * given 100 more bytes through O_APPEND, ending with a sync). It prints
+ * one line, "phase=P sec=S rss_kib=K": S covers the phase
  * and its sync (for anyk also the unmount; the scripts time the anchors'
  * unmounts and add them), K is this process's peak resident set (the file
  * system's own memory only for anyk in-process; the scripts measure the FUSE
@@ -98,6 +100,8 @@ a_open(const char *p, int f, int m)
 		af |= ANYK_O_EXCL;
 	if (f & O_TRUNC)
 		af |= ANYK_O_TRUNC;
+	if (f & O_APPEND)
+		af |= ANYK_O_APPEND;
 	return anyk_sys_open(p, af, (anyk_mode_t)m);
 }
 static int a_stat(const char *p) { struct anyk_stat st; return anyk_sys_stat(p, &st); }
@@ -208,6 +212,40 @@ meta(const struct ops *o, const char *base, const char *phase, long nfiles)
 	return now() - t0;
 }
 
+/* Every file of the meta layout read whole (readsmall), or given 100 bytes
+ * more at its end (append). */
+static double
+small(const struct ops *o, const char *base, const char *phase, long nfiles)
+{
+	char path[512], buf[4096];
+	long per = nfiles / NDIRS, r;
+	int app = !strcmp(phase, "append"), fd;
+	double t0 = now();
+
+	memset(buf, 'a', 100);
+	for (int d = 0; d < NDIRS; d++) {
+		for (long i = 0; i < per; i++) {
+			snprintf(path, sizeof path, "%s/d%03d/file-%06ld", base, d, i);
+			fd = o->open(path, app ? O_WRONLY | O_APPEND : O_RDONLY, 0);
+			if (fd < 0)
+				die(path);
+			if (app) {
+				if (o->write(fd, buf, 100) != 100)
+					die(path);
+			} else {
+				while ((r = o->read(fd, buf, sizeof buf)) > 0)
+					;
+				if (r < 0)
+					die(path);
+			}
+			o->close(fd);
+		}
+	}
+	if (app && o->syncfs(base) != 0)
+		die("sync");
+	return now() - t0;
+}
+
 static double
 run(const struct ops *o, const char *base, const char *phase, long arg)
 {
@@ -217,6 +255,8 @@ run(const struct ops *o, const char *base, const char *phase, long arg)
 		return seqread(o, base, arg ? arg : 1024);
 	if (!strcmp(phase, "create") || !strcmp(phase, "stat") || !strcmp(phase, "unlink"))
 		return meta(o, base, phase, arg ? arg : 100000);
+	if (!strcmp(phase, "readsmall") || !strcmp(phase, "append"))
+		return small(o, base, phase, arg ? arg : 100000);
 	fprintf(stderr, "bench ext2: unknown phase %s\n", phase);
 	exit(2);
 }

@@ -267,7 +267,7 @@ ext2_inode_inuse(struct ext2_mount *em, uint32_t ino, bool *inusep)
  * inode it names, and costs no write of its own).
  */
 static int
-sb_put(struct ext2_mount *em, bool clean, bool now_)
+sb_put(struct ext2_mount *em, bool clean, bool at_once)
 {
 	uint64_t blk = EXT2_SB_OFFSET / em->em_bsize;
 	uint32_t off = EXT2_SB_OFFSET % em->em_bsize;
@@ -301,7 +301,7 @@ sb_put(struct ext2_mount *em, bool clean, bool now_)
 		le32enc(raw + SB_CHECKSUM, ext2_sb_csum(raw));
 	memcpy((uint8_t *)bp->b_data + off, raw, EXT2_SB_SIZE);
 	mutex_exit(&em->em_lock);
-	if (!now_) {
+	if (!at_once) {
 		ext2_mwrite(em, bp);
 		return 0;
 	}

@@ -332,8 +332,11 @@ ext2_sb_torn(struct ext2_mount *em, const uint8_t *raw, char *why, size_t whylen
 
 	if (ext2_sb_parse_nocsum(raw, em->em_bdev->bd_size, &p, why, whylen) != 0)
 		return EUCLEAN;
-	/* The first group after 0 that keeps a backup. */
-	g = (p.s_compat & COMPAT_SPARSE_SUPER2) ? p.s_backup_bgs[0] : 1;
+	/* The first group after 0 that keeps a backup (sparse_super2 names
+	 * up to two, in order, 0 for none). */
+	g = 1;
+	if (p.s_compat & COMPAT_SPARSE_SUPER2)
+		g = p.s_backup_bgs[0] != 0 ? p.s_backup_bgs[0] : p.s_backup_bgs[1];
 	if (g == 0 || g >= p.s_ngroups)
 		goto no;
 	off = (g * p.s_blocks_per_group + p.s_first_data_block) << p.s_bshift;

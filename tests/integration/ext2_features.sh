@@ -414,9 +414,9 @@ flags_tree() {
 poke() { # OFFSET HEXBYTE: one byte of the image
 	printf "\\$(printf '%03o' "0x$2")" | dd of="$img" bs=1 seek="$1" conv=notrunc status=none
 }
-torn_sb() {
-	name="torn superblock"
-	mk "$name" ext4 "" -b 1024 || return
+torn_sb() { # EXTRA: mke2fs options
+	name="torn superblock $*"
+	mk "$name" ext4 "" "$@" || return
 	poke $((1024 + 0x10)) 7f # free inodes: another version's count
 	if e2fsck -fn "$img" >/dev/null 2>&1; then
 		fail "$name: e2fsck sees the mismatch"
@@ -426,7 +426,7 @@ torn_sb() {
 	rc=$?
 	check "$name: anyk writes the image (a backup vouches for it)" '[ $rc = 0 ]' "rc=$rc $(cat "$tmp/err")"
 	run_check "$name: e2fsck -fn clean afterwards" e2fsck -fn "$img"
-	mk "$name" ext4 "" -b 1024 || return
+	mk "$name" ext4 "" "$@" || return
 	poke $((1024 + 0x68)) 00 # the UUID's first byte
 	poke $((1024 + 0x69)) 00
 	cp "$img" "$tmp/before"
@@ -616,7 +616,9 @@ quota_tree
 project_tree
 verity_tree
 flags_tree
-torn_sb
+torn_sb -b 1024
+torn_sb -b 4096 -g 8192
+torn_sb -b 1024 -O sparse_super2 -E num_backup_sb=1
 readonly_only mmp "multi-mount" ext4 mmp -b 4096
 ea_inode_tree
 casefold_tree

@@ -984,16 +984,17 @@ nfh_pin(struct node *n, struct at *a)
 		(void)nfh_open(n, a, NULL, 1);
 }
 
-/* n is freed: its descriptor is closed, once unused. node_lock held. */
+/* n loses its own descriptor, closed once unused; one pinned for an
+ * unlinked file stays if keep_pinned. */
 static void
-nfh_detach(struct node *n)
+nfh_release(struct node *n, int keep_pinned)
 {
 	struct fh *fh;
 	int close_it = 0;
 
 	pthread_mutex_lock(&nfh_lock);
 	fh = n->nfh;
-	if (fh != NULL) {
+	if (fh != NULL && !(keep_pinned && fh->pinned)) {
 		n->nfh = NULL;
 		if (!fh->pinned)
 			lru_remove(fh);
@@ -1003,6 +1004,13 @@ nfh_detach(struct node *n)
 	pthread_mutex_unlock(&nfh_lock);
 	if (close_it)
 		fh_close(fh);
+}
+
+/* n is freed: its descriptor is closed, once unused. node_lock held. */
+static void
+nfh_detach(struct node *n)
+{
+	nfh_release(n, 0);
 }
 
 static void
@@ -1248,20 +1256,7 @@ node_flags(fuse_ino_t ino, struct fh *fh, uint32_t *fp, uint32_t *projp)
 static void
 nfh_drop(struct node *n)
 {
-	struct fh *fh;
-	int close_it = 0;
-
-	pthread_mutex_lock(&nfh_lock);
-	fh = n->nfh;
-	if (fh != NULL && !fh->pinned) {
-		lru_remove(fh);
-		n->nfh = NULL;
-		fh->node = NULL;
-		close_it = fh->refs == 0;
-	}
-	pthread_mutex_unlock(&nfh_lock);
-	if (close_it)
-		fh_close(fh);
+	nfh_release(n, 1);
 }
 
 /* Set the node's flags, or (proj) its project id. ns_lock held. */

@@ -935,6 +935,16 @@ nfh_get(fuse_ino_t ino, struct fuse_file_info *fi, int forwrite, struct fh **fhp
 	return 0;
 }
 
+/* The reference nfh_put gives back after a request on fh: fh itself for
+ * a node's own descriptor, NULL for an open file's. Taken before the
+ * reply: once answered, the host may release an open file, and another
+ * thread free its fh. */
+static struct fh *
+nfh_held(struct fh *fh)
+{
+	return fh->isnode ? fh : NULL;
+}
+
 static void
 nfh_put(struct fh *fh)
 {
@@ -1964,6 +1974,7 @@ struct rjob {
 	struct rjob *next;
 	fuse_req_t req;
 	struct fh *fh;
+	struct fh *held; /* for nfh_put after the answer (nfh_held) */
 	int kind;     /* JOB_* */
 	int datasync; /* JOB_FSYNC */
 	size_t size;  /* JOB_READ */
@@ -2013,7 +2024,8 @@ reader_main(void *arg)
 			do_fsync(j->req, j->fh, j->datasync);
 		else
 			do_read(j->req, j->fh, j->size, j->off, j->buf);
-		nfh_put(j->fh);
+		if (j->held != NULL)
+			nfh_put(j->held);
 		free(j);
 	}
 }
@@ -2046,12 +2058,16 @@ op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file
 	room = fuseops_reply_room != NULL ? fuseops_reply_room(size) : NULL;
 	/* A small read is over sooner than a hand-over would take. */
 	if (size <= READ_INLINE || nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+		struct fh *held = nfh_held(fh);
+
 		do_read(req, fh, size, off, room);
-		nfh_put(fh);
+		if (held != NULL)
+			nfh_put(held);
 		return;
 	}
 	j->req = req;
 	j->fh = fh;
+	j->held = nfh_held(fh);
 	j->kind = JOB_READ;
 	j->size = size;
 	j->off = off;
@@ -2136,12 +2152,16 @@ op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi
 		return;
 	}
 	if (nreaders == 0 || (j = malloc(sizeof(*j))) == NULL) {
+		struct fh *held = nfh_held(fh);
+
 		do_fsync(req, fh, datasync);
-		nfh_put(fh);
+		if (held != NULL)
+			nfh_put(held);
 		return;
 	}
 	j->req = req;
 	j->fh = fh;
+	j->held = nfh_held(fh);
 	j->kind = JOB_FSYNC;
 	j->datasync = datasync;
 	rq_push(j);

@@ -63,7 +63,11 @@ encode(const struct ext2_mount *em, const struct ext2_inode *ip, uint8_t *raw)
 	le32enc(raw + I_SIZE_LO, (uint32_t)ip->i_size);
 	le32enc(raw + I_SIZE_HI, (uint32_t)(ip->i_size >> 32));
 	le16enc(raw + I_LINKS, ip->i_nlink);
-	le32enc(raw + I_DTIME, ip->i_dtime);
+	/* Atomic: an orphan's i_dtime is the next orphan, which another
+	 * inode's removal from the list rewrites under em_orphan_lock, not
+	 * under this inode's lock. Both go through this inode table buffer,
+	 * so whichever writes it last writes the newer value. */
+	le32enc(raw + I_DTIME, atomic_load_relaxed(&ip->i_dtime));
 	if (blocks >> 32 == 0) {
 		le32enc(raw + I_BLOCKS_LO, (uint32_t)blocks);
 		le16enc(raw + I_BLOCKS_HI, 0);

@@ -116,7 +116,8 @@ ext2_orphan_remove(struct ext2_mount *em, struct ext2_inode *ip)
 		if (prev == NULL) {
 			error = set_head(em, ip->i_dtime);
 		} else {
-			prev->i_dtime = ip->i_dtime;
+			/* prev's own lock is not held: see encode() in ext2_iwrite.c. */
+			atomic_store_relaxed(&prev->i_dtime, ip->i_dtime);
 			error = patch_dtime(em, prev);
 		}
 	}

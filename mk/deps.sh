@@ -2,7 +2,7 @@
 # Install the Debian packages the build and the tests need, when we can.
 # Run by `make check`; as root it installs what is missing, otherwise it
 # only reports, and the tests that need a missing tool say SKIP.
-PKGS="gcc make binutils clang pkg-config fdisk e2fsprogs util-linux coreutils attr libfuse3-dev fuse3 python3 strace libclang-rt-14-dev"
+PKGS="gcc make binutils clang pkg-config fdisk e2fsprogs util-linux coreutils attr libfuse3-dev fuse3 python3 strace libclang-rt-14-dev unicode-data"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -231,7 +231,7 @@ show_fs(struct img_session *s, struct img_path *p, struct json *j, int js)
 	unsigned char sb[1024];
 	struct anyk_statvfs sv;
 	struct img *im = &s->img[p->img];
-	char uuid[40], label[17], feat[1024] = "", hu[16], ht[16];
+	char uuid[40], label[17], feat[1024] = "", hu[16], ht[16], enc[32];
 	uint32_t w[3], bsize, state;
 	uint64_t blocks;
 	size_t i;
@@ -275,6 +275,11 @@ show_fs(struct img_session *s, struct img_path *p, struct json *j, int js)
 		if (w[1] & 0x80)
 			blocks |= (uint64_t)rd32(sb + 0x150) << 32;
 		state = rd16(sb + 0x3A);
+		/* casefold: how names are folded (ext4 defines one encoding). */
+		enc[0] = '\0';
+		if (w[1] & 0x20000)
+			snprintf(enc, sizeof(enc), "%s%s", rd16(sb + 0x27C) == 1 ? "utf8-12.1" : "unknown",
+				 (rd16(sb + 0x27E) & 1) ? " (strict)" : "");
 		if (js) {
 			json_kstr(j, "label", label);
 			json_kstr(j, "uuid", uuid);
@@ -283,6 +288,8 @@ show_fs(struct img_session *s, struct img_path *p, struct json *j, int js)
 			json_kuint(j, "blocks", blocks);
 			json_kuint(j, "inodes", rd32(sb + 0x0));
 			json_kstr(j, "state", (state & 1) ? "clean" : "not clean");
+			if (enc[0] != '\0')
+				json_kstr(j, "encoding", enc);
 			json_key(j, "features");
 			json_arr_begin(j);
 			for (i = 0; i < sizeof(feats) / sizeof(feats[0]); i++)
@@ -299,6 +306,8 @@ show_fs(struct img_session *s, struct img_path *p, struct json *j, int js)
 			printf("  State:       %s%s\n", (state & 1) ? "clean" : "not clean",
 			    (state & 2) ? ", errors" : "");
 			printf("  Features:    %s\n", feat);
+			if (enc[0] != '\0')
+				printf("  Encoding:    %s\n", enc);
 		}
 	}
 	if (js) {

@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ struct node {
 	uint64_t gen;
 	anyk_mode_t type;     /* S_IFMT bits: a reused number is a new node */
 	int hashed;
+	int casefold;         /* a directory that finds names without case (atomic) */
 	struct fh *nfh;       /* its own descriptor, for opens the host keeps */
 };
 
@@ -401,6 +403,29 @@ err_now(void)
 	return errno != 0 ? errno : EIO;
 }
 
+/*
+ * Case-insensitive directories (ext4 casefold): a name there also stands
+ * for every other spelling that folds the same, which the host's
+ * directory cache does not know. Their entries are therefore not cached
+ * by the host, positive or negative: a cached "FOO" would outlive the
+ * removal of "foo", a cached absence of "FOO" its creation. Whether a
+ * directory is one is noted whenever its attributes pass by; the flag
+ * changes only while the directory is empty.
+ */
+static void
+node_note(struct node *n, const struct anyk_stat *st)
+{
+	__atomic_store_n(&n->casefold,
+			 (st->st_mode & ANYK_S_IFMT) == ANYK_S_IFDIR && (st->st_flags & ANYK_FL_CASEFOLD) != 0,
+			 __ATOMIC_RELAXED);
+}
+
+static bool
+node_casefold(struct node *n)
+{
+	return __atomic_load_n(&n->casefold, __ATOMIC_RELAXED) != 0;
+}
+
 /* The node for (p, name), whose inode st is, one lookup counted on it,
  * into e for a reply. */
 static int
@@ -414,11 +439,12 @@ entry_of(struct node *p, const char *name, const struct anyk_stat *st,
 	error = node_get(p, name, st, &n);
 	if (error)
 		return error;
+	node_note(n, st);
 	e->ino = node_ino(n);
 	e->generation = n->gen;
 	stat_host(st, &e->attr);
 	e->attr_timeout = cfg.timeout;
-	e->entry_timeout = cfg.timeout;
+	e->entry_timeout = node_casefold(p) ? 0 : cfg.timeout;
 	return 0;
 }
 
@@ -447,11 +473,11 @@ do_lookup(struct at *a, struct fuse_entry_param *e)
 }
 
 static void
-reply_entry_or_err(fuse_req_t req, int error, const struct fuse_entry_param *e)
+reply_entry_or_err(fuse_req_t req, int error, const struct fuse_entry_param *e, bool neg_ok)
 {
 	struct fuse_entry_param neg;
 
-	if (error == ENOENT) {
+	if (error == ENOENT && neg_ok) {
 		/* A negative entry: nothing changes the image but this mount,
 		 * and the host drops it when it creates the name. */
 		memset(&neg, 0, sizeof(neg));
@@ -725,7 +751,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	error = do_lookup(&a, &e);
 	pthread_rwlock_unlock(&ns_lock);
 	at_fini(&a);
-	reply_entry_or_err(req, error, &e);
+	reply_entry_or_err(req, error, &e, !node_casefold(ino_node(parent)));
 }
 
 static void
@@ -1151,6 +1177,7 @@ reply_attr_of(fuse_req_t req, fuse_ino_t ino, struct fh *fh)
 		fuse_reply_err(req, error);
 		return;
 	}
+	node_note(ino_node(ino), &ast);
 	stat_host(&ast, &st);
 	fuse_reply_attr(req, &st, cfg.timeout);
 }
@@ -1293,6 +1320,12 @@ node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v, int proj)
 		anyk_proc_switch(old);
 	}
 	error = r != 0 ? err_now() : 0;
+	if (!error && !proj) {
+		struct node *n = ino_node(ino);
+
+		__atomic_store_n(&n->casefold, (n->type == ANYK_S_IFDIR || n == &root) && (v & ANYK_FL_CASEFOLD) != 0,
+				 __ATOMIC_RELAXED);
+	}
 	if (!error)
 		nfh_drop(ino_node(ino));
 	return error;
@@ -1470,7 +1503,7 @@ do_make(fuse_req_t req, fuse_ino_t parent, const char *name, enum mkkind kind,
 	if (error)
 		fuse_reply_err(req, error);
 	else
-		reply_entry_or_err(req, 0, &e);
+		reply_entry_or_err(req, 0, &e, true);
 }
 
 static void
@@ -1680,7 +1713,7 @@ op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newnam
 	if (error)
 		fuse_reply_err(req, error);
 	else
-		reply_entry_or_err(req, 0, &e);
+		reply_entry_or_err(req, 0, &e, true);
 }
 
 /* Open node ino with anyk flags (an existing file or directory). */

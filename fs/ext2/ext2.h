@@ -60,6 +60,7 @@ struct ext2_sb {
 	uint8_t s_def_hash;
 	uint32_t s_csum_seed; /* metadata_csum: crc32c seed of every checksum */
 	uint16_t s_min_extra_isize;
+	uint16_t s_encoding, s_encoding_flags; /* casefold: EXT4_ENC_* */
 };
 
 struct ext2_mount {
@@ -252,6 +253,39 @@ uint32_t ext2_group_overhead(const struct ext2_mount *em, uint32_t group);
 int ext2_fileblocks_check(const struct ext2_mount *em, uint32_t ino, uint64_t blk, uint64_t n);
 
 /* ext2_dir.c and ext2_htree.c */
+
+/*
+ * Case-insensitive directories (casefold): a directory with the flag, on a
+ * file system with the feature, finds a name under any name that folds
+ * the same (utf8_fold, the superblock's encoding), and its index hashes
+ * folded names. A name that is not UTF-8 folds to nothing and is found, and
+ * hashed, as its bytes; under the strict encoding flag such names are
+ * refused (EINVAL). Encrypted directories keep their names as they are.
+ */
+static inline bool
+ext2_casefolded(const struct ext2_mount *em, const struct ext2_inode *dp)
+{
+	return (dp->i_flags & EXT4_CASEFOLD_FL) && (em->em_sb.s_incompat & INCOMPAT_CASEFOLD) &&
+	       !(dp->i_flags & EXT4_ENCRYPT_FL);
+}
+/* A name being looked for in directory dp, folded once for all the
+ * entries it is compared with. */
+struct ext2_fname {
+	const char *name;
+	size_t len;
+	int cflen; /* the folded name's length in cf; -1: compare bytes */
+	char cf[UTF8_FOLD_MAX];
+};
+/* 0, or EINVAL for a name that is not UTF-8 in a strict casefold
+ * directory. */
+int ext2_fname_init(const struct ext2_mount *em, const struct ext2_inode *dp, const char *name, size_t len,
+		    struct ext2_fname *fn);
+bool ext2_fname_match(const struct ext2_fname *fn, const uint8_t *ename, size_t elen);
+/* The index hash of fn, or of the entry name (name, len) in dp. */
+int ext2_fname_hash(const struct ext2_mount *em, const struct ext2_fname *fn, int version, uint32_t *hashp);
+int ext2_name_hash(const struct ext2_mount *em, const struct ext2_inode *dp, const char *name, size_t len,
+		   int version, uint32_t *hashp);
+
 int ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,
 		    uint32_t *inop);
 int ext2_dir_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, readdir_fill_fn fill,
@@ -309,10 +343,9 @@ ext2_dirblock_mark(const struct ext2_inode *dp, uint64_t lblk)
  * or EUCLEAN. A block found sound is marked so (bp->b_checked) and not
  * checked again until its buffer changes. */
 int ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
-			 const char *name, size_t namelen, uint32_t *inop);
+			 const struct ext2_fname *fn, uint32_t *inop);
 /* 0/ENOENT from the index, or EAGAIN when the index cannot be trusted. */
-int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,
-		      uint32_t *inop);
+int ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const struct ext2_fname *fn, uint32_t *inop);
 
 /* ext2_read.c */
 /* iovecs per device request; a bigger request is split. */

@@ -195,9 +195,32 @@ dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, con
  * entry as far as the name, so that the names before a damaged entry can
  * still be found (and the damage is reported only past them).
  */
+/* dirblock_scan for a name folded (fn->cflen >= 0). */
+static int
+dirblock_scan_fold(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, const struct ext2_fname *fn,
+		   uint32_t *inop)
+{
+	uint32_t pos = 0, reclen, nl;
+	const uint8_t *p;
+
+	while (end - pos >= EXT2_DIR_ENTRY_MIN) {
+		p = blk + pos;
+		reclen = ext2_de_reclen(em, p);
+		nl = em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
+		if (reclen < EXT2_DIR_ENTRY_MIN || reclen > end - pos || DE_NAME + nl > reclen)
+			break;
+		if (le32dec(p + DE_INODE) != 0 && ext2_fname_match(fn, p + DE_NAME, nl)) {
+			*inop = le32dec(p + DE_INODE);
+			return 0;
+		}
+		pos += reclen;
+	}
+	return ENOENT;
+}
+
 int
 ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
-		     const char *name, size_t namelen, uint32_t *inop)
+		     const struct ext2_fname *fn, uint32_t *inop)
 {
 	const uint64_t mark = ext2_dirblock_mark(dp, lblk);
 	const uint8_t *blk = bp->b_data;
@@ -205,17 +228,22 @@ ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk
 	struct ext2_dirent de;
 	int error;
 
-	if (namelen == 0)
+	if (fn->len == 0)
 		return ENOENT;
 	if (bp->b_checked != mark && dirblock_check(em, dp, lblk, bp) == 0)
 		bp->b_checked = mark;
-	if (bp->b_checked == mark)
-		return dirblock_scan(em, blk, dirblock_end(em, dp, lblk, blk), name, namelen, inop);
+	if (bp->b_checked == mark) {
+		uint32_t end = dirblock_end(em, dp, lblk, blk);
+
+		if (fn->cflen >= 0)
+			return dirblock_scan_fold(em, blk, end, fn, inop);
+		return dirblock_scan(em, blk, end, fn->name, fn->len, inop);
+	}
 	error = dirblock_open(em, dp, lblk, bp, &it);
 	if (error)
 		return error;
 	while ((error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
-		if (de.d_ino != 0 && de.d_namelen == namelen && memcmp(de.d_name, name, namelen) == 0) {
+		if (de.d_ino != 0 && ext2_fname_match(fn, (const uint8_t *)de.d_name, de.d_namelen)) {
 			*inop = de.d_ino;
 			return 0;
 		}
@@ -224,7 +252,7 @@ ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk
 }
 
 static int
-linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const struct ext2_fname *fn, uint32_t *inop)
 {
 	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
 	struct buf *bp;
@@ -234,78 +262,67 @@ linear_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, si
 		error = ext2_dir_readblock(em, dp, lblk, &bp);
 		if (error)
 			return error;
-		error = ext2_dirblock_search(em, dp, lblk, bp, name, namelen, inop);
+		error = ext2_dirblock_search(em, dp, lblk, bp, fn, inop);
 		brelse(bp);
 		if (error != ENOENT)
 			return error;
 	}
 	return ENOENT;
-}
-
-/* a and b, n bytes each, the same but for the case of ASCII letters? Both
- * must be ASCII. */
-static bool
-ascii_fold_eq(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x >= 0x80 || y >= 0x80)
-			return false;
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
 }
 
 /*
- * A directory with the casefold flag finds names regardless of case. Its
- * index hashes names folded by Unicode's rules, which this driver does not
- * carry, so it is searched as a list. A name all ASCII matches one that
- * differs from it only in the case of ASCII letters (Unicode folding agrees
- * there; folded names are unique in such a directory, so one pass finds the
- * exact name too); any other name is found only as stored (linear_lookup).
- * Such file systems are read-only here (ext2_vfsops.c).
+ * Names in case-insensitive directories (see ext2.h). The name looked for
+ * is folded once; an entry is folded as it is compared, unless its bytes
+ * are the name's.
  */
-static bool
-ascii_name(const char *name, size_t namelen)
+int
+ext2_fname_init(const struct ext2_mount *em, const struct ext2_inode *dp, const char *name, size_t len,
+		struct ext2_fname *fn)
 {
-	for (size_t i = 0; i < namelen; i++)
-		if ((unsigned char)name[i] >= 0x80)
-			return false;
-	return true;
+	fn->name = name;
+	fn->len = len;
+	fn->cflen = -1;
+	if (!ext2_casefolded(em, dp) || len == 0)
+		return 0;
+	fn->cflen = utf8_fold(name, len, fn->cf);
+	if (fn->cflen < 0 && (em->em_sb.s_encoding_flags & EXT4_ENC_STRICT_MODE_FL))
+		return EINVAL;
+	return 0;
 }
 
-static int
-fold_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+bool
+ext2_fname_match(const struct ext2_fname *fn, const uint8_t *ename, size_t elen)
 {
-	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift;
-	struct dirent_it it;
-	struct ext2_dirent de;
-	struct buf *bp;
-	int error;
+	char cf[UTF8_FOLD_MAX];
+	int n;
 
-	for (uint64_t lblk = 0; lblk < nblocks; lblk++) {
-		error = ext2_dir_readblock(em, dp, lblk, &bp);
-		if (error)
-			return error;
-		error = dirblock_open(em, dp, lblk, bp, &it);
-		while (error == 0 && (error = dirent_next(em, dp, lblk, &it, &de)) == 0) {
-			if (de.d_ino != 0 && de.d_namelen == namelen && ascii_fold_eq(de.d_name, name, namelen)) {
-				*inop = de.d_ino;
-				brelse(bp);
-				return 0;
-			}
-		}
-		brelse(bp);
-		if (error != ENOENT)
-			return error;
-	}
-	return ENOENT;
+	if (elen == fn->len && memcmp(ename, fn->name, elen) == 0)
+		return true;
+	if (fn->cflen < 0)
+		return false;
+	/* An entry that is not UTF-8 matches only its own bytes. */
+	n = utf8_fold((const char *)ename, elen, cf);
+	return n == fn->cflen && memcmp(cf, fn->cf, (size_t)n) == 0;
+}
+
+int
+ext2_fname_hash(const struct ext2_mount *em, const struct ext2_fname *fn, int version, uint32_t *hashp)
+{
+	if (fn->cflen >= 0)
+		return ext2_dirhash(fn->cf, (size_t)fn->cflen, version, em->em_sb.s_hash_seed, hashp, NULL);
+	return ext2_dirhash(fn->name, fn->len, version, em->em_sb.s_hash_seed, hashp, NULL);
+}
+
+int
+ext2_name_hash(const struct ext2_mount *em, const struct ext2_inode *dp, const char *name, size_t len,
+	       int version, uint32_t *hashp)
+{
+	char cf[UTF8_FOLD_MAX];
+	int n;
+
+	if (ext2_casefolded(em, dp) && len > 0 && (n = utf8_fold(name, len, cf)) >= 0)
+		return ext2_dirhash(cf, (size_t)n, version, em->em_sb.s_hash_seed, hashp, NULL);
+	return ext2_dirhash(name, len, version, em->em_sb.s_hash_seed, hashp, NULL);
 }
 
 /* Area 0 of an inline directory is i_block past the parent's number, area
@@ -331,8 +348,7 @@ inline_area_open(struct ext2_mount *em, struct ext2_inode *dp, int area, struct 
 }
 
 struct inline_want {
-	const char *name;
-	size_t namelen;
+	const struct ext2_fname *fn;
 	uint32_t ino;
 };
 
@@ -342,16 +358,18 @@ inline_match(void *ctx, const char *name, uint32_t namelen, uint32_t ino, uint8_
 	struct inline_want *w = ctx;
 
 	(void)ft;
-	if (namelen != w->namelen || memcmp(name, w->name, namelen) != 0)
+	if (!ext2_fname_match(w->fn, (const uint8_t *)name, namelen))
 		return 0;
 	w->ino = ino;
 	return EEXIST; /* found: stop */
 }
 
 static int
-inline_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen, uint32_t *inop)
+inline_lookup(struct ext2_mount *em, struct ext2_inode *dp, const struct ext2_fname *fn, uint32_t *inop)
 {
-	struct inline_want w = { name, namelen, 0 };
+	struct inline_want w = { fn, 0 };
+	const char *name = fn->name;
+	size_t namelen = fn->len;
 	int error;
 
 	if (namelen == 1 && name[0] == '.') {
@@ -375,23 +393,23 @@ ext2_dir_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, 
 {
 	bool dot = namelen == 1 && name[0] == '.';
 	bool dotdot = namelen == 2 && name[0] == '.' && name[1] == '.';
-	int error = EAGAIN;
+	struct ext2_fname fn;
+	int error;
 
+	error = ext2_fname_init(em, dp, name, namelen, &fn);
+	if (error)
+		return error;
+	error = EAGAIN;
 	if (ext2_is_inline(dp)) {
-		error = inline_lookup(em, dp, name, namelen, inop);
-	} else if ((dp->i_flags & EXT4_CASEFOLD_FL) && (em->em_sb.s_incompat & INCOMPAT_CASEFOLD)) {
-		if (ascii_name(name, namelen))
-			error = fold_lookup(em, dp, name, namelen, inop);
-		else
-			error = linear_lookup(em, dp, name, namelen, inop);
+		error = inline_lookup(em, dp, &fn, inop);
 	} else if ((dp->i_flags & EXT2_INDEX_FL) && (em->em_sb.s_compat & COMPAT_DIR_INDEX) && !dot && !dotdot) {
 		/* "." and ".." sit in the index root, ahead of the index. */
-		error = ext2_htree_lookup(em, dp, name, namelen, inop);
+		error = ext2_htree_lookup(em, dp, &fn, inop);
 		/* On EAGAIN ext2_htree_lookup said why; the entries are
 		 * still there. */
 	}
 	if (error == EAGAIN)
-		error = linear_lookup(em, dp, name, namelen, inop);
+		error = linear_lookup(em, dp, &fn, inop);
 	/* Only "." and the root's ".." may name the directory itself: any
 	 * other such entry would have the VFS lock a vnode it holds. */
 	if (error == 0 && *inop == dp->i_ino && !dot && !(dotdot && dp->i_ino == EXT2_ROOT_INO))

@@ -235,6 +235,9 @@ ext2_dir_add(struct ext2_mount *em, struct ext2_inode *dp, const char *name, siz
 
 	if (len == 0 || len > ANYK_NAME_MAX)
 		return len == 0 ? ENOENT : ENAMETOOLONG;
+	if (ext2_casefolded(em, dp) && (em->em_sb.s_encoding_flags & EXT4_ENC_STRICT_MODE_FL) &&
+	    !utf8_valid(name, len))
+		return EINVAL;
 	error = ext2_inline_expand(em, dp);
 	if (error)
 		return error;
@@ -286,14 +289,14 @@ is_dx_block(const struct ext2_mount *em, const struct ext2_inode *dp, uint64_t l
 /* Look for name in one block: its position and that of the entry before
  * it (UINT32_MAX if first). */
 static bool
-search_block(struct ext2_mount *em, const uint8_t *blk, const char *name, size_t len, uint32_t *posp,
+search_block(struct ext2_mount *em, const uint8_t *blk, const struct ext2_fname *fn, uint32_t *posp,
 	     uint32_t *prevp)
 {
 	uint32_t end = ext2_de_end(em), pos, prev = UINT32_MAX;
 
 	for (pos = 0; pos < end; prev = pos, pos += ext2_de_reclen(em, blk + pos)) {
 		const uint8_t *p = blk + pos;
-		if (le32dec(p + DE_INODE) != 0 && ext2_de_namelen(em, p) == len && memcmp(p + DE_NAME, name, len) == 0) {
+		if (le32dec(p + DE_INODE) != 0 && ext2_fname_match(fn, p + DE_NAME, ext2_de_namelen(em, p))) {
 			*posp = pos;
 			*prevp = prev;
 			return true;
@@ -310,9 +313,13 @@ find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_
 {
 	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift, leaves[16];
 	uint32_t nleaves = 0;
+	struct ext2_fname fn;
 	struct buf *bp;
 	int error;
 
+	error = ext2_fname_init(em, dp, name, len, &fn);
+	if (error)
+		return error;
 	if (dp->i_flags & EXT2_INDEX_FL) {
 		if (len == 2 && name[0] == '.' && name[1] == '.') {
 			/* In the root, ahead of the index. */
@@ -336,7 +343,7 @@ find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_
 			error = ext2_dirblock_get(em, dp, leaves[i], &bp);
 			if (error)
 				return error;
-			if (search_block(em, bp->b_data, name, len, posp, prevp)) {
+			if (search_block(em, bp->b_data, &fn, posp, prevp)) {
 				*bpp = bp;
 				*lblkp = leaves[i];
 				return 0;
@@ -357,7 +364,7 @@ find_entry(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_
 		error = ext2_dirblock_get(em, dp, lblk, &bp);
 		if (error)
 			return error;
-		if (search_block(em, bp->b_data, name, len, posp, prevp)) {
+		if (search_block(em, bp->b_data, &fn, posp, prevp)) {
 			*bpp = bp;
 			*lblkp = lblk;
 			return 0;

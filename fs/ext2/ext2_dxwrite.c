@@ -143,7 +143,7 @@ dx_walk(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t l
 	path->version = dx_version(em, blk[DX_ROOT_INFO + DXI_HASH_VERSION]);
 	if (ext2_de_reclen(em, blk) != EXT2_DIR_ENTRY_MIN || le32dec(blk + DX_ROOT_INFO) != 0 ||
 	    blk[DX_ROOT_INFO + DXI_INFO_LENGTH] != DX_ROOT_INFO_LEN || path->levels >= maxlevels ||
-	    ext2_dirhash(name, len, path->version, em->em_sb.s_hash_seed, &path->hash, NULL) != 0) {
+	    ext2_name_hash(em, dp, name, len, path->version, &path->hash) != 0) {
 		brelse(bp);
 		return EAGAIN;
 	}
@@ -390,7 +390,7 @@ leaf_entries(struct ext2_mount *em, struct ext2_inode *dp, int version, const ui
 
 		if (le32dec(p + DE_INODE) == 0)
 			continue;
-		if (ext2_dirhash((const char *)p + DE_NAME, nl, version, em->em_sb.s_hash_seed, &e[n].hash, NULL)) {
+		if (ext2_name_hash(em, dp, (const char *)p + DE_NAME, nl, version, &e[n].hash)) {
 			kmem_free(&ext2_kmem, e, cap * sizeof(*e));
 			return EAGAIN;
 		}

@@ -54,6 +54,10 @@
 #define SB_CHECKSUM_TYPE 0x175 /* u8 */
 #define SB_BACKUP_BGS 0x24C /* 2 x le32: sparse_super2's backup groups */
 #define SB_CHECKSUM_SEED 0x270
+#define SB_ENCODING 0x27C /* le16: casefold's encoding */
+#define SB_ENCODING_FLAGS 0x27E /* le16 */
+#define EXT4_ENC_UTF8_12_1 1
+#define EXT4_ENC_STRICT_MODE_FL 0x0001 /* names must be UTF-8 */
 #define SB_CHECKSUM 0x3FC
 
 /* More superblock fields, written by mkfs. */
@@ -119,14 +123,15 @@
 #define INCOMPAT_SUPPORTED                                                  \
 	(INCOMPAT_FILETYPE | INCOMPAT_RECOVER | INCOMPAT_META_BG |            \
 	 INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_MMP | INCOMPAT_FLEX_BG | \
-	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA)
+	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA |       \
+	 INCOMPAT_CASEFOLD)
 /* What the read path understands and the write path does not: such images
  * mount read-only only (ea_inode, attribute values in inodes of their
- * own: ext2_xattr.c; casefold, directories whose names are found
- * regardless of case: ext2_dir.c; encrypt, whose encrypted files and
- * directories give ENOKEY, the rest being read: ext2_vnops.c). inline_data
- * is written: ext2_inline.c. */
-#define INCOMPAT_READONLY (INCOMPAT_EA_INODE | INCOMPAT_CASEFOLD | INCOMPAT_ENCRYPT)
+ * own: ext2_xattr.c; encrypt, whose encrypted files and directories give
+ * ENOKEY, the rest being read: ext2_vnops.c). inline_data is written:
+ * ext2_inline.c; casefold, directories whose names are found regardless
+ * of case, too: ext2_dir.c. */
+#define INCOMPAT_READONLY (INCOMPAT_EA_INODE | INCOMPAT_ENCRYPT)
 /* Likewise among the read-only compatible features (bigalloc: its clusters
  * matter only to allocation; reading maps blocks as without it). */
 #define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)

@@ -72,8 +72,7 @@ dx_block_at(const uint8_t *blk, const struct dx_node *n, uint32_t i)
 }
 
 int
-ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name, size_t namelen,
-		  uint32_t *inop)
+ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const struct ext2_fname *fn, uint32_t *inop)
 {
 	uint64_t nblocks = dp->i_size >> em->em_sb.s_bshift, lblk = 0;
 	uint32_t hash, levels, maxlevels, i, leafcount = 0, leaves[2 * 16];
@@ -100,7 +99,7 @@ ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name
 		error = dx_fallback(em, dp, "too many levels");
 		goto out;
 	}
-	if (ext2_dirhash(name, namelen, version, em->em_sb.s_hash_seed, &hash, NULL) != 0) {
+	if (ext2_fname_hash(em, fn, version, &hash) != 0) {
 		error = dx_fallback(em, dp, "unknown hash version");
 		goto out;
 	}
@@ -160,7 +159,7 @@ ext2_htree_lookup(struct ext2_mount *em, struct ext2_inode *dp, const char *name
 		error = ext2_dir_readblock(em, dp, leaves[i], &bp);
 		if (error)
 			goto out;
-		error = ext2_dirblock_search(em, dp, leaves[i], bp, name, namelen, inop);
+		error = ext2_dirblock_search(em, dp, leaves[i], bp, fn, inop);
 		brelse(bp);
 		bp = NULL;
 		if (error != ENOENT)

@@ -133,6 +133,7 @@ static const struct mkfeature {
 	{ "flex_bg", F_INCOMPAT, INCOMPAT_FLEX_BG },
 	{ "metadata_csum_seed", F_INCOMPAT, INCOMPAT_CSUM_SEED },
 	{ "large_dir", F_INCOMPAT, INCOMPAT_LARGEDIR },
+	{ "casefold", F_INCOMPAT, INCOMPAT_CASEFOLD }, /* names in utf8-12.1, as mke2fs's default */
 	{ "sparse_super", F_ROCOMPAT, RO_COMPAT_SPARSE_SUPER },
 	{ "large_file", F_ROCOMPAT, RO_COMPAT_LARGE_FILE },
 	{ "huge_file", F_ROCOMPAT, RO_COMPAT_HUGE_FILE },
@@ -144,7 +145,7 @@ static const struct mkfeature {
 
 /* Known to mke2fs, but not made by this mkfs. */
 static const char *const unsupported[] = {
-	"meta_bg", "bigalloc", "inline_data", "quota", "project", "encrypt", "casefold",
+	"meta_bg", "bigalloc", "inline_data", "quota", "project", "encrypt",
 	"mmp", "sparse_super2", "orphan_file", "journal_dev", "ea_inode", "verity",
 	"stable_inodes", "fast_commit", "dir_prealloc", "imagic_inodes", "compression",
 };
@@ -1324,6 +1325,8 @@ encode_super(struct mkfs *m, uint8_t *sb, uint64_t kbytes)
 	le64enc(sb + SB_KBYTES_WRITTEN, kbytes);
 	if (m->incompat & INCOMPAT_CSUM_SEED)
 		le32enc(sb + SB_CHECKSUM_SEED, m->sb.s_csum_seed);
+	if (m->incompat & INCOMPAT_CASEFOLD)
+		le16enc(sb + SB_ENCODING, EXT4_ENC_UTF8_12_1);
 }
 
 static int

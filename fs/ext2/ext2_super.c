@@ -175,6 +175,10 @@ sb_parse(const uint8_t *raw, uint64_t devsize, struct ext2_sb *sb, char *why, si
 		sb->s_csum_seed = le32dec(raw + SB_CHECKSUM_SEED);
 	else
 		sb->s_csum_seed = crc32c(~0u, sb->s_uuid, sizeof(sb->s_uuid));
+	if (sb->s_incompat & INCOMPAT_CASEFOLD) {
+		sb->s_encoding = le16dec(raw + SB_ENCODING);
+		sb->s_encoding_flags = le16dec(raw + SB_ENCODING_FLAGS);
+	}
 	return 0;
 }
 

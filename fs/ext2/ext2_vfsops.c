@@ -117,6 +117,17 @@ check_features(struct ext2_mount *em, bool rdonly)
 		}
 		klog(LOG_INFO, "ext2 %s: features %s not understood; read-only is safe", em->em_name, names);
 	}
+	/* casefold: names fold as utf8-12.1 folds them (kern/lib/utf8fold.c),
+	 * the one encoding ext4 defines. */
+	if ((sb->s_incompat & INCOMPAT_CASEFOLD) && sb->s_encoding != EXT4_ENC_UTF8_12_1) {
+		klog(LOG_ERR, "ext2 %s: casefold with unknown encoding %u", em->em_name, sb->s_encoding);
+		return EINVAL;
+	}
+	if ((sb->s_incompat & INCOMPAT_CASEFOLD) && (sb->s_encoding_flags & ~EXT4_ENC_STRICT_MODE_FL) && !rdonly) {
+		klog(LOG_ERR, "ext2 %s: casefold with unknown encoding flags %#x allows only read-only mounts",
+		     em->em_name, sb->s_encoding_flags);
+		return EROFS;
+	}
 	/* needs_recovery: ext2_journal_recover() replays the journal. */
 	if (!rdonly && (sb->s_incompat & INCOMPAT_MMP)) {
 		klog(LOG_ERR, "ext2 %s: multi-mount protection is not supported for writing; mount read-only",

@@ -298,6 +298,9 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 	ip->i_flags |= ext2_mask_flags(va->va_type, dp->i_flags & (ANYK_FL_SECRM | ANYK_FL_UNRM | ANYK_FL_SYNC |
 								   ANYK_FL_NODUMP | ANYK_FL_NOATIME | ANYK_FL_NOTAIL |
 								   ANYK_FL_DIRSYNC));
+	/* A case-insensitive directory's subdirectories are too. */
+	if (va->va_type == VDIR && ext2_casefolded(em, dp))
+		ip->i_flags |= EXT4_CASEFOLD_FL;
 	/* A directory marked to hand its project down gives it to what is
 	 * made in it, and the mark to subdirectories. */
 	if ((sb->s_rocompat & RO_COMPAT_PROJECT) && (dp->i_flags & EXT4_PROJINHERIT_FL)) {
@@ -749,6 +752,21 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 	 * reports are left as they are. */
 	if ((mask & VA_FLAGS) && (va->va_flags & ~EXT2_FL_VISIBLE))
 		return EOPNOTSUPP;
+	/* A directory becomes case-insensitive, or stops being so, only
+	 * while empty: its names and index are kept as it folds them. */
+	if ((mask & VA_FLAGS) && ((va->va_flags ^ ip->i_flags) & EXT4_CASEFOLD_FL)) {
+		bool empty;
+
+		if (!(em->em_sb.s_incompat & INCOMPAT_CASEFOLD) || (ip->i_flags & EXT4_ENCRYPT_FL))
+			return EOPNOTSUPP;
+		if (vp->v_type != VDIR)
+			return ENOTDIR;
+		error = ext2_dir_empty(em, ip, &empty);
+		if (error)
+			return error;
+		if (!empty)
+			return ENOTEMPTY;
+	}
 	if (mask & VA_PROJID) {
 		/* The id lives past the old inode, in its extra space. */
 		if (!(em->em_sb.s_rocompat & RO_COMPAT_PROJECT))
@@ -791,7 +809,8 @@ ext2_setattr(struct vnode *vp, struct vattr *va)
 	if ((mask & VA_BTIME) && ip->i_has_crtime)
 		ip->i_crtime = va->va_btime;
 	if (mask & VA_FLAGS)
-		ip->i_flags = (ip->i_flags & ~ANYK_FL_SETTABLE) | ext2_mask_flags(vp->v_type, va->va_flags);
+		ip->i_flags = (ip->i_flags & ~(ANYK_FL_SETTABLE | EXT4_CASEFOLD_FL)) |
+			      ext2_mask_flags(vp->v_type, va->va_flags) | (va->va_flags & EXT4_CASEFOLD_FL);
 	/* The quota hook of ext2_inode_write moves the usage. */
 	if ((mask & VA_PROJID) && (em->em_sb.s_rocompat & RO_COMPAT_PROJECT))
 		ip->i_projid = va->va_projid;

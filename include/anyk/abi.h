@@ -241,7 +241,9 @@ typedef int32_t anyk_pid_t;
  * Only root sets or clears those two. The others are kept for the file
  * systems and tools that act on them. Flags a file system cannot keep fail
  * with EOPNOTSUPP; the read-only ones (EXTENTS, INDEX, ...) are reported
- * and may be passed back unchanged.
+ * and may be passed back unchanged. CASEFOLD is set or cleared only on an
+ * empty directory of a file system that has case-insensitive directories
+ * (ext4's casefold feature): else ENOTEMPTY, ENOTDIR or EOPNOTSUPP.
  */
 #define ANYK_FL_SECRM 0x00000001       /* secure deletion (kept) */
 #define ANYK_FL_UNRM 0x00000002        /* undelete (kept) */
@@ -260,7 +262,7 @@ typedef int32_t anyk_pid_t;
 #define ANYK_FL_VERITY 0x00100000      /* fs-verity file (read-only) */
 #define ANYK_FL_INLINE_DATA 0x10000000 /* data in the inode (read-only) */
 #define ANYK_FL_PROJINHERIT 0x20000000 /* new entries take the project (kept) */
-#define ANYK_FL_CASEFOLD 0x40000000    /* names compared without case (read-only) */
+#define ANYK_FL_CASEFOLD 0x40000000    /* names found without case (empty directories) */
 #define ANYK_FL_SETTABLE                                                                       \
 	(ANYK_FL_SECRM | ANYK_FL_UNRM | ANYK_FL_SYNC | ANYK_FL_IMMUTABLE | ANYK_FL_APPEND |     \
 	 ANYK_FL_NODUMP | ANYK_FL_NOATIME | ANYK_FL_NOTAIL | ANYK_FL_DIRSYNC | ANYK_FL_TOPDIR | \

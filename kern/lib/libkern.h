@@ -201,4 +201,20 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
 /* CRC-16 (ANSI, as ext4 group descriptors without metadata_csum use). */
 uint16_t crc16(uint16_t crc, const void *buf, size_t len);
 
+/* --- Unicode names --------------------------------------------------------- */
+
+/* utf8fold.c: names folded for comparison without case, as ext4's
+ * "utf8-12.1" encoding folds them (Unicode 12.1 full case folding and
+ * canonical decomposition, default ignorable code points dropped). Two names
+ * are the same without case when their foldings are equal byte for byte.
+ * utf8_fold folds name (at most UTF8_FOLD_NAME_MAX bytes) into out, which
+ * has room for UTF8_FOLD_MAX bytes, and returns the folding's length; -1 if
+ * name is not UTF-8 (or too long), out then undefined. A NUL ends the name. */
+#define UTF8_FOLD_NAME_MAX 255
+#define UTF8_FOLD_MAX 768
+int utf8_fold(const char *name, size_t len, char *out);
+/* Is s, len bytes, well-formed UTF-8 (shortest forms, no surrogates, at
+ * most U+10FFFF, no NUL)? */
+bool utf8_valid(const char *s, size_t len);
+
 #endif /* ANYK_LIBKERN_H */

@@ -198,6 +198,7 @@ opt "ext4 without flex_bg" 'features:.*extent 64bit sparse_super' -t ext4 -O ^fl
 opt "ext4 without 64bit (32-byte descriptors)" 'features:.*extent flex_bg' -t ext4 -O ^64bit "$img" 300M
 opt "ext4 without a journal" 'features:[[:space:]]*ext_attr' -t ext4 -O ^has_journal "$img" 64M
 opt "ext4 with metadata_csum_seed" 'features:.*metadata_csum_seed' -t ext4 -O metadata_csum_seed "$img" 64M
+opt "ext4 with casefold (utf8-12.1)" 'Character encoding:[[:space:]]*utf8-12.1' -t ext4 -O casefold "$img" 64M
 opt "ext3 without resize_inode" 'features:[[:space:]]*has_journal ext_attr dir_index' -t ext3 -O ^resize_inode "$img" 64M
 opt "ext4 with 2048-byte blocks" 'Block size:[[:space:]]*2048' -t ext4 -b 2048 "$img" 64M
 opt "ext2 with -N 1000 inodes" 'Inode count:[[:space:]]*10[0-9][0-9]$' -t ext2 -N 1000 "$img" 64M

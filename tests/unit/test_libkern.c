@@ -1144,6 +1144,131 @@ test_speed(void)
 }
 #endif
 
+/* --- Unicode folding (utf8fold.c) ------------------------------------------ */
+
+static size_t
+u8put(char *s, uint32_t cp)
+{
+	if (cp < 0x80) {
+		s[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		s[0] = (char)(0xC0 | cp >> 6);
+		s[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		s[0] = (char)(0xE0 | cp >> 12);
+		s[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		s[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	s[0] = (char)(0xF0 | cp >> 18);
+	s[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	s[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	s[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* a folds to exactly the bytes of want. */
+static bool
+folds_to(const char *a, const char *want)
+{
+	char out[UTF8_FOLD_MAX];
+	int n = utf8_fold(a, strlen(a), out);
+
+	return n == (int)strlen(want) && memcmp(out, want, (size_t)n) == 0;
+}
+
+static void
+test_utf8fold(void)
+{
+	char in[UTF8_FOLD_NAME_MAX + 8], out[UTF8_FOLD_MAX], again[UTF8_FOLD_MAX];
+	long notidem = 0, bad = 0, maxgrow = 0;
+	int n, m;
+
+	T_OK(folds_to("Hello_World-1.TXT", "hello_world-1.txt"), "ASCII folds to lower case");
+	T_OK(folds_to("Stra\xc3\x9f" "e", "strasse"), "sharp s folds to ss (full folding)");
+	T_OK(folds_to("\xc3\x85", "a\xcc\x8a"), "A with ring: decomposed and folded");
+	T_OK(folds_to("\xe2\x84\xab", "a\xcc\x8a"), "ANGSTROM SIGN folds as the letter");
+	T_OK(folds_to("\xc4\xb0", "i\xcc\x87"), "capital I with dot: i and the dot");
+	T_OK(folds_to("\xc4\xb1", "\xc4\xb1"), "dotless i folds to itself");
+	T_OK(folds_to("a\xe2\x80\x8d" "b\xc2\xad", "ab"), "default ignorables fold to nothing");
+	T_OK(folds_to("\xed\x95\x9c", "\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"), "Hangul syllable to jamo");
+	T_OK(folds_to("q\xcc\x81\xcc\x96", "q\xcc\x96\xcc\x81"), "marks put in order of class");
+	T_OK(folds_to("q\xcc\x81\xcd\x8f\xcc\x96", "q\xcc\x81\xcc\x96"), "an ignorable ends a run of marks");
+	T_OK(folds_to("\xce\xb1\xcd\x85\xcc\x93", "\xce\xb1\xce\xb9\xcc\x93"),
+	     "ypogegrammeni folds to iota, a starter, before ordering");
+	T_OK(folds_to("\xef\xbc\xa1", "\xef\xbd\x81"), "fullwidth A folds to fullwidth a, not to a");
+	T_OK(folds_to("\xf0\x9e\xa4\x80", "\xf0\x9e\xa4\xa2"), "Adlam capital folds (plane 1)");
+	T_OK(folds_to("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"), "emoji folds to itself");
+	T_OK(folds_to("\xe1\xb2\x90", "\xe1\x83\x90"), "Georgian Mtavruli (Unicode 11) folds to Mkhedruli");
+	T_OK(folds_to("\xea\x9f\x80", "\xea\x9f\x80"),
+	     "a capital of Unicode 14 folds to itself (unassigned in 12.1)");
+	/* Not UTF-8: stray continuation, overlong, surrogate, past U+10FFFF,
+	 * cut short. */
+	static const char *const invalid[] = { "\x80", "a\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82",
+					       "\xff", "\xf8\x88\x80\x80\x80" };
+	for (size_t i = 0; i < ARRAY_SIZE(invalid); i++) {
+		T_OK(utf8_fold(invalid[i], strlen(invalid[i]), out) == -1 && !utf8_valid(invalid[i], strlen(invalid[i])),
+		     "not UTF-8 (%zu): refused", i);
+	}
+	T_OK(utf8_valid("caf\xc3\xa9", 5) && !utf8_valid("a\0b", 3), "utf8_valid: UTF-8 yes, NUL no");
+	T_OK(utf8_fold("AB\0CD", 5, out) == 2 && memcmp(out, "ab", 2) == 0, "a NUL ends the name");
+	memset(in, 'A', sizeof(in));
+	T_OK(utf8_fold(in, UTF8_FOLD_NAME_MAX, out) == UTF8_FOLD_NAME_MAX &&
+	     utf8_fold(in, UTF8_FOLD_NAME_MAX + 1, out) == -1,
+	     "names up to %d bytes", UTF8_FOLD_NAME_MAX);
+	/* Every character: folding is idempotent, stays UTF-8 and within
+	 * its bound, and a name of the longest growth fits. */
+	for (uint32_t cp = 1; cp <= 0x10FFFF; cp++) {
+		size_t k;
+
+		if (cp >= 0xD800 && cp <= 0xDFFF)
+			continue;
+		k = u8put(in, cp);
+		n = utf8_fold(in, k, out);
+		if (n < 0) {
+			bad++;
+			continue;
+		}
+		if (n > maxgrow)
+			maxgrow = n;
+		m = utf8_fold(out, (size_t)n, again);
+		if (m != n || memcmp(out, again, (size_t)n) != 0 || !utf8_valid(out, (size_t)n))
+			notidem++;
+	}
+	T_OK(bad == 0, "every scalar value is UTF-8 (%ld refused)", bad);
+	T_OK(notidem == 0, "folding every character twice changes nothing (%ld did)", notidem);
+	/* The character that grows most, repeated to the longest name. */
+	{
+		size_t k = 0;
+		while (k + 2 <= UTF8_FOLD_NAME_MAX)
+			k += u8put(in + k, 0x0390); /* 2 bytes, folds to 6 */
+		n = utf8_fold(in, k, out);
+		T_OK(n == (int)(k * 3) && n <= UTF8_FOLD_MAX, "a name of %zu bytes growing threefold fits (%d)", k, n);
+	}
+	/* Random strings of marks and letters: folding is idempotent. (Not
+	 * with ignorables: one between two marks keeps them in their order,
+	 * and is gone from the folding.) */
+	notidem = 0;
+	for (int i = 0; i < 200000; i++) {
+		static const uint32_t pick[] = { 'A', 'a', 0x0300, 0x0316, 0x0345, 0x0390, 0x1F88, 0xAC01,
+						 0x00C5, 0x05B0, 0x0E48, 0x1D165, 0xFB03, 0x01C5, 0x0F73 };
+		size_t k = 0;
+		int len = 1 + (int)rnd_below(12);
+
+		for (int j = 0; j < len; j++)
+			k += u8put(in + k, pick[rnd_below(ARRAY_SIZE(pick))]);
+		n = utf8_fold(in, k, out);
+		m = n < 0 ? -1 : utf8_fold(out, (size_t)n, again);
+		if (n < 0 || m != n || memcmp(out, again, (size_t)n) != 0)
+			notidem++;
+	}
+	T_OK(notidem == 0, "folding random mark sequences twice changes nothing (%ld did)", notidem);
+}
+
 int
 main(void)
 {
@@ -1162,6 +1287,7 @@ main(void)
 	test_htab();
 	test_hash();
 	test_bitmap();
+	test_utf8fold();
 	test_speed();
 	return t_done();
 }

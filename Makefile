@@ -173,7 +173,9 @@ install: all
 
 # --- fuzzers ---------------------------------------------------------------
 # tests/fuzz/NAME_fuzz.c against a libanyk built by clang with coverage and
-# ASan+UBSan (objects in build/fuzz); "make fuzz-ext2 FUZZ_SECONDS=3600".
+# ASan+UBSan (objects in build/fuzz): ext2 (images), part (partition
+# tables), tar (archives); "make fuzz FUZZ_SECONDS=3600" runs each, "make
+# fuzz-ext2" the first.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -1048,7 +1048,11 @@ tar_next(struct tar_in *in, struct tar_entry *e)
 	}
 	in->pad = (TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK;
 	if (h[H_TYPE] == 'S') {
-		if (get_unum(h + H_GNU_REALSIZE, 12, &e->size) != 0 || gnu_old_sparse(in, e, h) != 0)
+		if (get_unum(h + H_GNU_REALSIZE, 12, &e->size) != 0) {
+			bad(in, "%s", "damaged old GNU sparse header (size)");
+			goto out;
+		}
+		if (gnu_old_sparse(in, e, h) != 0)
 			goto out;
 	} else if (m.sparse_pax && m.sparse_major == 1) {
 		e->sparse = 1;

@@ -294,6 +294,11 @@ check "a cut archive fails with a message" '[ $? = 1 ] && grep -q "archive:" "$t
 head -c 4096 /dev/urandom >"$tmp/junk.tar"
 "$ANYK" tar -t -f "$tmp/junk.tar" >/dev/null 2>"$tmp/err"
 check "junk is not an archive" '[ $? = 1 ] && grep -q "checksum" "$tmp/err"' "$(cat "$tmp/err")"
+# An old GNU sparse entry whose real size is not a number (found by
+# tests/fuzz/tar_fuzz.c): refused, saying why.
+"$ANYK" tar -t -f tests/fuzz/corpus/tar/old-gnu-sparse-bad-size >/dev/null 2>"$tmp/err"
+check "a damaged sparse header is refused with its reason" '[ $? = 1 ] && grep -q "sparse header" "$tmp/err"' \
+	"$(cat "$tmp/err")"
 "$ANYK" tar "$img:/" >/dev/null 2>&1
 check "no mode: usage error" '[ $? = 2 ]'
 "$ANYK" tar -c "$tmp/src" >/dev/null 2>&1

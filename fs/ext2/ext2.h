@@ -90,6 +90,7 @@ struct ext2_mount {
 	uint32_t em_dir_rotor;   /* where the next top-level directory goes */
 	uint32_t em_gen;         /* inode generations */
 	kmutex_t em_orphan_lock; /* the orphan list, see ext2_orphan.c */
+	kmutex_t em_ea_lock;     /* attribute value inodes' reference counts (ext2_xattr_w.c) */
 	struct ext2_inode *em_orphans;
 	/* Journaled mounts: blocks freed by uncommitted transactions, kept
 	 * from the allocator (ext2_jmeta.c). em_lock. */
@@ -444,10 +445,23 @@ int ext2_xattr_ns_split(const char *name, uint8_t *indexp, const char **suffixp)
  * none, EUCLEAN for a malformed entry. Pure, for inode decoding. */
 int ext2_xattr_ibody_find(const uint8_t *raw, uint32_t rawsize, uint16_t extra_isize, uint8_t index,
 			  const char *name, size_t namelen, uint32_t *offp, uint32_t *lenp);
-typedef int (*ext2_xattr_fn)(void *ctx, uint8_t index, const char *name, uint32_t namelen, const uint8_t *value,
-			     uint32_t size);
+/* An attribute for ext2_xattr_foreach: its value, or (inum not 0) the
+ * inode holding it (ea_inode); inblock if it is in the external block. */
+struct ext2_xattr_item {
+	uint8_t index;
+	const char *name;
+	uint32_t namelen;
+	const uint8_t *value;
+	uint32_t size;
+	uint32_t inum;
+	bool inblock;
+};
+typedef int (*ext2_xattr_fn)(void *ctx, const struct ext2_xattr_item *it);
 int ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn fn, void *ctx);
 /* ext2_xattr_w.c: value NULL removes; flags 1 create only, 2 replace only. */
+/* Drop the references ip's attributes hold on value inodes (ea_inode),
+ * before ip and its attribute block are freed. */
+int ext2_xattr_ea_release(struct ext2_mount *em, struct ext2_inode *ip);
 int ext2_setxattr(struct ext2_mount *em, struct ext2_inode *ip, const char *name, const void *value, size_t size,
 		  int flags);
 /* Remove system.data (ext2_inline_expand). */

@@ -51,6 +51,8 @@ ext2_inode_release(struct ext2_mount *em, struct ext2_inode *ip)
 	if (!error && ext2_has_blockmap(em, ip))
 		error = ext2_truncate(em, ip, 0);
 	if (!error)
+		error = ext2_xattr_ea_release(em, ip);
+	if (!error)
 		error = ext2_xattr_block_release(em, ip);
 	if (error)
 		return error;

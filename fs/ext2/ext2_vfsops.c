@@ -67,6 +67,7 @@ ext2_mount_free(struct ext2_mount *em)
 	if (em->em_lock_init) {
 		mutex_destroy(&em->em_lock);
 		mutex_destroy(&em->em_orphan_lock);
+		mutex_destroy(&em->em_ea_lock);
 	}
 	if (em->em_bdev != NULL) {
 		/* A read-only journal replay pins its blocks: unpin them first. */
@@ -126,6 +127,12 @@ check_features(struct ext2_mount *em, bool rdonly)
 	if ((sb->s_incompat & INCOMPAT_CASEFOLD) && (sb->s_encoding_flags & ~EXT4_ENC_STRICT_MODE_FL) && !rdonly) {
 		klog(LOG_ERR, "ext2 %s: casefold with unknown encoding flags %#x allows only read-only mounts",
 		     em->em_name, sb->s_encoding_flags);
+		return EROFS;
+	}
+	/* Values in inodes of their own are charged to their owners in a way
+	 * the quota hook does not follow (ext2_xattr_w.c). */
+	if (!rdonly && (sb->s_incompat & INCOMPAT_EA_INODE) && (sb->s_rocompat & RO_COMPAT_QUOTA)) {
+		klog(LOG_ERR, "ext2 %s: features ea_inode with quota allow only read-only mounts", em->em_name);
 		return EROFS;
 	}
 	/* needs_recovery: ext2_journal_recover() replays the journal. */
@@ -196,6 +203,7 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 	em->em_rdonly = rdonly;
 	mutex_init(&em->em_lock);
 	mutex_init(&em->em_orphan_lock);
+	mutex_init(&em->em_ea_lock);
 	em->em_lock_init = true;
 	error = bdev_open_path(source, rdonly, &em->em_bdev);
 	if (error) {

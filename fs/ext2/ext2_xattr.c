@@ -443,9 +443,9 @@ ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn f
 	if (inode_region(ip, &r)) {
 		pos = 0;
 		while ((error = region_next(em, ip, &r, &pos, &e)) == 0) {
-			if (e.ea_inode)
-				return ENOTSUP;
-			error = fn(ctx, e.index, e.name, e.namelen, e.value, e.size);
+			struct ext2_xattr_item it = { e.index, e.name, e.namelen, e.value, e.size, e.inum, false };
+
+			error = fn(ctx, &it);
 			if (error)
 				return error;
 		}
@@ -457,7 +457,9 @@ ext2_xattr_foreach(struct ext2_mount *em, struct ext2_inode *ip, ext2_xattr_fn f
 		return error;
 	pos = 0;
 	while ((error = region_next(em, ip, &r, &pos, &e)) == 0) {
-		error = e.ea_inode ? ENOTSUP : fn(ctx, e.index, e.name, e.namelen, e.value, e.size);
+		struct ext2_xattr_item it = { e.index, e.name, e.namelen, e.value, e.size, e.inum, true };
+
+		error = fn(ctx, &it);
 		if (error)
 			break;
 	}

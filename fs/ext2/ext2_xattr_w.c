@@ -16,9 +16,20 @@
  * are stored in ext4's compact one (version 1, no id for the entries that
  * need none); ext2_xattr.c converts back on the way out.
  *
+ * With the ea_inode feature a value too large for a block, or one that
+ * finds no room there, is kept as ext4 keeps it: as the data of an inode
+ * of its own, flagged EA_INODE, named by the entry (e_value_inum), with
+ * the value's crc32c in its atime and a reference count in its ctime (high
+ * 32 bits) and i_version (low). The owner's i_blocks counts the value's
+ * blocks, as e2fsck expects. Removing the entry drops the reference; the
+ * last one frees the inode. (File systems with quota keep ea_inode
+ * read-only: ext4 charges such values to the owner in a way the quota
+ * hook does not follow.)
+ *
  * The caller holds the vnode lock exclusively.
  */
 #include "fs/ext2/ext2.h"
+#include "fs/ext2/ext2_journal.h"
 
 #define XA_PAD(n) (((n) + 3u) & ~3u)
 #define XA_ENTSIZE(namelen) XA_PAD(XE_HEAD_SIZE + (uint32_t)(namelen))
@@ -30,9 +41,12 @@ struct xa {
 	uint8_t index;
 	uint8_t namelen;
 	char name[XA_NAME_MAX];
-	uint8_t *value;
+	uint8_t *value; /* NULL when inum is set */
 	uint32_t size;
+	uint32_t inum;  /* the value's own inode (ea_inode), or 0 */
+	uint32_t ihash; /* that inode's hash of the value */
 	bool inbody;
+	bool shared;    /* read from a block other inodes share */
 };
 
 struct xa_set {
@@ -40,25 +54,36 @@ struct xa_set {
 	uint32_t n, cap;
 	uint8_t *arena; /* the values */
 	uint32_t used, arenasize;
+	bool blk_shared; /* the external block is shared */
 };
 
 static int
-xa_collect(void *ctx, uint8_t index, const char *name, uint32_t namelen, const uint8_t *value, uint32_t size)
+xa_add(struct xa_set *s, const struct ext2_xattr_item *it)
 {
-	struct xa_set *s = ctx;
 	struct xa *x;
 
-	if (s->n == s->cap || size > s->arenasize - s->used || namelen > XA_NAME_MAX)
+	if (s->n == s->cap || it->namelen > XA_NAME_MAX || (it->inum == 0 && it->size > s->arenasize - s->used))
 		return EUCLEAN;
 	x = &s->v[s->n++];
-	x->index = index;
-	x->namelen = (uint8_t)namelen;
-	memcpy(x->name, name, namelen);
-	x->value = s->arena + s->used;
-	x->size = size;
-	memcpy(x->value, value, size);
-	s->used += size;
+	memset(x, 0, sizeof(*x));
+	x->index = it->index;
+	x->namelen = (uint8_t)it->namelen;
+	memcpy(x->name, it->name, it->namelen);
+	x->size = it->size;
+	x->inum = it->inum;
+	x->shared = it->inblock && s->blk_shared;
+	if (it->inum == 0) {
+		x->value = s->arena + s->used;
+		memcpy(x->value, it->value, it->size);
+		s->used += it->size;
+	}
 	return 0;
+}
+
+static int
+xa_collect(void *ctx, const struct ext2_xattr_item *it)
+{
+	return xa_add(ctx, it);
 }
 
 static int
@@ -83,7 +108,8 @@ xa_sort(struct xa_set *s)
 	}
 }
 
-/* The entry hash: the name, then the value's little-endian words. */
+/* The entry hash: the name, then the value's little-endian words (for a
+ * value in an inode of its own, the one word of that inode's hash). */
 static uint32_t
 xa_hash(const struct xa *x, const uint8_t *padded)
 {
@@ -91,6 +117,8 @@ xa_hash(const struct xa *x, const uint8_t *padded)
 
 	for (uint32_t i = 0; i < x->namelen; i++)
 		h = (h << 5) ^ (h >> 27) ^ (uint8_t)x->name[i];
+	if (x->inum != 0)
+		return (h << 16) ^ (h >> 16) ^ x->ihash;
 	for (uint32_t i = 0; i < XA_PAD(x->size); i += 4)
 		h = (h << 16) ^ (h >> 16) ^ le32dec(padded + i);
 	return h;
@@ -113,10 +141,10 @@ xa_lay(const struct xa_set *s, bool inbody, uint8_t *region, uint32_t len, uint3
 			continue;
 		e[XE_NAME_LEN] = x->namelen;
 		e[XE_NAME_INDEX] = x->index;
-		le32enc(e + XE_VALUE_INUM, 0);
+		le32enc(e + XE_VALUE_INUM, x->inum);
 		le32enc(e + XE_VALUE_SIZE, x->size);
 		memcpy(e + XE_NAME, x->name, x->namelen);
-		if (x->size > 0) {
+		if (x->size > 0 && x->inum == 0) {
 			vend -= XA_PAD(x->size);
 			memcpy(region + vend, x->value, x->size);
 			le16enc(e + XE_VALUE_OFFS, (uint16_t)(vend - vbase));
@@ -153,7 +181,7 @@ xa_place(struct ext2_mount *em, struct ext2_inode *ip, struct xa_set *s, uint32_
 	*nblockp = 0;
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct xa *x = &s->v[i];
-		uint32_t need = XA_ENTSIZE(x->namelen) + XA_PAD(x->size);
+		uint32_t need = XA_ENTSIZE(x->namelen) + (x->inum != 0 ? 0 : XA_PAD(x->size));
 
 		x->inbody = bodyused + need <= body;
 		if (x->inbody) {
@@ -267,15 +295,270 @@ acl_to_disk(const uint8_t *in, size_t len, uint8_t *out, uint32_t *outlenp)
 	return 0;
 }
 
+/* --- values in inodes of their own (ea_inode) ------------------------------ */
+
+#define EA_REF_LO 0x24 /* osd1's i_version: the reference count's low half */
+
+/* Values longer than this go to an inode of their own, as ext4 decides. */
+static uint32_t
+ea_large(const struct ext2_mount *em)
+{
+	return em->em_bsize - 3 - XE_HEAD_SIZE - 4;
+}
+
+static bool
+ea_ok(const struct ext2_mount *em, uint8_t index)
+{
+	return (em->em_sb.s_incompat & INCOMPAT_EA_INODE) &&
+	       (index == XATTR_INDEX_USER || index == XATTR_INDEX_TRUSTED || index == XATTR_INDEX_SECURITY);
+}
+
+/* What the owner's i_blocks counts for a value of size bytes. */
+static uint64_t
+ea_blocks512(const struct ext2_mount *em, uint32_t size)
+{
+	return roundup((uint64_t)size, em->em_bsize) >> 9;
+}
+
+/* Load the value inode inum of owner (size UINT32_MAX: any size). */
+static int
+ea_load(struct ext2_mount *em, uint32_t owner, uint32_t inum, uint32_t size, struct ext2_inode **vipp)
+{
+	struct ext2_inode *vip;
+	int error;
+
+	if (inum < em->em_sb.s_first_ino || inum > em->em_sb.s_inodes_count || inum == owner)
+		return ext2_corrupt(em, "inode %u: attribute value in inode %u, out of range", owner, inum);
+	error = ext2_inode_load(em, inum, &vip);
+	if (error)
+		return error;
+	if (!ANYK_S_ISREG(vip->i_mode) || !(vip->i_flags & EXT4_EA_INODE_FL) || vip->i_nlink == 0 ||
+	    vip->i_raw == NULL || vip->i_rawsize < EA_REF_LO + 4 || (size != UINT32_MAX && vip->i_size != size)) {
+		ext2_inode_free(vip);
+		return ext2_corrupt(em, "inode %u: attribute value inode %u is not one", owner, inum);
+	}
+	*vipp = vip;
+	return 0;
+}
+
+static uint64_t
+ea_refs(const struct ext2_inode *vip)
+{
+	return (uint64_t)(uint32_t)vip->i_ctime.tv_sec << 32 | le32dec(vip->i_raw + EA_REF_LO);
+}
+
+static void
+ea_set_refs(struct ext2_inode *vip, uint64_t refs)
+{
+	vip->i_ctime.tv_sec = (int64_t)(uint32_t)(refs >> 32);
+	vip->i_ctime.tv_nsec = 0;
+	le32enc(vip->i_raw + EA_REF_LO, (uint32_t)refs);
+}
+
+/* One reference more (delta > 0) or less on value inode inum; the last
+ * one gone, the inode and its blocks are freed. */
+static int
+ea_ref(struct ext2_mount *em, uint32_t owner, uint32_t inum, int delta)
+{
+	struct ext2_jhandle *h;
+	struct ext2_inode *vip;
+	uint64_t refs;
+	int error;
+
+	mutex_enter(&em->em_ea_lock);
+	error = ea_load(em, owner, inum, UINT32_MAX, &vip);
+	if (error)
+		goto out;
+	refs = ea_refs(vip);
+	if (delta > 0 || refs > 1) {
+		ea_set_refs(vip, delta > 0 ? refs + 1 : refs - 1);
+		error = ext2_inode_write(em, vip);
+	} else {
+		error = ext2_jop_begin(em, EXT2_JOP_RELEASE, vip->i_size, &h);
+		if (!error) {
+			vip->i_nlink = 0;
+			error = ext2_jop_end(h, ext2_inode_release(em, vip));
+		}
+	}
+	ext2_inode_free(vip);
+out:
+	mutex_exit(&em->em_ea_lock);
+	return error;
+}
+
+/* A new value inode for owner holding value: its number and hash. */
+static int
+ea_new(struct ext2_mount *em, struct ext2_inode *owner, const void *value, uint32_t size, uint32_t *inump,
+       uint32_t *hashp)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+	struct ext2_inode *vip = NULL;
+	struct ext2_jhandle *h;
+	struct anyk_iovec iov;
+	struct uio uio;
+	uint32_t ino;
+	bool init;
+	int error;
+
+	error = ext2_jop_begin(em, EXT2_JOP_FILE, (uint64_t)size + 2 * em->em_bsize, &h);
+	if (error)
+		return error;
+	error = ext2_ialloc(em, owner->i_ino, false, &ino, &init);
+	if (!error && init)
+		error = ext2_inode_check_free(em, ino); /* refused: stays used, see new_inode */
+	if (error)
+		goto out;
+	vip = kmem_zalloc(&ext2_kmem, sizeof(*vip));
+	if (vip != NULL && (vip->i_raw = kmem_zalloc(&ext2_kmem, sb->s_inode_size)) == NULL) {
+		kmem_free(&ext2_kmem, vip, sizeof(*vip));
+		vip = NULL;
+	}
+	if (vip == NULL) {
+		ext2_ifree(em, ino, false);
+		error = ENOMEM;
+		goto out;
+	}
+	vip->i_rawsize = sb->s_inode_size;
+	vip->i_ino = ino;
+	vip->i_mode = ANYK_S_IFREG | 0600;
+	vip->i_nlink = 1;
+	mutex_enter(&em->em_lock);
+	vip->i_gen = ++em->em_gen;
+	mutex_exit(&em->em_lock);
+	if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
+		vip->i_extra_isize = (uint16_t)MIN(32u, sb->s_inode_size - EXT2_GOOD_OLD_INODE_SIZE);
+		vip->i_extra_isize = MAX(vip->i_extra_isize, sb->s_min_extra_isize);
+		vip->i_has_crtime = EXT2_GOOD_OLD_INODE_SIZE + vip->i_extra_isize >= I_CRTIME + 4;
+	}
+	if (em->em_csum)
+		vip->i_csum_seed = ext2_inode_seed(sb, ino, vip->i_gen);
+	vip->i_flags = EXT4_EA_INODE_FL;
+	if (sb->s_incompat & INCOMPAT_EXTENTS) {
+		vip->i_flags |= EXT4_EXTENTS_FL;
+		le16enc(vip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
+		le16enc(vip->i_block + EH_MAX, 4);
+		vip->i_extloaded = true;
+	}
+	ext2_now(&vip->i_mtime);
+	vip->i_crtime = vip->i_mtime;
+	uio_init_kernel(&uio, &iov, (void *)(uintptr_t)value, size, 0, UIO_WRITE);
+	error = ext2_write(em, vip, &uio, 0);
+	if (!error && uio.uio_resid != 0)
+		error = EIO;
+	if (!error) {
+		/* After the write, which sets the times its own way. */
+		*hashp = crc32c(sb->s_csum_seed, value, size);
+		vip->i_atime.tv_sec = *hashp;
+		vip->i_atime.tv_nsec = 0;
+		ea_set_refs(vip, 1);
+		error = ext2_inode_write(em, vip);
+	}
+	if (error) {
+		vip->i_nlink = 0;
+		(void)ext2_inode_release(em, vip);
+	} else {
+		*inump = ino;
+	}
+	ext2_inode_free(vip);
+out:
+	return ext2_jop_end(h, error);
+}
+
+/* The value hashes of the value inodes the set names. */
+static int
+ea_hashes(struct ext2_mount *em, struct ext2_inode *ip, struct xa_set *s)
+{
+	struct ext2_inode *vip;
+	int error;
+
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct xa *x = &s->v[i];
+
+		if (x->inum == 0)
+			continue;
+		if (!(em->em_sb.s_incompat & INCOMPAT_EA_INODE))
+			return ext2_corrupt(em, "inode %u: attribute value in inode %u without ea_inode", ip->i_ino,
+					    x->inum);
+		error = ea_load(em, ip->i_ino, x->inum, x->size, &vip);
+		if (error)
+			return error;
+		x->ihash = (uint32_t)vip->i_atime.tv_sec;
+		ext2_inode_free(vip);
+	}
+	return 0;
+}
+
+struct ea_list {
+	uint32_t *inum;
+	uint32_t n, cap;
+	bool blk_shared;
+};
+
+static int
+ea_note(void *ctx, const struct ext2_xattr_item *it)
+{
+	struct ea_list *l = ctx;
+
+	if (it->inum == 0 || (it->inblock && l->blk_shared))
+		return 0;
+	if (l->n == l->cap)
+		return EUCLEAN;
+	l->inum[l->n++] = it->inum;
+	return 0;
+}
+
+/* Is ip's external block shared with other inodes? */
+static int
+blk_shared(struct ext2_mount *em, struct ext2_inode *ip, bool *sharedp)
+{
+	struct buf *bp;
+	int error;
+
+	*sharedp = false;
+	if (ip->i_file_acl == 0)
+		return 0;
+	error = ext2_bread(em, ip->i_file_acl, &bp);
+	if (error)
+		return error;
+	*sharedp = le32dec((uint8_t *)bp->b_data + XH_REFCOUNT) > 1;
+	brelse(bp);
+	return 0;
+}
+
+int
+ext2_xattr_ea_release(struct ext2_mount *em, struct ext2_inode *ip)
+{
+	struct ea_list l = { 0 };
+	int error;
+
+	/* A value inode's own attributes name no value inodes. */
+	if (!(em->em_sb.s_incompat & INCOMPAT_EA_INODE) || (ip->i_flags & EXT4_EA_INODE_FL))
+		return 0;
+	/* At most an entry per 16 bytes of the body and the block. */
+	l.cap = (em->em_bsize + em->em_sb.s_inode_size) / XE_HEAD_SIZE + 2;
+	l.inum = kmem_alloc(&ext2_kmem, l.cap * sizeof(*l.inum));
+	if (l.inum == NULL)
+		return ENOMEM;
+	error = blk_shared(em, ip, &l.blk_shared);
+	if (!error)
+		error = ext2_xattr_foreach(em, ip, ea_note, &l);
+	/* The block's entries go with the block, when it is not shared. */
+	for (uint32_t i = 0; i < l.n && !error; i++)
+		error = ea_ref(em, ip->i_ino, l.inum[i], -1);
+	kmem_free(&ext2_kmem, l.inum, l.cap * sizeof(*l.inum));
+	return error;
+}
+
 /* Set (value not NULL) or remove attribute suffix of namespace index. */
 static int
 set_indexed(struct ext2_mount *em, struct ext2_inode *ip, uint8_t index, const char *suffix, const void *value,
 	    size_t size, int flags)
 {
 	struct xa_set s = { 0 };
+	struct xa old = { 0 };
 	uint8_t *acl = NULL;
 	size_t aclsize = size + 4;
-	uint32_t found = UINT32_MAX, nblock, slen;
+	uint32_t found = UINT32_MAX, nblock, slen, newinum = 0;
 	bool anybody = false;
 	int error;
 
@@ -308,7 +591,11 @@ set_indexed(struct ext2_mount *em, struct ext2_inode *ip, uint8_t index, const c
 again:
 	s.n = s.used = 0;
 	found = UINT32_MAX;
-	error = ext2_xattr_foreach(em, ip, xa_collect, &s);
+	error = blk_shared(em, ip, &s.blk_shared);
+	if (!error)
+		error = ext2_xattr_foreach(em, ip, xa_collect, &s);
+	if (!error)
+		error = ea_hashes(em, ip, &s);
 	if (error)
 		goto out;
 	for (uint32_t i = 0; i < s.n; i++)
@@ -334,17 +621,56 @@ again:
 			goto out;
 		goto again;
 	}
-	if (found != UINT32_MAX)
+	if (found != UINT32_MAX) {
+		old = s.v[found];
 		s.v[found] = s.v[--s.n];
+	}
 	if (value != NULL) {
-		error = xa_collect(&s, index, suffix, slen, value, (uint32_t)size);
+		struct ext2_xattr_item it = { index, suffix, slen, value, (uint32_t)size, 0, false };
+		bool own = ea_ok(em, index) && XA_PAD((uint32_t)size) > ea_large(em);
+
+		if (!own) {
+			error = xa_add(&s, &it);
+			if (error)
+				goto out;
+			xa_sort(&s);
+			error = xa_place(em, ip, &s, &nblock);
+			if (error == ENOSPC && ea_ok(em, index)) {
+				/* No room: the value goes to an inode of its own. */
+				for (uint32_t i = 0; i < s.n; i++) {
+					if (s.v[i].index == index && s.v[i].namelen == slen &&
+					    memcmp(s.v[i].name, suffix, slen) == 0) {
+						s.v[i] = s.v[--s.n];
+						break;
+					}
+				}
+				own = true;
+			} else if (error) {
+				goto out;
+			}
+		}
+		if (own) {
+			uint32_t hash = 0;
+
+			error = ea_new(em, ip, value, (uint32_t)size, &newinum, &hash);
+			if (error)
+				goto out;
+			it.inum = newinum;
+			error = xa_add(&s, &it);
+			if (error)
+				goto out;
+			s.v[s.n - 1].ihash = hash;
+			xa_sort(&s);
+			error = xa_place(em, ip, &s, &nblock);
+			if (error)
+				goto out;
+		}
+	} else {
+		xa_sort(&s);
+		error = xa_place(em, ip, &s, &nblock);
 		if (error)
 			goto out;
 	}
-	xa_sort(&s);
-	error = xa_place(em, ip, &s, &nblock);
-	if (error)
-		goto out;
 	if (nblock > 0) {
 		error = write_block(em, ip, &s);
 	} else if (ip->i_file_acl != 0) {
@@ -355,9 +681,28 @@ again:
 	for (uint32_t i = 0; i < s.n; i++)
 		anybody |= s.v[i].inbody;
 	write_body(em, ip, &s, anybody);
+	/* References of value inodes: the new one's is taken; entries copied
+	 * out of a shared block add one, the block keeping its own; the old
+	 * value's goes with it, unless a shared block keeps it. The owner's
+	 * i_blocks counts the values it names. */
+	if (newinum != 0)
+		ip->i_blocks512 += ea_blocks512(em, (uint32_t)size);
+	newinum = 0;
+	for (uint32_t i = 0; i < s.n && !error; i++)
+		if (s.v[i].inum != 0 && s.v[i].shared)
+			error = ea_ref(em, ip->i_ino, s.v[i].inum, +1);
+	if (!error && old.inum != 0) {
+		ip->i_blocks512 -= MIN(ip->i_blocks512, ea_blocks512(em, old.size));
+		if (!old.shared)
+			error = ea_ref(em, ip->i_ino, old.inum, -1);
+	}
+	if (error)
+		goto out;
 	ext2_now(&ip->i_ctime);
 	error = ext2_inode_write(em, ip);
 out:
+	if (newinum != 0)
+		(void)ea_ref(em, ip->i_ino, newinum, -1);
 	if (s.v != NULL)
 		kmem_free(&ext2_kmem, s.v, s.cap * sizeof(*s.v));
 	if (s.arena != NULL)

@@ -9,7 +9,7 @@
 # only reads (mmp), reading works and a write is refused with the reason.
 # bigalloc, read in full and never written, is read as Linux reads it, by
 # the image commands and through anyk mount (readonly_tree); ea_inode
-# likewise (ea_inode_tree); encrypt read-only too, casefold written, each with
+# read and written (ea_inode_tree); encrypt read-only, casefold written, each with
 # its own test. inline_data, quota, project and verity are read and written
 # (below). A refused image is left byte for byte as it was.
 T_NAME=ext2_features
@@ -146,7 +146,8 @@ readonly_tree() { # NAME TYPE FEATURES [EXTRA...]
 # ea_inode: an attribute value too large for the inode and a block (3,900
 # bytes at 1 KiB blocks) lives in an inode of its own. mke2fs -d puts it
 # there from the host tree; anyk reads it back (cp -p, and through anyk
-# mount) as the host and Linux have it; check passes; writes are refused.
+# mount) as the host and Linux have it; check passes; a new value is
+# written, e2fsck-clean, and Linux reads it.
 ea_value_same() { getfattr --only-values -n user.big "$1/f" 2>/dev/null | cmp -s - "$tmp/eaval"; }
 ea_inode_tree() {
 	name=ea_inode
@@ -163,6 +164,10 @@ ea_inode_tree() {
 		echo "skip - $name: this mke2fs cannot make it: $(tail -1 "$tmp/mkfs.out")"
 		return
 	fi
+	# mke2fs -d leaves the owner's i_blocks without the value's blocks,
+	# which ext4 and e2fsck count there: e2fsck -fy adds them.
+	e2fsck -fy "$img" >/dev/null 2>&1
+	run_check "$name: e2fsck -fn clean" e2fsck -fn "$img"
 	cp "$img" "$tmp/before"
 	fl=$(debugfs -R "stat <13>" "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
 	check "$name: the value is in an inode of its own" '[ $((${fl:-0} & 0x200000)) != 0 ]' "flags ${fl:-none}"
@@ -179,8 +184,29 @@ ea_inode_tree() {
 	else
 		echo "skip - $name: Linux loop mount (needs root and loop devices)"
 	fi
-	fuse_tree "$name" ea_value_same
-	write_refused "$name" "$name"
+	fuse_tree "$name" ea_value_same "-o ro"
+	# Written too (ext2_xattr_write.c tests it at length): a new value
+	# replaces the old one's inode, another file's goes with the file.
+	if [ -c /dev/fuse ] && "$ANYK" help mount >/dev/null 2>&1 && "$ANYK" mount "$img" "$tmp/fmnt" 2>"$tmp/ferr"; then
+		head -c 6000 /dev/urandom | base64 -w0 | head -c 7000 >"$tmp/eaval"
+		setfattr -n user.big -v "$(cat "$tmp/eaval")" "$tmp/fmnt/f"
+		rc=$?
+		echo x >"$tmp/fmnt/g" && setfattr -n user.g -v "$(cat "$tmp/eaval")" "$tmp/fmnt/g" && rm "$tmp/fmnt/g"
+		rc=$((rc + $?))
+		ea_value_same "$tmp/fmnt"
+		rc=$((rc + $?))
+		"$ANYK" umount "$tmp/fmnt" >/dev/null 2>&1
+		check "$name: values written and removed through anyk mount" '[ $rc = 0 ]'
+		run_check "$name: e2fsck -fn clean after the writes" e2fsck -fn "$img"
+		if [ "$(id -u)" = 0 ] && mount -o loop,ro "$img" "$tmp/kmnt" 2>/dev/null; then
+			ea_value_same "$tmp/kmnt"
+			rc=$?
+			umount "$tmp/kmnt"
+			check "$name: Linux reads the new value" '[ $rc = 0 ]'
+		fi
+	else
+		echo "skip - $name: writes through anyk mount (no FUSE here)"
+	fi
 }
 
 # quota: the hidden quota files count inodes and bytes per user and group;

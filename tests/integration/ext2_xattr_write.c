@@ -7,6 +7,12 @@
  * when nothing more fits). Then e2fsck -fn, a read-only remount, debugfs
  * ea_list, and the Linux kernel's getfattr on a loop mount must all see
  * the model's attributes.
+ *
+ * With ea_inode, values grow to the 64 KiB limit: those a block cannot
+ * take go to inodes of their own, and a fifth of the
+ * files are then removed; e2fsck checks the value inodes' hashes and
+ * reference counts and that none is left behind, the kernel reads the
+ * values. With quota as well, such images mount read-only.
  */
 #include "tests/harness.h"
 
@@ -23,7 +29,7 @@
 
 #define NFILES 24
 #define NATTRS 12
-#define VMAX 2048
+#define VMAX 65536
 
 #include "tests/integration/ext2_img.h"
 
@@ -34,6 +40,7 @@ struct attr {
 };
 
 static struct attr model[NFILES][NATTRS];
+static bool gone[NFILES]; /* removed at the end */
 
 static const char *
 attr_name(int a)
@@ -80,13 +87,15 @@ fill(uint8_t *v, size_t len)
 static int
 check_anyk(void)
 {
-	uint8_t buf[VMAX + 64];
+	static uint8_t buf[VMAX + 64];
 	char path[100], list[8192];
 	int bad = 0;
 
 	for (int f = 0; f < NFILES; f++) {
 		int nset = 0, nlisted = 0;
 		anyk_ssize_t ll;
+		if (gone[f])
+			continue;
 		snprintf(path, sizeof(path), "/mnt/f%d", f);
 		for (int a = 0; a < NATTRS; a++) {
 			anyk_ssize_t n = anyk_sys_getxattr(path, attr_name(a), buf, sizeof(buf));
@@ -117,11 +126,11 @@ static int
 check_linux(const char *mnt)
 {
 	char cmd[600];
-	uint8_t buf[VMAX + 64];
+	static uint8_t buf[VMAX + 64];
 	int bad = 0;
 
 	for (int f = 0; f < NFILES; f++) {
-		for (int a = 0; a < NATTRS; a++) {
+		for (int a = 0; a < NATTRS && !gone[f]; a++) {
 			struct attr *m = &model[f][a];
 			FILE *p;
 			size_t n;
@@ -144,8 +153,9 @@ static void
 test_xattrs(const char *type, const char *opts, uint64_t seed)
 {
 	char what[200], path[400], cmd[900];
-	uint8_t v[VMAX];
-	int bad = 0, nospc = 0, ops = 0, fd;
+	static uint8_t v[VMAX];
+	bool ea = strstr(opts, "ea_inode") != NULL;
+	int bad = 0, nospc = 0, big = 0, ops = 0, fd;
 
 	snprintf(what, sizeof(what), "%s %s", type, opts);
 	if (!img_mkfs(type, opts, "32M")) {
@@ -154,6 +164,7 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 	}
 	rng = seed;
 	memset(model, 0, sizeof(model));
+	memset(gone, 0, sizeof(gone));
 	T_OK(anyk_disk_attach("/dev/sd0", img, 0) == 0, "%s: attach", what);
 	if (anyk_sys_mount("/dev/sd0", "/mnt", type, 0, NULL) != 0) {
 		T_OK(0, "%s: mount (errno %d)", what, errno);
@@ -190,8 +201,10 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 			/* Sizes grow with the round: the body fills, then the block. */
 			if (a >= 10)
 				len = make_acl(v, (int)(rnd() % (round / 4 + 1)));
+			else if (ea)
+				len = (size_t)(rnd() % (size_t)(40 + round * 1200)) % (VMAX + 1);
 			else
-				len = (size_t)(rnd() % (size_t)(40 + round * 30)) % VMAX;
+				len = (size_t)(rnd() % (size_t)(40 + round * 30)) % 2048;
 			if (a < 10)
 				fill(v, len);
 			flags = r == 3 ? ANYK_XATTR_CREATE : r == 4 ? 2 : 0;
@@ -207,6 +220,7 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 				printf("# set %s %s %zu flags %d: errno %d, want %d\n", path, attr_name(a), len, flags,
 				       errno, want);
 			if (rc == 0) {
+				big += len > 4096;
 				memcpy(m->v, v, len);
 				m->len = len;
 				m->set = true;
@@ -215,6 +229,21 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 		}
 	}
 	T_OK(bad == 0, "%s: %d attribute operations as expected (%d refused with ENOSPC)", what, ops, nospc);
+	if (ea) {
+		/* As on Linux, a value is refused only when the block has no
+		 * room left for its entry. */
+		T_OK(big > 100, "%s: %d values larger than a block kept", what, big);
+		/* Files and directories holding values in inodes of their
+		 * own go away: so must those inodes. */
+		for (int f = 0; f < NFILES; f += 5) {
+			snprintf(path, sizeof(path), "/mnt/f%d", f);
+			if ((f % 4 == 3 ? anyk_sys_rmdir(path) : anyk_sys_unlink(path)) != 0 && bad++ < 5)
+				printf("# remove %s: errno %d\n", path, errno);
+			gone[f] = true;
+			memset(model[f], 0, sizeof(model[f]));
+		}
+		T_OK(bad == 0, "%s: files with values in inodes of their own removed", what);
+	}
 	T_OK(check_anyk() == 0, "%s: every attribute reads back while mounted", what);
 	T_OK(anyk_sys_unmount("/mnt", 0) == 0, "%s: unmount", what);
 	anyk_disk_detach("/dev/sd0");
@@ -235,6 +264,8 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 			for (int a = 0; a < NATTRS; a++)
 				want += model[f][a].set;
 		for (int f = 0; f < NFILES; f++) {
+			if (gone[f])
+				continue;
 			snprintf(cmd, sizeof(cmd), "debugfs -R 'ea_list /f%d' %s 2>/dev/null", f, img);
 			p = popen(cmd, "r");
 			while (fgets(line, sizeof(line), p) != NULL)
@@ -263,6 +294,23 @@ test_xattrs(const char *type, const char *opts, uint64_t seed)
 	T_OK(check_linux(path) == 0, "%s: Linux's getfattr sees the same attributes", what);
 	snprintf(cmd, sizeof(cmd), "umount %s", path);
 	t_run(cmd);
+}
+
+/* ea_inode with quota: read-only (ext2_xattr_w.c says why). */
+static void
+test_ea_quota(void)
+{
+	if (!img_mkfs("ext4", "-O ea_inode,quota", "32M")) {
+		T_SKIP("ea_inode with quota: mke2fs failed");
+		return;
+	}
+	anyk_disk_attach("/dev/sd0", img, 0);
+	errno = 0;
+	T_OK(anyk_sys_mount("/dev/sd0", "/mnt", "ext4", 0, NULL) != 0 && errno == EROFS,
+	     "ea_inode with quota: a read-write mount is refused with EROFS (errno %d)", errno);
+	T_OK(anyk_sys_mount("/dev/sd0", "/mnt", "ext4", ANYK_MNT_RDONLY, NULL) == 0 && anyk_sys_unmount("/mnt", 0) == 0,
+	     "ea_inode with quota: read-only mounts");
+	anyk_disk_detach("/dev/sd0");
 }
 
 /* A block shared by two inodes (h_refcount 2, as Linux makes them):
@@ -352,6 +400,9 @@ main(void)
 	test_xattrs("ext4", "-O ^has_journal,^metadata_csum -b 1024 -I 256", 0x3456789);
 	test_xattrs("ext2", "-b 1024 -I 128", 0x456789a);
 	test_xattrs("ext3", "-b 4096 -I 256", 0x56789ab);
+	test_xattrs("ext4", "-O ea_inode -b 4096 -I 256", 0x6789abc);
+	test_xattrs("ext4", "-O ea_inode,^has_journal -b 1024 -I 128", 0x789abcd);
+	test_ea_quota();
 	test_shared();
 	T_OK(anyk_fini() == 0, "anyk_fini");
 	img_cleanup();

@@ -353,6 +353,8 @@ info_one(struct img_session *s, const char *arg, struct json *j, int js)
 	}
 	if (img_boot(s) != EXIT_OK)
 		return EXIT_FAIL;
+	if (image_lock(arg, 0) < 0)
+		return EXIT_FAIL;
 	/* A scratch attachment just to read the partition table. */
 	slot = IMG_MAX + 1;
 	snprintf(disk, sizeof(disk), "/dev/sd%d", slot);

@@ -165,7 +165,7 @@ cmd_mkfs(int argc, char **argv)
 	char fixed[32];
 	struct stat dst;
 	uint64_t v, size = 0;
-	int i, quiet = 0, zeroed, status;
+	int i, quiet = 0, zeroed, status, lockfd = -1;
 	char c;
 
 	memset(&o, 0, sizeof(o));
@@ -278,6 +278,10 @@ cmd_mkfs(int argc, char **argv)
 		if (setenv("ANYK_FIXED_TIME", fixed, 1) != 0)
 			return err_path("ANYK_FIXED_TIME");
 	}
+	/* Not an image a mount or another command is using: locked before it
+	 * is cut to size, or once it exists. */
+	if (access(image, F_OK) == 0 && (lockfd = image_lock(image, 1)) < 0)
+		return EXIT_FAIL;
 	status = prepare_image(image, size, sizearg != NULL, &zeroed);
 	if (status != EXIT_OK)
 		return status;
@@ -286,6 +290,8 @@ cmd_mkfs(int argc, char **argv)
 	msg[0] = '\0';
 	o.msg = msg;
 	o.msglen = sizeof(msg);
+	if (lockfd < 0 && image_lock(image, 1) < 0)
+		return EXIT_FAIL;
 	status = boot_kernel();
 	if (status != EXIT_OK)
 		return status;

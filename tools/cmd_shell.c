@@ -363,6 +363,10 @@ cmd_shell(int argc, char **argv)
 		memcpy(host, disks[i], len);
 		host[len] = '\0';
 		snprintf(dev, sizeof(dev), "/dev/sd%d", i);
+		if (image_lock(host, !rdonly) < 0) {
+			status = EXIT_FAIL;
+			goto out;
+		}
 		if (anyk_disk_attach(dev, host,
 		    rdonly ? ANYK_DISK_RDONLY : 0) != 0) {
 			status = err_path(host);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -523,7 +524,7 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 {
 	struct img *im;
 	char what[4200];
-	int i, r, cur;
+	int i, r, cur, lockfd;
 
 	if (p->file == NULL)
 		return EXIT_OK;
@@ -544,6 +545,9 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 		return err_msg(p->file, "%s", strerror(errno));
 	if (writable && s->force_ro)
 		return err_msg(what, "cannot write with -o ro");
+	lockfd = image_lock(p->file, writable);
+	if (lockfd < 0)
+		return EXIT_FAIL;
 	/* Devices and mount points are the kernel's, outside every image's
 	 * root: a command that has already entered an image (ls of several
 	 * operands) leaves it for this, and comes back. */
@@ -554,6 +558,7 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 	im->file = xstrdup(p->file);
 	im->part = p->part ? xstrdup(p->part) : NULL;
 	im->rdonly = !writable || s->force_ro;
+	im->lockfd = lockfd;
 	snprintf(im->disk, sizeof(im->disk), "/dev/sd%d", s->nimg);
 	snprintf(im->mnt, sizeof(im->mnt), "/img/%d", s->nimg);
 	s->nimg++;
@@ -602,6 +607,9 @@ img_close(struct img_session *s, int status)
 			im->mounted = 0;
 		}
 		anyk_disk_detach(im->disk);
+		if (im->lockfd >= 0)
+			close(im->lockfd);
+		im->lockfd = -1;
 		free(im->file);
 		free(im->part);
 	}

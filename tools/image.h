@@ -38,6 +38,7 @@ struct img {
 	const char *fstype;
 	int mounted;
 	struct anyk_proc *proc;  /* chrooted into mnt */
+	int lockfd;              /* holds the image's lock (image_lock) */
 };
 
 struct img_session {

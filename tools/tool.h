@@ -66,6 +66,20 @@ void opt_init(struct opt *o, const struct tool_cmd *cmd);
 int opt_fail(int c);
 int opt_next(struct opt *o, int argc, char **argv, const char *spec);
 
+/* --- util.c: image locks -------------------------------------------------- */
+
+/*
+ * An image file is locked (flock) by whoever has the kernel use it: anyk
+ * mount exclusively for its whole life, the image commands, mkfs and the
+ * shell shared to read and exclusively to write. A command finding it
+ * taken waits a few seconds, for a server still shutting down after a
+ * plain umount, then fails naming the image. Returns the descriptor
+ * holding the lock (closed at exit or by the caller), or -1 after the
+ * message.
+ */
+#define IMAGE_LOCK_WAIT_MS 5000
+int image_lock(const char *path, int exclusive);
+
 /* --- util.c: formatting -------------------------------------------------- */
 
 /* "1.5K", "64M", "3.0G": one decimal below 10, as df -h does. */

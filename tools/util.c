@@ -4,11 +4,15 @@
  * formatting of sizes, modes and times the way coreutils users expect.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -356,4 +360,30 @@ char *
 read_dmesg(void)
 {
 	return read_dmesg_level(ANYK_LOG_DEBUG);
+}
+
+int
+image_lock(const char *path, int exclusive)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		err_path(path);
+		return -1;
+	}
+	for (int waited = 0;; waited += 20) {
+		if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			/* No locks here (some network file systems): go on. */
+			return fd;
+		}
+		if (waited >= IMAGE_LOCK_WAIT_MS)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	err_msg(path, "in use (an anyk mount, or a command writing to it); unmount it with anyk umount first");
+	return -1;
 }

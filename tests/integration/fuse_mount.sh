@@ -164,6 +164,12 @@ sys.exit(0 if h == 0 and 4096 <= d <= 5000000 else 1)"
 	else
 		fail "a second mount of the same image is refused" "$out"
 	fi
+	out=$("$ANYK" ls "$img:/" 2>&1)
+	if [ $? = 1 ] && echo "$out" | grep -q "in use"; then
+		pass "an image command on the mounted image is refused, naming it"
+	else
+		fail "an image command on the mounted image is refused, naming it" "$out"
+	fi
 	run_check "anyk umount" umount_img
 	run_check "unmounted" sh -c "! mountpoint -q '$mnt'"
 fi
@@ -461,6 +467,20 @@ EOF
 	umount_img
 	run_check "after them ${how:+(-o $how) }e2fsck -fn clean" e2fsck -fn "$oimg"
 done
+
+# --- a plain umount ---------------------------------------------------------------
+# umount(8) returns before the server has synced and shut down; an image
+# command run right after waits for it (the image lock) instead of reading
+# a half-written image.
+if mount_img "$img" "$mnt" >/dev/null 2>&1; then
+	head -c 3000000 /dev/urandom >"$tmp/last"
+	cp "$tmp/last" "$mnt/last"
+	umount "$mnt"
+	"$ANYK" cat "$img:/last" 2>"$tmp/err" | cmp -s - "$tmp/last"
+	check "right after a plain umount, an image command sees what was written" '[ $? = 0 ]' "$(cat "$tmp/err")"
+else
+	fail "mount for the plain umount"
+fi
 
 # --- errors -------------------------------------------------------------------------
 head -c 1048576 /dev/zero >"$tmp/zero"

@@ -294,15 +294,30 @@ bool
 ext2_fname_match(const struct ext2_fname *fn, const uint8_t *ename, size_t elen)
 {
 	char cf[UTF8_FOLD_MAX];
+	size_t i;
 	int n;
 
 	if (elen == fn->len && memcmp(ename, fn->name, elen) == 0)
 		return true;
 	if (fn->cflen < 0)
 		return false;
+	/* An ASCII character folds to its lower case, alone (it is a
+	 * starter: no mark moves across it), so most entries are told apart
+	 * without folding them: byte by byte, as far as they are ASCII. The
+	 * rest, from the first other byte on, folds on its own. */
+	for (i = 0; i < elen && ename[i] < 0x80 && ename[i] != 0; i++) {
+		uint8_t c = ename[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		if (i >= (size_t)fn->cflen || (uint8_t)fn->cf[i] != c)
+			return false;
+	}
+	if (i == elen)
+		return i == (size_t)fn->cflen;
 	/* An entry that is not UTF-8 matches only its own bytes. */
-	n = utf8_fold((const char *)ename, elen, cf);
-	return n == fn->cflen && memcmp(cf, fn->cf, (size_t)n) == 0;
+	n = utf8_fold((const char *)ename + i, elen - i, cf);
+	return n >= 0 && (size_t)n == (size_t)fn->cflen - i && memcmp(cf, fn->cf + i, (size_t)n) == 0;
 }
 
 int

@@ -134,6 +134,10 @@ static const struct mkfeature {
 	{ "metadata_csum_seed", F_INCOMPAT, INCOMPAT_CSUM_SEED },
 	{ "large_dir", F_INCOMPAT, INCOMPAT_LARGEDIR },
 	{ "casefold", F_INCOMPAT, INCOMPAT_CASEFOLD }, /* names in utf8-12.1, as mke2fs's default */
+	/* Flags alone: large attribute values and small files go where
+	 * the driver puts them (ext2_xattr_w.c, ext2_inline.c). */
+	{ "ea_inode", F_INCOMPAT, INCOMPAT_EA_INODE },
+	{ "inline_data", F_INCOMPAT, INCOMPAT_INLINE_DATA },
 	{ "sparse_super", F_ROCOMPAT, RO_COMPAT_SPARSE_SUPER },
 	{ "large_file", F_ROCOMPAT, RO_COMPAT_LARGE_FILE },
 	{ "huge_file", F_ROCOMPAT, RO_COMPAT_HUGE_FILE },
@@ -145,8 +149,8 @@ static const struct mkfeature {
 
 /* Known to mke2fs, but not made by this mkfs. */
 static const char *const unsupported[] = {
-	"meta_bg", "bigalloc", "inline_data", "quota", "project", "encrypt",
-	"mmp", "sparse_super2", "orphan_file", "journal_dev", "ea_inode", "verity",
+	"meta_bg", "bigalloc", "quota", "project", "encrypt",
+	"mmp", "sparse_super2", "orphan_file", "journal_dev", "verity",
 	"stable_inodes", "fast_commit", "dir_prealloc", "imagic_inodes", "compression",
 };
 
@@ -345,6 +349,9 @@ geometry(struct mkfs *m)
 	if (!ispow2(m->isize) || m->isize < EXT2_GOOD_OLD_INODE_SIZE || m->isize > m->bsize)
 		return fail(m, EINVAL, "inode size %u is not a power of 2 from 128 to the block size",
 			    m->isize);
+	/* Inline data lives in the inode's extra space, as mke2fs requires. */
+	if ((m->incompat & INCOMPAT_INLINE_DATA) && m->isize < 256)
+		return fail(m, EINVAL, "inline_data needs inodes of at least 256 bytes (-I 256)");
 	m->nblocks = devsize >> m->bshift;
 	maxblocks = (m->incompat & INCOMPAT_64BIT) ? (1ull << 48) - 1 : 0xffffffffull;
 	if (m->nblocks > maxblocks) {

@@ -199,6 +199,8 @@ opt "ext4 without 64bit (32-byte descriptors)" 'features:.*extent flex_bg' -t ex
 opt "ext4 without a journal" 'features:[[:space:]]*ext_attr' -t ext4 -O ^has_journal "$img" 64M
 opt "ext4 with metadata_csum_seed" 'features:.*metadata_csum_seed' -t ext4 -O metadata_csum_seed "$img" 64M
 opt "ext4 with casefold (utf8-12.1)" 'Character encoding:[[:space:]]*utf8-12.1' -t ext4 -O casefold "$img" 64M
+opt "ext4 with ea_inode" 'features:.*ea_inode' -t ext4 -O ea_inode "$img" 64M
+opt "ext4 with inline_data" 'features:.*inline_data' -t ext4 -O inline_data "$img" 64M
 opt "ext3 without resize_inode" 'features:[[:space:]]*has_journal ext_attr dir_index' -t ext3 -O ^resize_inode "$img" 64M
 opt "ext4 with 2048-byte blocks" 'Block size:[[:space:]]*2048' -t ext4 -b 2048 "$img" 64M
 opt "ext2 with -N 1000 inodes" 'Inode count:[[:space:]]*10[0-9][0-9]$' -t ext2 -N 1000 "$img" 64M
@@ -329,6 +331,7 @@ bad "block size too big" 2 'block size' -t ext4 -b 131072 "$img" 8M
 bad "inode size bigger than the block" 1 'inode size' -t ext4 -b 1024 -I 2048 "$img" 8M
 bad "unknown feature" 1 "unknown feature 'frobnicate'" -t ext4 -O frobnicate "$img" 8M
 bad "unsupported feature" 1 "not supported" -t ext4 -O bigalloc "$img" 8M
+bad "inline_data with 128-byte inodes" 1 "at least 256" -t ext4 -I 128 -O inline_data "$img" 8M
 bad "64bit without extents" 1 'extent' -t ext4 -O ^extent "$img" 8M
 bad "unknown type" 2 'unknown type' -t ext5 "$img" 8M
 bad "label too long" 2 'label' -t ext4 -L 12345678901234567 "$img" 8M

@@ -124,14 +124,14 @@
 	(INCOMPAT_FILETYPE | INCOMPAT_RECOVER | INCOMPAT_META_BG |            \
 	 INCOMPAT_EXTENTS | INCOMPAT_64BIT | INCOMPAT_MMP | INCOMPAT_FLEX_BG | \
 	 INCOMPAT_CSUM_SEED | INCOMPAT_LARGEDIR | INCOMPAT_INLINE_DATA |       \
-	 INCOMPAT_CASEFOLD | INCOMPAT_EA_INODE)
+	 INCOMPAT_CASEFOLD | INCOMPAT_EA_INODE | INCOMPAT_ENCRYPT)
 /* What the read path understands and the write path does not: such images
- * mount read-only only (encrypt, whose encrypted files and directories
- * give ENOKEY, the rest being read: ext2_vnops.c). inline_data is written:
- * ext2_inline.c; casefold, directories whose names are found regardless
- * of case: ext2_dir.c; ea_inode, attribute values in inodes of their own,
- * but with quota: ext2_xattr_w.c. */
-#define INCOMPAT_READONLY INCOMPAT_ENCRYPT
+ * mount read-only only (none now). inline_data is written: ext2_inline.c;
+ * casefold, directories whose names are found regardless of case:
+ * ext2_dir.c; ea_inode, attribute values in inodes of their own, but with
+ * quota: ext2_xattr_w.c; encrypt, all but the encrypted files, links and
+ * directories, which give ENOKEY: ext2_vnops.c. */
+#define INCOMPAT_READONLY 0u
 /* Likewise among the read-only compatible features (bigalloc: its clusters
  * matter only to allocation; reading maps blocks as without it). */
 #define RO_COMPAT_READ_ONLY (RO_COMPAT_BIGALLOC)

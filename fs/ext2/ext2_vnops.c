@@ -16,7 +16,12 @@ static uint32_t ext2_mask_flags(enum vtype t, uint32_t f);
  * driver holds no keys: such a file, link or directory gives ENOKEY when
  * read, as Linux does without the key (Linux would list a directory by
  * names made from the ciphertext; here it is not listed). Its attributes
- * and everything unencrypted read as usual.
+ * and everything unencrypted read as usual. Writes likewise: an encrypted
+ * file's data is neither written, truncated nor allocated, and an
+ * encrypted directory gains and loses no names (ENOKEY); what Linux
+ * allows without the key is allowed (its attributes, owner, mode and
+ * times changed, the file or empty directory removed from an unencrypted
+ * one), and the rest of the file system is written as usual.
  */
 static bool
 encrypted(struct vnode *vp)
@@ -888,6 +893,9 @@ j_make(int (*op)(struct vnode *, const char *, size_t, struct vattr *, struct vn
 	struct ext2_jhandle *h;
 	int error, tries = 0;
 
+	*vpp = NULL;
+	if (encrypted(dvp))
+		return ENOKEY;
 	do {
 		*vpp = NULL;
 		error = ext2_jop_begin(em, EXT2_JOP_CREATE, 0, &h);
@@ -918,6 +926,9 @@ j_symlink(struct vnode *dvp, const char *name, size_t namelen, struct vattr *va,
 	struct ext2_jhandle *h;
 	int error, tries = 0;
 
+	*vpp = NULL;
+	if (encrypted(dvp))
+		return ENOKEY;
 	do {
 		*vpp = NULL;
 		error = ext2_jop_begin(em, EXT2_JOP_CREATE, 0, &h);
@@ -937,6 +948,8 @@ j_name(int (*op)(struct vnode *, struct vnode *, const char *, size_t), struct v
 	struct ext2_jhandle *h;
 	int error, tries = 0;
 
+	if (encrypted(dvp))
+		return ENOKEY;
 	do {
 		error = ext2_jop_begin(em, EXT2_JOP_NAME, 0, &h);
 		if (error)
@@ -972,6 +985,8 @@ j_rename(struct vnode *fdvp, struct vnode *fvp, const char *fname, size_t fnamel
 	struct ext2_jhandle *h;
 	int error, tries = 0;
 
+	if (encrypted(fdvp) || encrypted(tdvp))
+		return ENOKEY;
 	do {
 		error = ext2_jop_begin(em, EXT2_JOP_RENAME, 0, &h);
 		if (error)
@@ -989,6 +1004,8 @@ j_setattr(struct vnode *vp, struct vattr *va)
 	struct ext2_jhandle *h;
 	int error;
 
+	if ((va->va_mask & VA_SIZE) && encrypted(vp))
+		return ENOKEY;
 	/* Truncation frees what lies beyond the new size, growth only zeroes
 	 * the old last block's tail. */
 	if ((va->va_mask & VA_SIZE) && VTOI(vp) != NULL)
@@ -1007,6 +1024,8 @@ j_write(struct vnode *vp, struct uio *uio, int ioflag)
 	struct ext2_jhandle *h;
 	int error, tries = 0;
 
+	if (encrypted(vp))
+		return ENOKEY;
 	/* Another pass after ENOSPC goes on from where the first stopped. */
 	do {
 		error = ext2_jop_begin(em, EXT2_JOP_FILE, uio->uio_resid, &h);
@@ -1075,6 +1094,8 @@ j_fallocate(struct vnode *vp, int mode, anyk_off_t off, anyk_off_t len)
 
 	if (ip->i_flags & (EXT4_VERITY_FL | EXT2_IMMUTABLE_FL))
 		return EPERM;
+	if (encrypted(vp))
+		return ENOKEY;
 	/* Inline data first moves to a block, mapped as the file system
 	 * maps blocks. */
 	if (ext2_is_inline(ip)) {

@@ -114,7 +114,7 @@ $(PC): mk/anyk.pc.in
 
 # --- tests ---------------------------------------------------------------
 
-$(B)/tests/unit/%: tests/unit/%.c $(KOBJ_INTERNAL) $(wildcard tests/unit/*.h)
+$(B)/tests/unit/%: tests/unit/%.c $(KOBJ_INTERNAL) $(wildcard tests/unit/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(KOBJ_INTERNAL) $(LDLIBS)
 
@@ -122,7 +122,7 @@ $(B)/tests/posix/%: tests/posix/%.c $(LIB_A) $(wildcard tests/posix/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) $(LDLIBS)
 
-$(B)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/integration/*.h) $(wildcard tools/*.c tools/*.h)
+$(B)/tests/integration/%: tests/integration/%.c $(LIB_A) $(wildcard tests/integration/*.h tests/*.h) $(wildcard tools/*.c tools/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HCFLAGS) -Wno-missing-prototypes -o $@ $< $(LIB_A) $(LDLIBS)
 

@@ -160,15 +160,17 @@ dirblock_check(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, cons
 	return error == ENOENT ? 0 : error;
 }
 
-/* Search a block known to be sound. The bounds are still kept, so that
- * even a mark left by mistake cannot take the walk outside the block. */
+/* Search a block known to be sound for fn. The bounds are still kept, so
+ * that even a mark left by mistake cannot take the walk outside the block. */
 static int
-dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, const char *name,
-	      size_t namelen, uint32_t *inop)
+dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, const struct ext2_fname *fn,
+	      uint32_t *inop)
 {
-	const uint8_t last = (uint8_t)name[namelen - 1];
+	const bool exact = fn->cflen < 0;
+	const uint8_t last = (uint8_t)fn->name[fn->len - 1];
 	uint32_t pos = 0, reclen, nl;
 	const uint8_t *p;
+	bool hit;
 
 	while (end - pos >= EXT2_DIR_ENTRY_MIN) {
 		p = blk + pos;
@@ -178,8 +180,11 @@ dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, con
 			break;
 		/* Names of a directory often share a prefix ("file-0001"):
 		 * their last bytes tell most of them apart at once. */
-		if (nl == namelen && p[DE_NAME + nl - 1] == last && le32dec(p + DE_INODE) != 0 &&
-		    memcmp(p + DE_NAME, name, namelen) == 0) {
+		if (exact)
+			hit = nl == fn->len && p[DE_NAME + nl - 1] == last && memcmp(p + DE_NAME, fn->name, nl) == 0;
+		else
+			hit = ext2_fname_match(fn, p + DE_NAME, nl);
+		if (hit && le32dec(p + DE_INODE) != 0) {
 			*inop = le32dec(p + DE_INODE);
 			return 0;
 		}
@@ -195,29 +200,6 @@ dirblock_scan(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, con
  * entry as far as the name, so that the names before a damaged entry can
  * still be found (and the damage is reported only past them).
  */
-/* dirblock_scan for a name folded (fn->cflen >= 0). */
-static int
-dirblock_scan_fold(const struct ext2_mount *em, const uint8_t *blk, uint32_t end, const struct ext2_fname *fn,
-		   uint32_t *inop)
-{
-	uint32_t pos = 0, reclen, nl;
-	const uint8_t *p;
-
-	while (end - pos >= EXT2_DIR_ENTRY_MIN) {
-		p = blk + pos;
-		reclen = ext2_de_reclen(em, p);
-		nl = em->em_filetype ? p[DE_NAME_LEN] : le16dec(p + DE_NAME_LEN);
-		if (reclen < EXT2_DIR_ENTRY_MIN || reclen > end - pos || DE_NAME + nl > reclen)
-			break;
-		if (le32dec(p + DE_INODE) != 0 && ext2_fname_match(fn, p + DE_NAME, nl)) {
-			*inop = le32dec(p + DE_INODE);
-			return 0;
-		}
-		pos += reclen;
-	}
-	return ENOENT;
-}
-
 int
 ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk, struct buf *bp,
 		     const struct ext2_fname *fn, uint32_t *inop)
@@ -232,13 +214,8 @@ ext2_dirblock_search(struct ext2_mount *em, struct ext2_inode *dp, uint64_t lblk
 		return ENOENT;
 	if (bp->b_checked != mark && dirblock_check(em, dp, lblk, bp) == 0)
 		bp->b_checked = mark;
-	if (bp->b_checked == mark) {
-		uint32_t end = dirblock_end(em, dp, lblk, blk);
-
-		if (fn->cflen >= 0)
-			return dirblock_scan_fold(em, blk, end, fn, inop);
-		return dirblock_scan(em, blk, end, fn->name, fn->len, inop);
-	}
+	if (bp->b_checked == mark)
+		return dirblock_scan(em, blk, dirblock_end(em, dp, lblk, blk), fn, inop);
 	error = dirblock_open(em, dp, lblk, bp, &it);
 	if (error)
 		return error;

@@ -30,33 +30,9 @@
 #include <anyk/anyk.h>
 
 #include "tests/integration/ext2_img.h"
+#include "tests/utf8put.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-static size_t
-put(char *s, uint32_t cp)
-{
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		s[0] = (char)(0xC0 | cp >> 6);
-		s[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		s[0] = (char)(0xE0 | cp >> 12);
-		s[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	s[0] = (char)(0xF0 | cp >> 18);
-	s[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	s[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	s[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
 
 static bool
 touch(const char *path)
@@ -149,7 +125,7 @@ static const uint32_t ignorables[] = { 0x00AD, 0x034F, 0x200B, 0x200D, 0x2060, 0
 static void
 random_run(char *s, size_t cap)
 {
-	size_t n = put(s, 'y');
+	size_t n = t_utf8_put(s, 'y');
 	int k = 1 + (int)(rnd() % 6);
 
 	for (int i = 0; i < k && n + 8 < cap; i++) {
@@ -162,7 +138,7 @@ random_run(char *s, size_t cap)
 			cp = starters[rnd() % ARRAY_SIZE(starters)];
 		else
 			cp = ignorables[rnd() % ARRAY_SIZE(ignorables)];
-		n += put(s + n, cp);
+		n += t_utf8_put(s + n, cp);
 	}
 	s[n] = '\0';
 }
@@ -193,7 +169,7 @@ test_all_code_points(void)
 		if (cp == '/' || cp == 0x7F || !wanted(cp))
 			continue;
 		name[0] = 'x';
-		name[1 + put(name + 1, cp)] = '\0';
+		name[1 + t_utf8_put(name + 1, cp)] = '\0';
 		add_name("/mnt/d", name, &made, &same, &bad);
 	}
 	rng = 0xCA5EF01D;

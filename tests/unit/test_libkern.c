@@ -16,6 +16,7 @@
 #include <anyk/abi.h>
 
 #include "kern/lib/libkern.h"
+#include "../utf8put.h"
 
 /* --- deterministic randomness ---------------------------------------------- */
 
@@ -1146,31 +1147,6 @@ test_speed(void)
 
 /* --- Unicode folding (utf8fold.c) ------------------------------------------ */
 
-static size_t
-u8put(char *s, uint32_t cp)
-{
-	if (cp < 0x80) {
-		s[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		s[0] = (char)(0xC0 | cp >> 6);
-		s[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		s[0] = (char)(0xE0 | cp >> 12);
-		s[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		s[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	s[0] = (char)(0xF0 | cp >> 18);
-	s[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-	s[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-	s[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
 /* a folds to exactly the bytes of want. */
 static bool
 folds_to(const char *a, const char *want)
@@ -1227,7 +1203,7 @@ test_utf8fold(void)
 
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			continue;
-		k = u8put(in, cp);
+		k = t_utf8_put(in, cp);
 		n = utf8_fold(in, k, out);
 		if (n < 0) {
 			bad++;
@@ -1245,7 +1221,7 @@ test_utf8fold(void)
 	{
 		size_t k = 0;
 		while (k + 2 <= UTF8_FOLD_NAME_MAX)
-			k += u8put(in + k, 0x0390); /* 2 bytes, folds to 6 */
+			k += t_utf8_put(in + k, 0x0390); /* 2 bytes, folds to 6 */
 		n = utf8_fold(in, k, out);
 		T_OK(n == (int)(k * 3) && n <= UTF8_FOLD_MAX, "a name of %zu bytes growing threefold fits (%d)", k, n);
 	}
@@ -1260,7 +1236,7 @@ test_utf8fold(void)
 		int len = 1 + (int)rnd_below(12);
 
 		for (int j = 0; j < len; j++)
-			k += u8put(in + k, pick[rnd_below(ARRAY_SIZE(pick))]);
+			k += t_utf8_put(in + k, pick[rnd_below(ARRAY_SIZE(pick))]);
 		n = utf8_fold(in, k, out);
 		m = n < 0 ? -1 : utf8_fold(out, (size_t)n, again);
 		if (n < 0 || m != n || memcmp(out, again, (size_t)n) != 0)

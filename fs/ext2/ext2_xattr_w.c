@@ -542,9 +542,17 @@ ext2_xattr_ea_release(struct ext2_mount *em, struct ext2_inode *ip)
 	error = blk_shared(em, ip, &l.blk_shared);
 	if (!error)
 		error = ext2_xattr_foreach(em, ip, ea_note, &l);
+	/* Damaged attributes (logged) do not keep the inode from being
+	 * freed: the references read before the damage are dropped, and
+	 * e2fsck counts the rest. */
+	if (error == EUCLEAN)
+		error = 0;
 	/* The block's entries go with the block, when it is not shared. */
-	for (uint32_t i = 0; i < l.n && !error; i++)
+	for (uint32_t i = 0; i < l.n && !error; i++) {
 		error = ea_ref(em, ip->i_ino, l.inum[i], -1);
+		if (error == EUCLEAN)
+			error = 0;
+	}
 	kmem_free(&ext2_kmem, l.inum, l.cap * sizeof(*l.inum));
 	return error;
 }

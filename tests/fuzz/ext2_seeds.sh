@@ -13,6 +13,8 @@
 #   casefold-1k casefold and encrypt in 256 KiB: a directory of mixed-case
 #              names given the casefold flag (debugfs), a file the encrypt
 #              flag.
+#   ea-1k      ea_inode in 256 KiB: a file whose 3,000-byte attribute is in
+#              an inode of its own (1 KiB blocks).
 set -u
 out=${1:?usage: ext2_seeds.sh DIR}
 PATH=$PATH:/sbin:/usr/sbin
@@ -52,6 +54,16 @@ if mke2fs -q -F -t ext4 -O casefold,encrypt,^has_journal,^resize_inode -b 1024 -
 	fl=$(debugfs -R 'stat /Sealed' "$img" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
 	debugfs -w -R "set_inode_field /Sealed flags $(( ${fl:-0} | 0x800 ))" "$img" >/dev/null 2>&1
 	cp "$img" "$out/gen-casefold-1k"
+fi
+img=$work/ea-1k
+mkdir -p "$work/ea"
+echo v >"$work/ea/f"
+if command -v setfattr >/dev/null 2>&1 &&
+	setfattr -n user.big -v "$(head -c 3000 /dev/zero | tr '\0' 'v')" "$work/ea/f" 2>/dev/null &&
+	mke2fs -q -F -t ext4 -O ea_inode,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \
+		-d "$work/ea" "$img" 256k >/dev/null 2>&1; then
+	command -v e2fsck >/dev/null 2>&1 && e2fsck -fy "$img" >/dev/null 2>&1
+	cp "$img" "$out/gen-ea-1k"
 fi
 img=$work/inline-1k
 mke2fs -q -F -t ext4 -O inline_data,^has_journal,^resize_inode -b 1024 -I 256 -N 64 -E root_owner=0:0 \

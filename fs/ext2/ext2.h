@@ -194,6 +194,10 @@ uint16_t ext2_gd_csum(const struct ext2_sb *sb, uint32_t group, const uint8_t *r
 uint32_t ext2_inode_csum(const struct ext2_sb *sb, uint32_t ino, uint32_t gen, const uint8_t *raw,
 			 uint32_t inode_size);
 uint32_t ext2_inode_seed(const struct ext2_sb *sb, uint32_t ino, uint32_t gen);
+/* ext2_iwrite.c: the fixed fields of new inode ino: its number and
+ * generation, the extra space new inodes get, its checksum seed and,
+ * with extents wanted and the extents feature, an empty extent map. */
+void ext2_inode_init(struct ext2_mount *em, struct ext2_inode *ip, uint32_t ino, bool extents);
 bool ext2_extent_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t bsize);
 bool ext2_dirblock_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t bsize);
 bool ext2_dx_csum_ok(const struct ext2_inode *ip, const uint8_t *blk, uint32_t count_off,

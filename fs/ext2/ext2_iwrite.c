@@ -100,6 +100,30 @@ encode(const struct ext2_mount *em, const struct ext2_inode *ip, uint8_t *raw)
 	}
 }
 
+void
+ext2_inode_init(struct ext2_mount *em, struct ext2_inode *ip, uint32_t ino, bool extents)
+{
+	const struct ext2_sb *sb = &em->em_sb;
+
+	ip->i_ino = ino;
+	mutex_enter(&em->em_lock);
+	ip->i_gen = ++em->em_gen;
+	mutex_exit(&em->em_lock);
+	if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
+		ip->i_extra_isize = (uint16_t)MIN(32u, sb->s_inode_size - EXT2_GOOD_OLD_INODE_SIZE);
+		ip->i_extra_isize = MAX(ip->i_extra_isize, sb->s_min_extra_isize);
+		ip->i_has_crtime = EXT2_GOOD_OLD_INODE_SIZE + ip->i_extra_isize >= I_CRTIME + 4;
+	}
+	if (em->em_csum)
+		ip->i_csum_seed = ext2_inode_seed(sb, ino, ip->i_gen);
+	if (extents && (sb->s_incompat & INCOMPAT_EXTENTS)) {
+		ip->i_flags |= EXT4_EXTENTS_FL;
+		le16enc(ip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
+		le16enc(ip->i_block + EH_MAX, 4);
+		ip->i_extloaded = true; /* an empty map */
+	}
+}
+
 int
 ext2_inode_write(struct ext2_mount *em, struct ext2_inode *ip)
 {

@@ -274,7 +274,6 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 		ext2_ifree(em, ino, va->va_type == VDIR);
 		return ENOMEM;
 	}
-	ip->i_ino = ino;
 	ip->i_gid = va->va_gid;
 	/* Set-group-ID directories hand their group down, and the bit to
 	 * subdirectories. */
@@ -287,16 +286,7 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 	ip->i_uid = va->va_uid;
 	ip->i_nlink = va->va_type == VDIR ? 2 : 1;
 	ip->i_rdev = (va->va_type == VCHR || va->va_type == VBLK) ? va->va_rdev : 0;
-	mutex_enter(&em->em_lock);
-	ip->i_gen = ++em->em_gen;
-	mutex_exit(&em->em_lock);
-	if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
-		ip->i_extra_isize = (uint16_t)MIN(32u, sb->s_inode_size - EXT2_GOOD_OLD_INODE_SIZE);
-		ip->i_extra_isize = MAX(ip->i_extra_isize, sb->s_min_extra_isize);
-		ip->i_has_crtime = EXT2_GOOD_OLD_INODE_SIZE + ip->i_extra_isize >= I_CRTIME + 4;
-	}
-	if (em->em_csum)
-		ip->i_csum_seed = ext2_inode_seed(sb, ino, ip->i_gen);
+	ext2_inode_init(em, ip, ino, va->va_type == VREG || va->va_type == VDIR || va->va_type == VLNK);
 	ext2_now(&ip->i_mtime);
 	ip->i_atime = ip->i_ctime = ip->i_crtime = ip->i_mtime;
 	/* Flags a directory hands down, as ext4: not IMMUTABLE or APPEND. */
@@ -312,13 +302,6 @@ new_inode(struct ext2_mount *em, struct ext2_inode *dp, struct vattr *va, struct
 		ip->i_projid = dp->i_projid;
 		if (va->va_type == VDIR)
 			ip->i_flags |= EXT4_PROJINHERIT_FL;
-	}
-	if ((sb->s_incompat & INCOMPAT_EXTENTS) &&
-	    (va->va_type == VREG || va->va_type == VDIR || va->va_type == VLNK)) {
-		ip->i_flags |= EXT4_EXTENTS_FL;
-		le16enc(ip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
-		le16enc(ip->i_block + EH_MAX, 4);
-		ip->i_extloaded = true; /* an empty map */
 	}
 	*ipp = ip;
 	return 0;

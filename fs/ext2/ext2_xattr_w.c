@@ -419,26 +419,10 @@ ea_new(struct ext2_mount *em, struct ext2_inode *owner, const void *value, uint3
 		goto out;
 	}
 	vip->i_rawsize = sb->s_inode_size;
-	vip->i_ino = ino;
 	vip->i_mode = ANYK_S_IFREG | 0600;
 	vip->i_nlink = 1;
-	mutex_enter(&em->em_lock);
-	vip->i_gen = ++em->em_gen;
-	mutex_exit(&em->em_lock);
-	if (sb->s_inode_size > EXT2_GOOD_OLD_INODE_SIZE) {
-		vip->i_extra_isize = (uint16_t)MIN(32u, sb->s_inode_size - EXT2_GOOD_OLD_INODE_SIZE);
-		vip->i_extra_isize = MAX(vip->i_extra_isize, sb->s_min_extra_isize);
-		vip->i_has_crtime = EXT2_GOOD_OLD_INODE_SIZE + vip->i_extra_isize >= I_CRTIME + 4;
-	}
-	if (em->em_csum)
-		vip->i_csum_seed = ext2_inode_seed(sb, ino, vip->i_gen);
 	vip->i_flags = EXT4_EA_INODE_FL;
-	if (sb->s_incompat & INCOMPAT_EXTENTS) {
-		vip->i_flags |= EXT4_EXTENTS_FL;
-		le16enc(vip->i_block + EH_MAGIC, EXT4_EXT_MAGIC);
-		le16enc(vip->i_block + EH_MAX, 4);
-		vip->i_extloaded = true;
-	}
+	ext2_inode_init(em, vip, ino, true);
 	ext2_now(&vip->i_mtime);
 	vip->i_crtime = vip->i_mtime;
 	uio_init_kernel(&uio, &iov, (void *)(uintptr_t)value, size, 0, UIO_WRITE);

@@ -13,8 +13,9 @@
  * A directory with inline data (ext2_inline.c) has no blocks: its entries
  * are in i_block after the parent's inode number and go on in system.data's
  * value, each area walked and checked like a block. "." and ".." are not
- * stored there, so readdir makes them up (cookies 0 and 1) and lookup takes
- * ".." from the parent's number.
+ * stored there, so readdir makes them up and lookup takes ".." from the
+ * parent's number; cookies are the positions the entries will have in a
+ * block (EXT2_INLINE_COOKIE_SHIFT).
  */
 #include "fs/ext2/ext2.h"
 
@@ -429,17 +430,22 @@ inline_readdir(struct ext2_mount *em, struct ext2_inode *dp, int64_t cookie, rea
 	struct ext2_dirent de;
 	int error;
 
-	if (cookie <= 0 && fill(ctx, ".", 1, dp->i_ino, ANYK_DT_DIR, 1) != 0)
+	/* Cookies are the positions the entries take when the directory
+	 * moves to a block (EXT2_INLINE_COOKIE_SHIFT): a reader in the
+	 * middle of it goes on where it was. */
+	if (cookie < EXT2_DIR_ENTRY_MIN && fill(ctx, ".", 1, dp->i_ino, ANYK_DT_DIR, EXT2_DIR_ENTRY_MIN) != 0)
 		return 0;
-	if (cookie <= 1 && fill(ctx, "..", 2, le32dec(dp->i_block), ANYK_DT_DIR, EXT2_INLINE_PARENT_SIZE) != 0)
+	if (cookie < 2 * EXT2_DIR_ENTRY_MIN &&
+	    fill(ctx, "..", 2, le32dec(dp->i_block), ANYK_DT_DIR, 2 * EXT2_DIR_ENTRY_MIN) != 0)
 		return 0;
 	for (int area = 0; area < 2; area++) {
 		error = inline_area_open(em, dp, area, &it);
 		while (error == 0 && (error = dirent_next(em, dp, 0, &it, &de)) == 0) {
-			if (de.d_ino == 0 || de.d_pos < cookie)
+			int64_t pos = (int64_t)de.d_pos + EXT2_INLINE_COOKIE_SHIFT;
+
+			if (de.d_ino == 0 || pos < cookie)
 				continue;
-			if (fill(ctx, de.d_name, de.d_namelen, de.d_ino, ft_to_dtype(de.d_type),
-				 (int64_t)de.d_pos + de.d_reclen) != 0)
+			if (fill(ctx, de.d_name, de.d_namelen, de.d_ino, ft_to_dtype(de.d_type), pos + de.d_reclen) != 0)
 				return 0;
 		}
 		if (error != ENOENT)

@@ -251,6 +251,11 @@
  * inode number; the data past i_block is the value of the in-inode
  * attribute system.data. */
 #define EXT2_INLINE_PARENT_SIZE 4
+/* An inline directory's entries keep their readdir cookies when it moves
+ * to a block: there "." and ".." (12 bytes each) stand where the parent's
+ * number (4 bytes) stood, and the entries follow as they were, so a block
+ * position is the inline position plus this (ext2_inline.c, ext2_dir.c). */
+#define EXT2_INLINE_COOKIE_SHIFT (2 * EXT2_DIR_ENTRY_MIN - EXT2_INLINE_PARENT_SIZE)
 #define EXT2_INLINE_XATTR_NAME "data"
 
 #define EXT2_SECRM_FL 0x00000001

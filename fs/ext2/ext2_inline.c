@@ -190,6 +190,43 @@ map_one(const struct ext2_mount *em, struct ext2_inode *ip, uint64_t pblk)
 }
 
 /*
+ * An inline directory's block as its entries stand: "." and "..", then
+ * i_block's entries and system.data's, byte for byte, each EXT2_INLINE_
+ * COOKIE_SHIFT bytes further on than in the inode, so that readdir cookies
+ * handed out before the move still point between the same entries. The
+ * last entry reaches the end of the block's entries. false (blk then
+ * undefined) if the entries do not tile their areas or do not fit.
+ */
+static bool
+dir_block_in_place(struct ext2_mount *em, struct ext2_inode *ip, uint32_t parent, const uint8_t *value,
+		   uint8_t *blk)
+{
+	const uint32_t first = 2 * EXT2_DIR_ENTRY_MIN;
+	const uint32_t vstart = EXT2_I_BLOCK_SIZE + EXT2_INLINE_COOKIE_SHIFT;
+	uint32_t end = ext2_de_end(em), used = vstart + ip->i_inline_len, pos, last = 0, rec;
+
+	if (used > end || ext2_dirblock_build(em, ip, parent, NULL, 0, blk) != 0)
+		return false;
+	ext2_de_set_reclen(blk + EXT2_DIR_ENTRY_MIN, EXT2_DIR_ENTRY_MIN);
+	memcpy(blk + first, ip->i_block + EXT2_INLINE_PARENT_SIZE, EXT2_I_BLOCK_SIZE - EXT2_INLINE_PARENT_SIZE);
+	if (ip->i_inline_len > 0)
+		memcpy(blk + vstart, value, ip->i_inline_len);
+	/* Each area's records end where the area ends. */
+	for (pos = first; pos < used; pos += rec) {
+		rec = ext2_de_reclen(em, blk + pos);
+		if (rec < EXT2_DIR_ENTRY_MIN || (rec & 3) != 0 || rec > used - pos ||
+		    (pos < vstart && rec > vstart - pos) || DE_NAME + ext2_de_namelen(em, blk + pos) > rec)
+			return false;
+		last = pos;
+	}
+	if (pos != used)
+		return false;
+	ext2_de_set_reclen(blk + last, end - last);
+	ext2_dirblock_settail(em, ip, blk);
+	return true;
+}
+
+/*
  * The new block is taken and written first, so that running out of space
  * changes nothing; the inode then points at it, and dropping system.data
  * writes the inode out. A regular file's data is written to the device at
@@ -233,7 +270,7 @@ ext2_inline_expand(struct ext2_mount *em, struct ext2_inode *ip)
 			error = ext2_inline_dir_foreach(em, ip, dir_collect, &dc);
 		if (error == EUCLEAN)
 			error = ext2_corrupt(em, "directory inode %u: its inline entries do not add up", ip->i_ino);
-		if (!error)
+		if (!error && !dir_block_in_place(em, ip, parent, value, blk))
 			error = ext2_dirblock_build(em, ip, parent, dc.ents, dc.n, blk);
 		if (error == ENOSPC)
 			error = ext2_corrupt(em, "directory inode %u: its inline entries fill more than a block",

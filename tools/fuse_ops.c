@@ -413,11 +413,15 @@ err_now(void)
  * changes only while the directory is empty.
  */
 static void
+node_set_casefold(struct node *n, bool on)
+{
+	__atomic_store_n(&n->casefold, on, __ATOMIC_RELAXED);
+}
+
+static void
 node_note(struct node *n, const struct anyk_stat *st)
 {
-	__atomic_store_n(&n->casefold,
-			 (st->st_mode & ANYK_S_IFMT) == ANYK_S_IFDIR && (st->st_flags & ANYK_FL_CASEFOLD) != 0,
-			 __ATOMIC_RELAXED);
+	node_set_casefold(n, (st->st_mode & ANYK_S_IFMT) == ANYK_S_IFDIR && (st->st_flags & ANYK_FL_CASEFOLD) != 0);
 }
 
 static bool
@@ -1320,12 +1324,9 @@ node_setflags(fuse_ino_t ino, struct fh *fh, uint32_t v, int proj)
 		anyk_proc_switch(old);
 	}
 	error = r != 0 ? err_now() : 0;
-	if (!error && !proj) {
-		struct node *n = ino_node(ino);
-
-		__atomic_store_n(&n->casefold, (n->type == ANYK_S_IFDIR || n == &root) && (v & ANYK_FL_CASEFOLD) != 0,
-				 __ATOMIC_RELAXED);
-	}
+	/* The kernel takes the flag on directories only (ENOTDIR). */
+	if (!error && !proj)
+		node_set_casefold(ino_node(ino), (v & ANYK_FL_CASEFOLD) != 0);
 	if (!error)
 		nfh_drop(ino_node(ino));
 	return error;

@@ -13,7 +13,8 @@
  *   fuse_null --plain DIR  with libfuse's own loop instead
  *
  * It asks the host for what anyk mount asks for (opens without requests,
- * writes through, 1 s entry and attribute timeouts) and
+ * so files are made with MKNOD and closed without RELEASE; no FLUSH;
+ * writes through; 1 s entry and attribute timeouts) and
  * serves from one thread, as anyk mount does over /dev/fuse: by default
  * with the same loop (tools/fuse_prio.c: it spins after each request and
  * follows its callers' processors), so that the difference to anyk mount
@@ -163,12 +164,15 @@ reply_entry(fuse_req_t req, struct node *n)
 	fuse_reply_entry(req, &e);
 }
 
+static int no_open;
+
 static void
 n_init(void *ud, struct fuse_conn_info *c)
 {
 	(void)ud;
 	/* As anyk mount: opens without requests, writes through. */
-	if (c->capable & FUSE_CAP_NO_OPEN_SUPPORT)
+	no_open = (c->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+	if (no_open)
 		c->want |= FUSE_CAP_NO_OPEN_SUPPORT;
 	c->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_ATOMIC_O_TRUNC);
 	if (c->capable & FUSE_CAP_DONT_MASK)
@@ -280,7 +284,17 @@ n_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 static void
 n_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
-	add(req, parent, name, S_IFREG | (mode & 07777), fi);
+	if (no_open) /* as anyk mount: the host makes files with MKNOD */
+		fuse_reply_err(req, ENOSYS);
+	else
+		add(req, parent, name, S_IFREG | (mode & 07777), fi);
+}
+
+static void
+n_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	(void)rdev;
+	add(req, parent, name, mode, NULL);
 }
 
 static void
@@ -362,11 +376,12 @@ static const struct fuse_lowlevel_ops ops = {
 	.setattr = n_setattr,
 	.mkdir = n_mkdir,
 	.create = n_create,
+	.mknod = n_mknod,
 	.unlink = n_remove,
 	.rmdir = n_remove,
 	.open = n_open,
 	.release = n_ok,
-	.flush = n_ok,
+	/* No flush, as anyk mount: the host stops sending it. */
 	.fsync = n_fsync,
 	.opendir = n_opendir,
 	.readdir = n_readdir,

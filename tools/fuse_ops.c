@@ -1775,6 +1775,16 @@ op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	struct at a;
 	int error;
 
+	/* Where the host opens without asking (see nfh_get), it creates
+	 * with MKNOD once CREATE is refused, and then opens the new file
+	 * by itself: no file handle, so no RELEASE when it is closed, a
+	 * request saved on every file made. The host checks nothing on
+	 * the open of a file it has just made (O_EXCL came with the
+	 * MKNOD), as an atomic create. */
+	if (no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	memset(&e, 0, sizeof(e));
 	at_init(&a, p, name);
 	pthread_rwlock_rdlock(&ns_lock);

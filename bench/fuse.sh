@@ -6,14 +6,16 @@
 #   tar       tar c of a tree (a copy of /usr/include made into the image by
 #             mke2fs -d) piped to /dev/null
 #   seqio     dd bs=1M count=1024 conv=fsync, then dd back to /dev/null
-#             (each three times, on a fresh mount after a cache drop; the
-#             fastest pass counts); and the read again with the image in
-#             host memory (tmpfs), where the disk does not count
+#             and the read again with the image in host memory (tmpfs),
+#             where the disk does not count
 #   meta      100,000 files (100 directories x 1,000): create, stat, unlink
 #             (build/bench/ext2 host DIR ...)
 #   floor     the meta phases on bench/fuse_null, a FUSE server that does
 #             no work, with anyk mount's request loop, over /dev/fuse and
 #             io_uring: what the round trips alone cost here
+#
+# Each phase runs on a fresh mount after a cache drop, for every contender
+# in turn, and the passes repeat three times: the fastest pass counts.
 #
 # Run by bench/run.sh (make bench); --quick shrinks every workload ~10x.
 # Needs root (mounts, cache drops); what cannot be had is skipped with a note.
@@ -43,11 +45,18 @@ cp -a "$TREE" "$STAGE/tree" || exit 1
 entries=$(find "$STAGE/tree" | wc -l) size=$(du -sm "$STAGE/tree" | cut -f1)
 M=$WORK/mnt
 
-# phase CONTENDER PHASE: one cold, timed phase on a fresh mount; sets T
-# (seconds, with the unmount) and R (the server's peak RSS in KiB, or -).
+# phase CONTENDER PHASE: one cold, timed phase on a fresh mount of the
+# contender's image (IMG_<contender>); sets T (seconds, with the unmount, or
+# "" if the phase failed) and R (the server's peak RSS in KiB, or -). The
+# floors stay mounted through a round of the metadata phases (they keep
+# their names in memory only) and have nothing to write back.
 phase() {
 	drop_caches
-	mount_as $1 "$IMG" "$M" || exit 1
+	case $1 in
+	floor*) T=$(timed_meta "$WORK/$1" $2) && R=- || { note "$1 $2 failed"; T=""; } ; return ;;
+	esac
+	[ $1 = anykuring ] && uring_switch on
+	mount_as $1 "$(eval "echo \$IMG_$1")" "$M" || exit 1
 	t0=$(now)
 	case $2 in
 	tar) tar cf - -C "$M" tree | cat >/dev/null ;;
@@ -58,24 +67,36 @@ phase() {
 	st=$?
 	T=$(elapsed "$t0" "$(now)")
 	unmount_as $1 "$M"
+	[ $1 = anykuring ] && [ -z "$URING_HOLD" ] && uring_switch off
 	T=$(add "$T" "$UNMOUNT_SEC")
 	[ $st = 0 ] || { note "$1 $2 failed"; T=""; }
 	R=-
 	[ $1 != kernel ] && R=$(server_rss "$M")
 }
 
-# best3 CONTENDER PHASE: phase three times, the fastest counts. The host's
-# disk sometimes serves from a cache outside this machine: three passes in a
-# row of the kernel's read took 1.3, 3.2 and 1.7 s.
-best3() {
-	phase $1 $2
-	for again in 2 3; do
-		t1=$T r1=$R
-		phase $1 $2
-		[ -n "$t1" ] && awk -v a="$t1" -v b="${T:-1e9}" 'BEGIN { exit !(a < b) }' && T=$t1
-		[ "$R" = - ] && R=$r1
-	done
+# timed_meta DIR PHASE: the helper's metadata phase on a mounted DIR; prints
+# the seconds it took.
+timed_meta() {
+	t0=$(now)
+	"$HELPER" host "$1" $2 $FILES >/dev/null || return 1
+	elapsed "$t0" "$(now)"
 }
+
+# keep CONTENDER PHASE NAME: record T and R of a pass under NAME; the fastest
+# pass counts, and the largest RSS.
+keep() {
+	old=$(get T $1 $3)
+	if [ -n "$T" ] && { [ -z "$old" ] || awk -v a="$T" -v b="$old" 'BEGIN { exit !(a < b) }'; }; then
+		eval "T_${1}_$3=$T"
+	fi
+	old=$(get M $1 $3)
+	case $R in
+	-|n/a|'') [ -n "$old" ] || eval "M_${1}_$3=-" ;;
+	*) case $old in ''|-|n/a) eval "M_${1}_$3=$R" ;; *) [ "$R" -gt "$old" ] && eval "M_${1}_$3=$R" ;; esac ;;
+	esac
+}
+
+get() { eval "echo \${$1_$2_$3:-}"; }
 
 # dd reads its 1 MiB blocks from a file, not /dev/zero, so that no layer
 # sees zeros it could skip: one random MiB repeated, in tmpfs when there is
@@ -101,60 +122,94 @@ i=0
 while [ $i -lt $MIB ]; do cat "$PAT/pattern.1"; i=$((i + 1)); done >"$PAT/pattern"
 ln -s "$PAT/pattern" "$WORK/pattern" 2>/dev/null
 
+# Every contender is measured in each pass, one after the other, and the
+# passes repeat (ROUNDS): what the host does meanwhile (its disk sometimes
+# serves from a cache outside this machine, other guests take the
+# processors: three reads in a row by the kernel took 1.3, 3.2 and 1.7 s)
+# then falls on all of them alike, and the fastest pass of each counts.
+ROUNDS=3
+[ $QUICK = 1 ] && ROUNDS=2
 for c in $CONTENDERS; do
-	IMG=$WORK/$c.img
-	fresh_image "$IMG" $IMGSIZE "$STAGE" || exit 1
-	[ $c = anykuring ] && uring_switch on
-	for p in tar seqwrite seqread create stat unlink; do
-		case $p in
-		seq*) best3 $c $p ;;
-		*) phase $c $p ;;
-		esac
-		eval "T_${c}_$p=$T M_${c}_$p=$R"
-		# The same read with the image in host memory: what the
-		# layers above the disk cost, without the disk's swings.
-		if [ $p = seqread ] && [ -n "$MEMIMG" ] && cp --sparse=always "$IMG" "$MEMIMG/$c.img"; then
-			DISKIMG=$IMG IMG=$MEMIMG/$c.img
-			best3 $c seqread
-			eval "T_${c}_memread=$T M_${c}_memread=$R"
-			rm -f "$IMG"
-			IMG=$DISKIMG
-		fi
-	done
-	[ $c = anykuring ] && uring_switch off
-	if ! e2fsck -fn "$IMG" >"$WORK/fsck.out" 2>&1; then
-		note "e2fsck found problems in the image $c left: $(grep -v '^e2fsck\|^Pass' "$WORK/fsck.out" | head -3 | tr '\n' ' ')"
-	fi
-	grep -qi 'sanitizer\|error' "$WORK/$c.err" 2>/dev/null && note "$c server said: $(head -2 "$WORK/$c.err" | tr '\n' ' ')"
-	rm -f "$IMG"
+	eval "IMG_${c}=$WORK/$c.img"
+	fresh_image "$WORK/$c.img" $IMGSIZE "$STAGE" || exit 1
 done
+get() { eval "echo \${$1_$2_$3:-}"; }
+for p in tar seqwrite seqread; do
+	r=0
+	while [ $r -lt $ROUNDS ]; do
+		for c in $CONTENDERS; do
+			phase $c $p
+			keep $c $p $p
+		done
+		r=$((r + 1))
+	done
+done
+# The same read with the image in host memory: what the layers above the
+# disk cost, without the disk's swings. Each image is copied into tmpfs in
+# turn while there is room for it.
+if [ -n "$MEMIMG" ]; then
+	for c in $CONTENDERS; do
+		cp --sparse=always "$WORK/$c.img" "$MEMIMG/$c.img" || { rm -f "$MEMIMG/$c.img"; break; }
+		eval "IMG_${c}=$MEMIMG/$c.img"
+	done
+	r=0
+	while [ $r -lt $ROUNDS ]; do
+		for c in $CONTENDERS; do
+			[ -f "$MEMIMG/$c.img" ] || continue
+			phase $c seqread
+			keep $c seqread memread
+		done
+		r=$((r + 1))
+	done
+	for c in $CONTENDERS; do
+		rm -f "$MEMIMG/$c.img"
+		eval "IMG_${c}=$WORK/$c.img"
+	done
+fi
 
 # The floor: a FUSE server that does no work (bench/fuse_null.c) with anyk
 # mount's request loop, over /dev/fuse and (where anyk mount was measured
-# over it) io_uring, on one mount each, the caches dropped before each phase.
-# Kernel time / its time is the best ratio a FUSE server reaches here over
-# that transport.
-FLOORS=floor
-case " $ANYKS " in *" anykuring "*) FLOORS="floor flooruring" ;; esac
+# over it) io_uring, mounted for a round of the metadata phases, measured
+# in turn with the others. Kernel time / its time is the best ratio a FUSE
+# server reaches here over that transport.
+FLOORS=
 if [ -x "$FLOOR" ]; then
-	for c in $FLOORS; do
-		[ $c = flooruring ] && uring_switch on
-		mount_as $c - "$WORK/$c" || exit 1
-		for p in create stat unlink; do
-			drop_caches
-			t0=$(now)
-			"$HELPER" host "$WORK/$c" $p $FILES >/dev/null || { note "$c $p failed"; continue; }
-			eval "T_${c}_$p=$(elapsed "$t0" "$(now)")"
-		done
-		unmount_as $c "$WORK/$c"
-		[ $c = flooruring ] && uring_switch off
-	done
+	FLOORS=floor
+	case " $ANYKS " in *" anykuring "*) FLOORS="floor flooruring" ;; esac
 else
-	FLOORS=
 	note "no $FLOOR (make bench builds it): no FUSE floor measured"
 fi
+# The host refuses every io_uring request while the switch is off: it stays
+# on through the rounds the io_uring floor serves in (anyk mount -o nouring
+# and the others do not use it).
+URING_HOLD=
+case " $FLOORS " in *" flooruring "*) URING_HOLD=1 ;; esac
+r=0
+while [ $r -lt $ROUNDS ]; do
+	[ -n "$URING_HOLD" ] && uring_switch on
+	for c in $FLOORS; do
+		mount_as $c - "$WORK/$c" || exit 1
+	done
+	for p in create stat unlink; do
+		for c in $CONTENDERS $FLOORS; do
+			phase $c $p
+			keep $c $p $p
+		done
+	done
+	for c in $FLOORS; do
+		unmount_as $c "$WORK/$c"
+	done
+	[ -n "$URING_HOLD" ] && uring_switch off
+	r=$((r + 1))
+done
+for c in $CONTENDERS; do
+	if ! e2fsck -fn "$WORK/$c.img" >"$WORK/fsck.out" 2>&1; then
+		note "e2fsck found problems in the image $c left: $(grep -v '^e2fsck\|^Pass' "$WORK/fsck.out" | head -3 | tr '\n' ' ')"
+	fi
+	grep -qi 'sanitizer\|error' "$WORK/$c.err" 2>/dev/null && note "$c server said: $(head -2 "$WORK/$c.err" | tr '\n' ' ')"
+	rm -f "$WORK/$c.img"
+done
 
-get() { eval "echo \${$1_$2_$3:-}"; }
 peak() { # CONTENDER: the largest RSS over its phases
 	m=0
 	for p in tar seqwrite seqread memread create stat unlink; do
@@ -172,8 +227,10 @@ echo "# queue per processor, Linux 6.14+), then put back;"
 echo "# fuse2fs: fuse2fs -f IMAGE DIR -o rw,fakeroot; kernel: mount -o loop. Caches"
 echo "# $CACHES. tar reads $entries entries, $size MiB (a copy of $TREE put into each"
 echo "# image by mke2fs -d). RSS: the server's peak over all phases."
-echo "# FUSE floor: bench/fuse_null on one mount per transport for its three phases"
-echo "# (caches dropped before each; no unmount timed: it has nothing to write back)."
+echo "# FUSE floor: bench/fuse_null, one mount per transport for each round of the"
+echo "# three metadata phases (caches dropped before each; no unmount timed: it has"
+echo "# nothing to write back). Every phase: $ROUNDS passes, the contenders in turn in"
+echo "# each; the fastest pass of each counts (create+stat+unlink: the sum of those)."
 printf '%s' "$NOTES"
 for p in tar seqwrite seqread memread create stat unlink meta; do
 	if [ $p = meta ]; then

@@ -24,7 +24,7 @@ const char img_help_ls[] =
 	"  -h            sizes like 1.5K, 64M (with -l)\n"
 	"  --sort=KEY    name (default), size (largest first), time (newest first)\n"
 	"  --json        one JSON array of objects (name, path, type, mode, ...)\n"
-	"  -o OPTS       mount options (ro, ...)";
+	"  -o OPTS       mount options (ro, norecovery)";
 
 const char img_usage_stat[] = "[--json] [-L] [-o OPTS] IMAGE[@PART]:PATH...";
 const char img_help_stat[] =

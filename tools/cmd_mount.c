@@ -53,6 +53,7 @@ struct mount_args {
 	char dir[PATH_MAX];
 	unsigned part;      /* 0: the whole image */
 	int foreground, debug, rdonly;
+	int norecovery;     /* mount without replaying the journal (implies ro) */
 	unsigned spin_us;   /* see prio_serve */
 	int uring;          /* FURING_*: see fuse_uring.h */
 	int hostperms;      /* the host kernel checks permissions: see serve */
@@ -125,6 +126,8 @@ parse_opts(struct mount_args *a, char *list)
 			a->rdonly = 1;
 		} else if (strcmp(opt, "rw") == 0) {
 			a->rdonly = 0;
+		} else if (strcmp(opt, "norecovery") == 0 || strcmp(opt, "noload") == 0) {
+			a->norecovery = 1;
 		} else if (strncmp(opt, "uid=", 4) == 0) {
 			if (parse_uint(opt + 4, UINT32_MAX - 1, &v) != 0)
 				return err_usage(&mount_cmd, "bad option '%s'", opt);
@@ -244,6 +247,8 @@ kernel_setup(struct mount_args *a)
 
 	if (boot_kernel() != EXIT_OK)
 		return EXIT_FAIL;
+	if (a->norecovery)
+		a->rdonly = 1;
 	if (anyk_disk_attach(MNT_DEV, a->imgabs, a->rdonly ? ANYK_DISK_RDONLY : 0) != 0) {
 		if (a->rdonly || (errno != EACCES && errno != EROFS && errno != EPERM))
 			return err_msg(a->image, "cannot attach: %s", strerror(errno));
@@ -267,7 +272,7 @@ kernel_setup(struct mount_args *a)
 	    anyk_sys_mkdir(MNT_DIR, 0755) != 0)
 		return err_path(MNT_DIR);
 	flags = a->rdonly ? ANYK_MNT_RDONLY : 0;
-	r = anyk_sys_mount(dev, MNT_DIR, type, flags, "");
+	r = anyk_sys_mount(dev, MNT_DIR, type, flags, a->norecovery ? "norecovery" : "");
 	if (r != 0 && errno == EROFS && !a->rdonly) {
 		fprintf(stderr, "anyk: %s: the %s driver cannot write it; mounted read-only\n",
 		    a->image, type);

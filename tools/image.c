@@ -390,11 +390,15 @@ img_set_mount_opts(struct img_session *s, const char *opts)
 	rest[0] = '\0';
 	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
 		if (strcmp(tok, "ro") == 0) {
-			s->force_ro = 1;
+			if (!s->force_ro)
+				s->force_ro = 1;
 			continue;
 		}
 		if (strcmp(tok, "rw") == 0)
 			continue;
+		/* The journal left as it is: only a read-only mount may. */
+		if (strcmp(tok, "norecovery") == 0 || strcmp(tok, "noload") == 0)
+			s->force_ro = 2;
 		if (rest[0] != '\0')
 			strncat(rest, ",", sizeof(rest) - strlen(rest) - 1);
 		strncat(rest, tok, sizeof(rest) - strlen(rest) - 1);
@@ -544,7 +548,8 @@ img_add(struct img_session *s, struct img_path *p, int writable)
 	if (!host_exists(p->file))
 		return err_msg(p->file, "%s", strerror(errno));
 	if (writable && s->force_ro)
-		return err_msg(what, "cannot write with -o ro");
+		return err_msg(what, "cannot write with -o %s",
+		    s->force_ro == 2 ? "norecovery (the journal is left unreplayed: read-only)" : "ro");
 	lockfd = image_lock(p->file, writable);
 	if (lockfd < 0)
 		return EXIT_FAIL;

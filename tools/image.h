@@ -46,7 +46,7 @@ struct img_session {
 	int nimg;
 	int booted;
 	const char *mopts;  /* -o, without "ro" */
-	int force_ro;       /* -o ro */
+	int force_ro;       /* -o ro (1), -o norecovery (2) */
 	int current;        /* img_enter()'s argument, -2 before any */
 };
 

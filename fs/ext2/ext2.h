@@ -77,6 +77,9 @@ struct ext2_mount {
 	bool em_sb_torn;  /* the primary superblock's checksum was cut short (ext2_sb_torn) */
 	uint64_t em_maxlblk; /* logical blocks a file may address */
 	const char *em_name; /* for log lines: the device name */
+	/* A read-only mount's journal replay, kept in pinned buffers
+	 * (ext2_jrecover.c); NULL when nothing was replayed in memory. */
+	struct jovl *em_jovl;
 	/* Read-write mounts. */
 	bool em_rdonly;
 	kmutex_t em_lock;     /* allocation state, see the top of this file */

@@ -17,8 +17,10 @@
  * their home blocks, empties the log and clears needs_recovery. A read-only
  * mount never writes: it puts the replayed blocks into the buffer cache,
  * pinned so that they are neither evicted nor written, so every metadata
- * read of the mount sees the replayed file system (file data read around
- * the cache, which only data=journal mode logs, is not replayed).
+ * read of the mount sees the replayed file system; file data, which is read
+ * around the cache, takes the blocks the journal logged (data=journal
+ * mode, or files flagged to journal their data) from those buffers too
+ * (ext2_journal_replayed).
  */
 #ifndef ANYK_FS_EXT2_JOURNAL_H
 #define ANYK_FS_EXT2_JOURNAL_H
@@ -99,6 +101,11 @@ int ext2_journal_recover(struct ext2_mount *em);
 /* Unmount (and failed mounts): drop the buffers a read-only replay pinned.
  * Call before the device's buffers are invalidated. Safe to call always. */
 void ext2_journal_release(struct ext2_mount *em);
+
+/* A read-only mount's in-memory replay: the first block at or after blk
+ * that it replayed, or UINT64_MAX. The replay does not change while the
+ * file system is mounted. */
+uint64_t ext2_journal_replayed(const struct ext2_mount *em, uint64_t blk);
 
 /* Journal checksums (csum v2/v3), exposed for tests and the transaction
  * code: seed = crc32c(~0, journal uuid). */

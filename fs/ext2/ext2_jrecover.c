@@ -626,8 +626,20 @@ ext2_journal_release(struct ext2_mount *em)
 		}
 	}
 	mutex_exit(&jovl_lock);
+	em->em_jovl = NULL;
 	if (v != NULL)
 		ovl_free(v);
+}
+
+uint64_t
+ext2_journal_replayed(const struct ext2_mount *em, uint64_t blk)
+{
+	struct rb_node *n;
+
+	if (em->em_jovl == NULL)
+		return UINT64_MAX;
+	n = rb_lower_bound(&em->em_jovl->v_bufs, &blk);
+	return n != NULL ? container_of(n, struct jovl_buf, o_node)->o_blk : UINT64_MAX;
 }
 
 /* --- after the replay ------------------------------------------------------------ */
@@ -832,6 +844,8 @@ ext2_journal_recover(struct ext2_mount *em)
 		jr->ovl->v_next = jovl_list;
 		jovl_list = jr->ovl;
 		mutex_exit(&jovl_lock);
+		if (rb_min(&jr->ovl->v_bufs) != NULL)
+			em->em_jovl = jr->ovl;
 		jr->ovl = NULL;
 	}
 out:

@@ -9,6 +9,7 @@
  * Inline files (ext2_inline.c) are copied out of the inode.
  */
 #include "fs/ext2/ext2.h"
+#include "fs/ext2/ext2_journal.h"
 
 
 void
@@ -202,6 +203,42 @@ read_run(struct ext2_mount *em, uint64_t devoff, size_t n, struct uio *uio, uint
 	return error;
 }
 
+/*
+ * A run on a read-only mount that replayed its journal in memory: blocks
+ * the journal logged (file data in data=journal mode) come from the
+ * replay's pinned buffers, the rest from the device as usual. n bytes from
+ * byte inblk of block pblk.
+ */
+static int
+read_run_replayed(struct ext2_mount *em, uint64_t pblk, uint64_t inblk, uint64_t n, struct uio *uio,
+		  uint8_t **bouncep)
+{
+	unsigned bshift = em->em_sb.s_bshift;
+	uint32_t bsize = em->em_bsize;
+	uint64_t b, r, c;
+	struct buf *bp;
+	int error = 0;
+
+	while (n > 0 && !error) {
+		b = pblk + (inblk >> bshift);
+		r = ext2_journal_replayed(em, b);
+		if (r == b) {
+			c = MIN(n, (uint64_t)bsize - (inblk & (bsize - 1)));
+			error = ext2_bread(em, b, &bp);
+			if (error)
+				return error;
+			error = uiomove((uint8_t *)bp->b_data + (inblk & (bsize - 1)), (size_t)c, uio);
+			brelse(bp);
+		} else {
+			c = r == UINT64_MAX ? n : MIN(n, ((r - pblk) << bshift) - inblk);
+			error = read_run(em, (pblk << bshift) + inblk, (size_t)c, uio, bouncep);
+		}
+		inblk += c;
+		n -= c;
+	}
+	return error;
+}
+
 /* Data in the inode (ext2_inline.c): no blocks to map. */
 static int
 read_inline(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
@@ -237,6 +274,8 @@ ext2_read(struct ext2_mount *em, struct ext2_inode *ip, struct uio *uio)
 		n = MIN(len, (map.m_len << bshift) - inblk);
 		if (map.m_pblk == 0 || map.m_unwritten)
 			error = uiozero((size_t)n, uio);
+		else if (em->em_jovl != NULL)
+			error = read_run_replayed(em, map.m_pblk, inblk, n, uio, &bounce);
 		else
 			error = read_run(em, (map.m_pblk << bshift) + inblk, (size_t)n, uio, &bounce);
 		if (error)

@@ -83,6 +83,41 @@ ext2_mount_free(struct ext2_mount *em)
 	kmem_free(&ext2_kmem, em, sizeof(*em));
 }
 
+/*
+ * Mount options. norecovery (noload is its older name) leaves the journal
+ * as it is: the mount shows the file system as its blocks lie on the disk,
+ * without the transactions the journal still holds, beside the replayed
+ * view a plain read-only mount gives (which replays in memory only). It
+ * needs a read-only mount: writes over an unreplayed journal would be
+ * overwritten by a later replay. ro and rw are the mount's flags, which the
+ * caller sets; any other option is refused by name rather than ignored.
+ */
+static int
+parse_options(struct ext2_mount *em, const char *options, bool rdonly, bool *norecovery)
+{
+	const char *p = options, *end;
+	size_t len;
+
+	*norecovery = false;
+	while (p != NULL && *p != '\0') {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if ((len == 10 && strncmp(p, "norecovery", len) == 0) || (len == 6 && strncmp(p, "noload", len) == 0)) {
+			*norecovery = true;
+		} else if (len != 0 && !(len == 2 && (strncmp(p, "ro", 2) == 0 || strncmp(p, "rw", 2) == 0))) {
+			klog(LOG_ERR, "ext2 %s: unknown mount option '%.*s' (ext2/3/4 knows norecovery, noload)",
+			     em->em_name, (int)(len < 64 ? len : 64), p);
+			return EINVAL;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	if (*norecovery && !rdonly) {
+		klog(LOG_ERR, "ext2 %s: norecovery needs a read-only mount", em->em_name);
+		return EINVAL;
+	}
+	return 0;
+}
+
 static int
 check_features(struct ext2_mount *em, bool rdonly)
 {
@@ -190,6 +225,7 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 	struct ext2_mount *em;
 	struct vnode *vp = NULL;
 	uint8_t *raw = NULL;
+	bool norecovery;
 	char why[128];
 	int error;
 
@@ -211,6 +247,9 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 		goto out;
 	}
 	em->em_name = em->em_bdev->bd_name;
+	error = parse_options(em, options, rdonly, &norecovery);
+	if (error)
+		goto out;
 	raw = kmem_alloc(&ext2_kmem, EXT2_SB_SIZE);
 	if (raw == NULL) {
 		error = ENOMEM;
@@ -242,9 +281,14 @@ ext2_mount(struct mount *mp, const char *source, const char *options, struct vno
 	/* Replay the journal if it needs it (ext2_jrecover.c), before anything
 	 * else is read: on the disk, or in memory for read-only mounts. It may
 	 * replace em_sb with the replayed superblock. */
-	error = ext2_journal_recover(em);
-	if (error)
-		goto out;
+	if (!norecovery) {
+		error = ext2_journal_recover(em);
+		if (error)
+			goto out;
+	} else if (em->em_sb.s_incompat & INCOMPAT_RECOVER) {
+		klog(LOG_WARN, "ext2 %s: norecovery: the journal is not replayed; what it holds is not shown "
+		     "and the rest may not agree with itself", em->em_name);
+	}
 	em->em_bsize = em->em_sb.s_bsize;
 	em->em_nblocks = em->em_sb.s_blocks_count;
 	em->em_csum = (em->em_sb.s_rocompat & RO_COMPAT_METADATA_CSUM) != 0;

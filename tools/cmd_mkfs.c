@@ -33,9 +33,33 @@ int cmd_mkfs(int argc, char **argv);
 static const struct tool_cmd mkfs_cmd = {
 	"mkfs",
 	"-t ext2|ext3|ext4 [-b BSIZE] [-I ISIZE] [-N INODES] [-L LABEL] [-U UUID]\n"
-	"       [-O FEATURES] [-d DIR] [-q] [--timestamp T] IMAGE [SIZE]",
+	"       [-O FEATURES] [-E EXTENDED] [-d DIR] [-q] [--timestamp T] IMAGE [SIZE]",
 	"", NULL
 };
+
+/* -E, as mke2fs's: encoding=utf8 (or utf8-12.1, the one encoding ext4
+ * defines) and encoding_flags=strict, comma-separated. */
+static int
+parse_extended(const char *s, struct anyk_mkfs_opts *o, int *encoding)
+{
+	const char *end;
+	size_t len;
+
+	for (; *s != '\0'; s = *end == ',' ? end + 1 : end) {
+		end = strchr(s, ',');
+		if (end == NULL)
+			end = s + strlen(s);
+		len = (size_t)(end - s);
+		if ((len == 13 && strncmp(s, "encoding=utf8", len) == 0) ||
+		    (len == 18 && strncmp(s, "encoding=utf8-12.1", len) == 0))
+			*encoding = 1;
+		else if (len == 21 && strncmp(s, "encoding_flags=strict", len) == 0)
+			o->flags |= ANYK_MKFS_ENC_STRICT;
+		else
+			return -1;
+	}
+	return 0;
+}
 
 static int
 parse_uuid(const char *s, uint8_t *out)
@@ -165,7 +189,8 @@ cmd_mkfs(int argc, char **argv)
 	char fixed[32];
 	struct stat dst;
 	uint64_t v, size = 0;
-	int i, quiet = 0, zeroed, status, lockfd = -1;
+	int i, quiet = 0, zeroed, status, lockfd = -1, encoding = 0;
+	char features[512];
 	char c;
 
 	memset(&o, 0, sizeof(o));
@@ -196,7 +221,7 @@ cmd_mkfs(int argc, char **argv)
 			quiet = 1;
 			continue;
 		}
-		if (strchr("tbINLUOd", c) == NULL || arg[1] == '-')
+		if (strchr("tbINLUOEd", c) == NULL || arg[1] == '-')
 			return err_usage(&mkfs_cmd, "unknown option '%s'", arg);
 		if (arg[2] != '\0')
 			arg += 2;
@@ -238,6 +263,11 @@ cmd_mkfs(int argc, char **argv)
 		case 'O':
 			o.features = arg;
 			break;
+		case 'E':
+			if (parse_extended(arg, &o, &encoding) != 0)
+				return err_usage(&mkfs_cmd, "bad extended option in '%s' (encoding=utf8, "
+				    "encoding_flags=strict)", arg);
+			break;
 		case 'd':
 			dir = arg;
 			break;
@@ -253,6 +283,12 @@ cmd_mkfs(int argc, char **argv)
 		return err_usage(&mkfs_cmd, "too many arguments");
 	if (o.fstype == NULL)
 		o.fstype = "ext2";
+	/* An encoding means case-insensitive directories may be made. */
+	if (encoding) {
+		snprintf(features, sizeof(features), "%s%scasefold", o.features != NULL ? o.features : "",
+		    o.features != NULL ? "," : "");
+		o.features = features;
+	}
 	if (sizearg != NULL && (parse_size(sizearg, &size) != 0 || size == 0))
 		return err_usage(&mkfs_cmd, "bad size '%s'", sizearg);
 	if (ts == NULL && (env = getenv("SOURCE_DATE_EPOCH")) != NULL && *env != '\0') {

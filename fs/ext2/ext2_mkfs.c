@@ -227,6 +227,8 @@ choose_features(struct mkfs *m)
 		return fail(m, EINVAL, "64bit needs the extent feature");
 	if ((m->incompat & INCOMPAT_CSUM_SEED) && !(m->rocompat & RO_COMPAT_METADATA_CSUM))
 		return fail(m, EINVAL, "metadata_csum_seed needs metadata_csum");
+	if ((m->o->flags & ANYK_MKFS_ENC_STRICT) && !(m->incompat & INCOMPAT_CASEFOLD))
+		return fail(m, EINVAL, "the strict encoding flag needs the casefold feature");
 	/* metadata_csum supersedes the crc16 descriptor checksums. */
 	if (m->rocompat & RO_COMPAT_METADATA_CSUM)
 		m->rocompat &= ~RO_COMPAT_GDT_CSUM;
@@ -1332,8 +1334,11 @@ encode_super(struct mkfs *m, uint8_t *sb, uint64_t kbytes)
 	le64enc(sb + SB_KBYTES_WRITTEN, kbytes);
 	if (m->incompat & INCOMPAT_CSUM_SEED)
 		le32enc(sb + SB_CHECKSUM_SEED, m->sb.s_csum_seed);
-	if (m->incompat & INCOMPAT_CASEFOLD)
+	if (m->incompat & INCOMPAT_CASEFOLD) {
 		le16enc(sb + SB_ENCODING, EXT4_ENC_UTF8_12_1);
+		if (m->o->flags & ANYK_MKFS_ENC_STRICT)
+			le16enc(sb + SB_ENCODING_FLAGS, EXT4_ENC_STRICT_MODE_FL);
+	}
 }
 
 static int

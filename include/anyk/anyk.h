@@ -123,6 +123,10 @@ struct anyk_mkfs_opts {
 /* The device already reads as zeros (a new or hole-punched file): inode
  * tables and the journal need not be written. */
 #define ANYK_MKFS_PREZEROED 0x1
+/* With the casefold feature: names that are not valid UTF-8 are refused
+ * (EINVAL) in case-insensitive directories instead of kept as their bytes
+ * (mke2fs -E encoding_flags=strict). */
+#define ANYK_MKFS_ENC_STRICT 0x2
 ANYK_API int anyk_mkfs(const char *devpath, const struct anyk_mkfs_opts *opts);
 
 /* --- system calls -------------------------------------------------------- */

@@ -199,6 +199,15 @@ opt "ext4 without 64bit (32-byte descriptors)" 'features:.*extent flex_bg' -t ex
 opt "ext4 without a journal" 'features:[[:space:]]*ext_attr' -t ext4 -O ^has_journal "$img" 64M
 opt "ext4 with metadata_csum_seed" 'features:.*metadata_csum_seed' -t ext4 -O metadata_csum_seed "$img" 64M
 opt "ext4 with casefold (utf8-12.1)" 'Character encoding:[[:space:]]*utf8-12.1' -t ext4 -O casefold "$img" 64M
+opt "ext4 with -E encoding=utf8,encoding_flags=strict" 'features:.*casefold' \
+	-t ext4 -E encoding=utf8,encoding_flags=strict "$img" 64M
+if [ "$(od -An -tx1 -j $((1024 + 0x27C)) -N 4 "$img" | tr -d " ")" = 01000100 ] &&
+	"$ANYK" info "$img" | grep -q "utf8-12.1 (strict)"; then
+	pass "...the encoding and its strict flag in the superblock, as mke2fs writes them"
+else
+	fail "...the encoding and its strict flag in the superblock, as mke2fs writes them" \
+		"$(od -An -tx1 -j $((1024 + 0x27C)) -N 4 "$img")"
+fi
 opt "ext4 with ea_inode" 'features:.*ea_inode' -t ext4 -O ea_inode "$img" 64M
 opt "ext4 with inline_data" 'features:.*inline_data' -t ext4 -O inline_data "$img" 64M
 opt "ext3 without resize_inode" 'features:[[:space:]]*has_journal ext_attr dir_index' -t ext3 -O ^resize_inode "$img" 64M
@@ -333,6 +342,8 @@ bad "unknown feature" 1 "unknown feature 'frobnicate'" -t ext4 -O frobnicate "$i
 bad "unsupported feature" 1 "not supported" -t ext4 -O bigalloc "$img" 8M
 bad "inline_data with 128-byte inodes" 1 "at least 256" -t ext4 -I 128 -O inline_data "$img" 8M
 bad "64bit without extents" 1 'extent' -t ext4 -O ^extent "$img" 8M
+bad "the strict encoding flag without casefold" 1 "needs the casefold feature" -t ext4 -E encoding_flags=strict "$img" 8M
+bad "an unknown extended option" 2 "extended option" -t ext4 -E stride=4 "$img" 8M
 bad "unknown type" 2 'unknown type' -t ext5 "$img" 8M
 bad "label too long" 2 'label' -t ext4 -L 12345678901234567 "$img" 8M
 bad "bad UUID" 2 'UUID' -t ext4 -U 1234-xyz "$img" 8M

@@ -31,6 +31,8 @@ cp "$img" "$tmp/orig"
 check "by default the journal is replayed (in memory)" '"$ANYK" cat "$img:/f" | cmp -s - "$tmp/new"'
 check "norecovery shows the blocks as they lie" '"$ANYK" cat -o norecovery "$img:/f" | cmp -s - "$tmp/old"'
 check "noload is the same" '"$ANYK" ls -l -o ro,noload "$img:/f" >/dev/null && "$ANYK" cat -o noload "$img:/f" | cmp -s - "$tmp/old"'
+run_check "anyk check of the replayed view" "$ANYK" check "$img"
+run_check "anyk check of the unreplayed view (only file data is journaled: consistent)" "$ANYK" check -o norecovery "$img"
 check "reading wrote nothing" 'cmp -s "$img" "$tmp/orig"'
 
 "$ANYK" cp -o norecovery "$tmp/new" "$img:/g" >"$tmp/out" 2>&1

@@ -133,7 +133,6 @@ for c in $CONTENDERS; do
 	eval "IMG_${c}=$WORK/$c.img"
 	fresh_image "$WORK/$c.img" $IMGSIZE "$STAGE" || exit 1
 done
-get() { eval "echo \${$1_$2_$3:-}"; }
 for p in tar seqwrite seqread; do
 	r=0
 	while [ $r -lt $ROUNDS ]; do

@@ -44,12 +44,10 @@ struct jovl_buf {
 	struct buf *o_bp;
 };
 
-/* The read-only replays of the mounted file systems, by mount. */
+/* A read-only mount's replay (em_jovl): its pinned buffers, by block. */
 struct jovl {
-	struct ext2_mount *v_em;
 	struct rb_tree v_bufs;
 	uint64_t v_bytes;
-	struct jovl *v_next;
 };
 
 struct jrec {
@@ -70,9 +68,6 @@ struct jrec {
 	struct rb_tree revokes;
 	struct jovl *ovl;        /* read-only: where replayed blocks go */
 };
-
-static kmutex_t jovl_lock;
-static struct jovl *jovl_list;
 
 static const uint8_t zeros[4];
 
@@ -615,20 +610,9 @@ ovl_free(struct jovl *v)
 void
 ext2_journal_release(struct ext2_mount *em)
 {
-	struct jovl **pp, *v = NULL;
-
-	mutex_enter(&jovl_lock);
-	for (pp = &jovl_list; *pp != NULL; pp = &(*pp)->v_next) {
-		if ((*pp)->v_em == em) {
-			v = *pp;
-			*pp = v->v_next;
-			break;
-		}
-	}
-	mutex_exit(&jovl_lock);
+	if (em->em_jovl != NULL)
+		ovl_free(em->em_jovl);
 	em->em_jovl = NULL;
-	if (v != NULL)
-		ovl_free(v);
 }
 
 uint64_t
@@ -805,7 +789,6 @@ ext2_journal_recover(struct ext2_mount *em)
 			error = ENOMEM;
 			goto out;
 		}
-		jr->ovl->v_em = em;
 		rb_init(&jr->ovl->v_bufs, ovl_cmp_nodes, ovl_cmp_key);
 	}
 	jr->end_seq = jr->seq;
@@ -839,30 +822,13 @@ ext2_journal_recover(struct ext2_mount *em)
 	error = reload_sb(jr);
 	if (error)
 		goto out;
-	if (jr->ovl != NULL) {
-		mutex_enter(&jovl_lock);
-		jr->ovl->v_next = jovl_list;
-		jovl_list = jr->ovl;
-		mutex_exit(&jovl_lock);
-		if (rb_min(&jr->ovl->v_bufs) != NULL)
-			em->em_jovl = jr->ovl;
+	/* Kept by the mount until unmount if it replayed anything; an
+	 * empty one goes with jr. */
+	if (jr->ovl != NULL && rb_min(&jr->ovl->v_bufs) != NULL) {
+		em->em_jovl = jr->ovl;
 		jr->ovl = NULL;
 	}
 out:
 	jrec_free(jr);
 	return error;
 }
-
-static int
-ext2_journal_init(void)
-{
-	static bool ready;
-
-	if (!ready) {
-		mutex_init(&jovl_lock);
-		ready = true;
-	}
-	return 0;
-}
-
-ANYK_COMPONENT(ext2_journal, LEVEL_FS, ext2_journal_init);

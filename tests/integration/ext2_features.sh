@@ -587,6 +587,17 @@ cf_same() { diff -r -x lost+found "$csrc" "$1" && [ "$(cat "$1/cf/mixedcase.TXT"
 # debugfs) give ENOKEY, as Linux does without the key; everything else
 # reads, check counts them apart and passes; writes go everywhere but into
 # encrypted data and directories, e2fsck-clean.
+# count_enokey COMMAND...: how many of the anyk commands (each one word
+# list) fail with exit 1 saying the key is not available.
+count_enokey() {
+	k=0
+	for w in "$@"; do
+		# shellcheck disable=SC2086
+		"$ANYK" $w >"$tmp/err" 2>&1
+		[ $? = 1 ] && grep -q "key not available" "$tmp/err" && k=$((k + 1))
+	done
+	echo $k
+}
 encrypt_tree() {
 	name=encrypt
 	command -v debugfs >/dev/null 2>&1 || { echo "skip - $name: no debugfs"; return; }
@@ -606,12 +617,7 @@ encrypt_tree() {
 		debugfs -w -R "set_inode_field $f flags $(( ${fl:-0} | 0x800 ))" "$img" >/dev/null 2>&1
 	done
 	cp "$img" "$tmp/before"
-	n=0
-	for w in "cat $img:/secret.txt" "ls $img:/secret" "cat $img:/secret/deeper/d" "cp $img:/slink $tmp/slink.out"; do
-		# shellcheck disable=SC2086
-		"$ANYK" $w >"$tmp/err" 2>&1
-		[ $? = 1 ] && grep -q "key not available" "$tmp/err" && n=$((n + 1))
-	done
+	n=$(count_enokey "cat $img:/secret.txt" "ls $img:/secret" "cat $img:/secret/deeper/d" "cp $img:/slink $tmp/slink.out")
 	check "$name: encrypted files, directories and links give ENOKEY (4 of 4)" '[ $n = 4 ]' "$n"
 	run_check "$name: the rest reads" sh -c "[ \"\$('$ANYK' cat '$img:/open/o.txt')\" = o ]"
 	"$ANYK" ls -l "$img:/" >"$tmp/err" 2>&1
@@ -623,12 +629,8 @@ encrypt_tree() {
 	check "$name: check passes, counting 3 encrypted" '[ $rc = 0 ] && grep -q "^$img: 3 encrypted" "$tmp/err"' \
 		"rc=$rc $(cat "$tmp/err")"
 	# Written around what is encrypted, as Linux writes without the key.
-	n=0
-	for w in "cp $tmp/eaval $img:/secret.txt" "mkdir $img:/secret/x" "rm $img:/secret/deeper/d" "mv $img:/open/o.txt $img:/secret/o"; do
-		# shellcheck disable=SC2086
-		"$ANYK" $w >"$tmp/err" 2>&1
-		[ $? = 1 ] && grep -q "key not available" "$tmp/err" && n=$((n + 1))
-	done
+	n=$(count_enokey "cp $tmp/eaval $img:/secret.txt" "mkdir $img:/secret/x" "rm $img:/secret/deeper/d" \
+		"mv $img:/open/o.txt $img:/secret/o")
 	check "$name: encrypted data and directories are not written (ENOKEY, 4 of 4)" '[ $n = 4 ]' "$n"
 	echo new >"$tmp/new"
 	run_check "$name: the rest is written" sh -c "'$ANYK' mkdir '$img:/new' && '$ANYK' cp '$tmp/new' '$img:/open/n' &&

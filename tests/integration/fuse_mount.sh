@@ -477,7 +477,8 @@ if mount_img "$img" "$mnt" >/dev/null 2>&1; then
 	cp "$tmp/last" "$mnt/last"
 	umount "$mnt"
 	"$ANYK" cat "$img:/last" 2>"$tmp/err" | cmp -s - "$tmp/last"
-	check "right after a plain umount, an image command sees what was written" '[ $? = 0 ]' "$(cat "$tmp/err")"
+	rc=$?
+	check "right after a plain umount, an image command sees what was written" '[ $rc = 0 ]' "$(cat "$tmp/err")"
 else
 	fail "mount for the plain umount"
 fi
